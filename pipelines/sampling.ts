@@ -1,0 +1,95 @@
+/**
+ * Seeded sampling (§6.1, §6.2, §8.2). An architecture is drawn as a full OFA-style encoding (a depth and
+ * a block in every slot, active or not), so that fixing a block at layer l can raise the depth and expose
+ * the slots the random draw already filled, exactly as the original profiling code does.
+ */
+import { Rng, deriveSeed, type Seed } from './rng.js';
+import { originalSpace } from './spaces/registry.js';
+import { blockSpecId } from './spaces/specs.js';
+import { SpaceValidationError, type Architecture, type BlockSpec, type DepthRule, type SpaceDocument } from './spaces/types.js';
+
+interface Encoding {
+  depths: number[];
+  slots: string[][];
+  widths: number[];
+  stem: { skip: boolean; hiddenWidth: number; outWidth: number };
+}
+
+function sampleEncoding(doc: SpaceDocument, rng: Rng): Encoding {
+  const depths = doc.units.map((u) => rng.intBetween(u.minLayers, u.maxLayers));
+  const slots = doc.units.map((u) => Array.from({ length: u.maxLayers }, () => rng.choice(u.blocks)));
+  const widths = doc.units.map((u) => (u.widths ? rng.choice(u.widths) : 0));
+  const stem = doc.stem
+    ? { skip: rng.choice(doc.stem.skipChoices), hiddenWidth: rng.choice(doc.stem.widths), outWidth: rng.choice(doc.stem.widths) }
+    : { skip: false, hiddenWidth: 0, outWidth: 0 };
+  return { depths, slots, widths, stem };
+}
+
+function toArchitecture(doc: SpaceDocument, enc: Encoding, resolution: number): Architecture {
+  const units = enc.slots.map((slots, u) => slots.slice(0, enc.depths[u]));
+  if (doc.space === 'resnet50') return { space: 'resnet50', resolution, stem: { ...enc.stem }, units, widths: [...enc.widths] };
+  return { space: doc.space, resolution, units };
+}
+
+function checkResolution(doc: SpaceDocument, resolution: number): void {
+  if (!doc.resolutions.includes(resolution)) {
+    throw new SpaceValidationError('resolution', `${resolution} is not allowed in ${doc.space}; allowed: ${doc.resolutions.join(', ')}`);
+  }
+}
+
+/** One uniformly random architecture of a (possibly pruned) space. */
+export function sampleArchitecture(doc: SpaceDocument, rng: Rng, resolution = 224): Architecture {
+  checkResolution(doc, resolution);
+  return toArchitecture(doc, sampleEncoding(doc, rng), resolution);
+}
+
+export function sampleArchitectures(doc: SpaceDocument, count: number, seed: Seed, resolution = 224): Architecture[] {
+  const rng = new Rng(deriveSeed(seed, 'random', doc.space, doc.name, resolution));
+  return Array.from({ length: count }, () => sampleArchitecture(doc, rng, resolution));
+}
+
+function fixInEncoding(doc: SpaceDocument, enc: Encoding, spec: BlockSpec, rule: DepthRule): void {
+  switch (spec.kind) {
+    case 'mbconv': {
+      enc.slots[spec.unit]![spec.layer] = spec.block;
+      // The original code raises the depth to `layer` (0-based), one short of making the layer exist.
+      const needed = rule === 'intended' ? spec.layer + 1 : spec.layer;
+      enc.depths[spec.unit] = Math.min(doc.units[spec.unit]!.maxLayers, Math.max(enc.depths[spec.unit]!, needed));
+      return;
+    }
+    case 'stem-skip':
+      enc.stem.skip = spec.skip;
+      return;
+    case 'stem-width':
+      if (spec.stem === 0) enc.stem.hiddenWidth = spec.width;
+      else enc.stem.outWidth = spec.width;
+      return;
+    case 'bottleneck':
+      // The ResNet code forces depth correctly under both rules (§6.2).
+      enc.slots[spec.unit]![spec.layer] = spec.block;
+      enc.widths[spec.unit] = spec.width;
+      enc.depths[spec.unit] = Math.max(enc.depths[spec.unit]!, spec.layer + 1);
+      return;
+  }
+}
+
+/**
+ * n random architectures of the original space with block `spec` fixed in each (§6.2). Each spec gets
+ * its own seed stream, so the samples of one spec do not depend on which other specs are profiled.
+ */
+export function sampleWithFixedBlock(
+  spec: BlockSpec,
+  count: number,
+  seed: Seed,
+  options: { space: SpaceDocument['space']; resolution?: number; depthRule?: DepthRule },
+): Architecture[] {
+  const doc = originalSpace(options.space);
+  const resolution = options.resolution ?? 224;
+  checkResolution(doc, resolution);
+  const rng = new Rng(deriveSeed(seed, 'fixed', doc.space, blockSpecId(spec), resolution));
+  return Array.from({ length: count }, () => {
+    const enc = sampleEncoding(doc, rng);
+    fixInEncoding(doc, enc, spec, options.depthRule ?? 'intended');
+    return toArchitecture(doc, enc, resolution);
+  });
+}
