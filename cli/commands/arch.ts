@@ -1,0 +1,87 @@
+/** `blockscope arch ...`: sample, count, export and list the blocks of architectures. */
+import { writeFileSync } from 'node:fs';
+import { Command, Option } from 'commander';
+import { canonicalJson } from '../../pipelines/hash.js';
+import { exportNetwork } from '../../pipelines/onnx/index.js';
+import { sampleArchitectures, sampleWithFixedBlock } from '../../pipelines/sampling.js';
+import {
+  architectureCounts,
+  architectureHash,
+  blockSpecId,
+  blockSpecLabel,
+  blockSpecs,
+  buildNetwork,
+  originalSpace,
+  parseBlockSpec,
+  type SpaceId,
+} from '../../pipelines/spaces/index.js';
+import { CliError } from '../errors.js';
+import { parseIntegerOption, parseResolutionOption, parseSpaceOption, readArchitecture } from '../input.js';
+
+const spaceOption = () => new Option('--space <space>', 'design space: ofa-mbv3 | proxylessnas | resnet50').argParser(parseSpaceOption).makeOptionMandatory();
+
+function checkResolution(space: SpaceId, resolution: number): number {
+  const allowed = originalSpace(space).resolutions;
+  if (!allowed.includes(resolution)) throw new CliError(`--resolution: ${resolution} is not allowed in ${space}; allowed: ${allowed.join(', ')}`);
+  return resolution;
+}
+
+export function archCommand(): Command {
+  const arch = new Command('arch').description('Sample, count, export and enumerate architectures of a design space');
+
+  arch
+    .command('sample')
+    .description('Print N seeded random architectures, one JSON per line (optionally with one block fixed)')
+    .addOption(spaceOption())
+    .option('--count <n>', 'number of architectures', parseIntegerOption('--count', 1, 1_000_000), 1)
+    .option('--seed <seed>', 'random seed (same seed, same architectures on any machine)', '0')
+    .option('--fix <spec>', 'fix a block: U,L,BLOCK (MBConv), U,L,BLOCK,W (ResNet), or a block id from `arch blocks`')
+    .option('--resolution <r>', 'input resolution', parseResolutionOption, 224)
+    .addOption(new Option('--depth-rule <rule>', 'depth forcing for --fix: intended (layer always exists) or legacy (the original code)').choices(['intended', 'legacy']).default('intended'))
+    .action((opts: { space: SpaceId; count: number; seed: string; fix?: string; resolution: number; depthRule: 'intended' | 'legacy' }) => {
+      const resolution = checkResolution(opts.space, opts.resolution);
+      const archs = opts.fix
+        ? sampleWithFixedBlock(parseBlockSpec(opts.space, opts.fix, '--fix'), opts.count, opts.seed, { space: opts.space, resolution, depthRule: opts.depthRule })
+        : sampleArchitectures(originalSpace(opts.space), opts.count, opts.seed, resolution);
+      process.stdout.write(archs.map((a) => `${canonicalJson(a)}\n`).join(''));
+    });
+
+  arch
+    .command('stats')
+    .description('Print MACs, parameters and the content hash of an architecture as JSON')
+    .addOption(spaceOption())
+    .requiredOption('--arch <json|@file>', 'architecture JSON, or @file')
+    .action((opts: { space: SpaceId; arch: string }) => {
+      const architecture = readArchitecture(opts.arch, opts.space);
+      const counts = architectureCounts(architecture);
+      process.stdout.write(`${JSON.stringify({ hash: architectureHash(architecture), macs: counts.macs, params: counts.params, bnParams: counts.bnParams })}\n`);
+    });
+
+  arch
+    .command('export')
+    .description('Write the architecture as an ONNX model (opset 17, batch 1, NCHW, float32, seeded weights)')
+    .addOption(spaceOption())
+    .requiredOption('--arch <json|@file>', 'architecture JSON, or @file')
+    .requiredOption('--out <file>', 'where to write the .onnx model')
+    .option('--seed <seed>', 'weight seed', '0')
+    .action((opts: { space: SpaceId; arch: string; out: string; seed: string }) => {
+      const architecture = readArchitecture(opts.arch, opts.space);
+      const bytes = exportNetwork(buildNetwork(architecture), { seed: opts.seed });
+      writeFileSync(opts.out, bytes);
+      process.stderr.write(`wrote ${opts.out} (${bytes.length} bytes, ${architectureCounts(architecture).macs} MACs)\n`);
+    });
+
+  arch
+    .command('blocks')
+    .description('List every block specification (u, l, b) of the space, as the paper enumerates them')
+    .addOption(spaceOption())
+    .option('--json', 'one JSON object per line instead of a table')
+    .action((opts: { space: SpaceId; json?: boolean }) => {
+      const lines = blockSpecs(opts.space).map((spec) =>
+        opts.json ? canonicalJson({ id: blockSpecId(spec), label: blockSpecLabel(spec), spec }) : `${blockSpecId(spec)}\t${blockSpecLabel(spec)}`,
+      );
+      process.stdout.write(`${lines.join('\n')}\n`);
+    });
+
+  return arch;
+}

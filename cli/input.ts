@@ -1,0 +1,50 @@
+/** Parsing of CLI argument values, each failure naming the argument and what it accepts. */
+import { readFileSync } from 'node:fs';
+import { parseSpaceId, validateArchitecture, type Architecture, type SpaceDocument, type SpaceId } from '../pipelines/spaces/index.js';
+import { CliError } from './errors.js';
+
+export function parseSpaceOption(value: string): SpaceId {
+  return parseSpaceId(value, '--space');
+}
+
+export function parseIntegerOption(name: string, min: number, max = Number.MAX_SAFE_INTEGER) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min || n > max) {
+      throw new CliError(`${name}: expected an integer from ${min}${max === Number.MAX_SAFE_INTEGER ? '' : ` to ${max}`}, got ${JSON.stringify(value)}`);
+    }
+    return n;
+  };
+}
+
+/** Reads `JSON` or `@file` (a file holding JSON). */
+export function readJsonArgument(name: string, value: string): unknown {
+  let text = value;
+  if (value.startsWith('@')) {
+    try {
+      text = readFileSync(value.slice(1), 'utf8');
+    } catch (error) {
+      throw new CliError(`${name}: cannot read ${value.slice(1)} (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
+    }
+  }
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new CliError(`${name}: not valid JSON (give a JSON object or @file)`);
+  }
+}
+
+/** An architecture from --arch, checked against --space (and a space document when given). */
+export function readArchitecture(value: string, space: SpaceId, document?: SpaceDocument): Architecture {
+  const raw = readJsonArgument('--arch', value);
+  if (raw !== null && typeof raw === 'object' && !Array.isArray(raw) && !('space' in raw)) {
+    return validateArchitecture({ space, ...raw }, document);
+  }
+  const arch = validateArchitecture(raw, document);
+  if (arch.space !== space) throw new CliError(`--arch: architecture is of space ${arch.space}, but --space is ${space}`);
+  return arch;
+}
+
+export function parseResolutionOption(value: string): number {
+  return parseIntegerOption('--resolution', 1)(value);
+}

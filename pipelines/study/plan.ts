@@ -1,0 +1,64 @@
+/**
+ * The sampling stage: which architectures a study measures. Every block specification draws its own
+ * seeded samples; the same architecture drawn by several specifications is measured once per device.
+ */
+import { sampleArchitectures, sampleWithFixedBlock } from '../sampling.js';
+import { architectureHash, architectureHasBlock, blockSpecId, blockSpecs, originalSpace, parseBlockSpec, type Architecture, type BlockSpec } from '../spaces/index.js';
+import type { StudySpec } from './spec.js';
+
+export interface PlannedSpec {
+  specId: string;
+  spec: BlockSpec;
+  resolution: number;
+  archHashes: string[];
+  /** Samples that really contain the block (the legacy depth rule can leave it out). */
+  present: number;
+}
+
+export interface StudyPlan {
+  kind: 'blockscope.plan/v1';
+  space: StudySpec['space'];
+  resolutions: number[];
+  specs: PlannedSpec[];
+  /** Random (unfixed) architectures per resolution: the baseline distribution. */
+  baseline: { resolution: number; archHashes: string[] }[];
+  /** Every distinct architecture, in first-drawn order: the measurement work list. */
+  architectures: { hash: string; arch: Architecture }[];
+}
+
+export function selectedBlockSpecs(spec: StudySpec): BlockSpec[] {
+  return spec.blocks === 'all' ? blockSpecs(spec.space) : spec.blocks.map((text, i) => parseBlockSpec(spec.space, text, `blocks[${i}]`));
+}
+
+export function planStudy(spec: StudySpec): StudyPlan {
+  const unique = new Map<string, Architecture>();
+  const remember = (arch: Architecture): string => {
+    const hash = architectureHash(arch);
+    if (!unique.has(hash)) unique.set(hash, arch);
+    return hash;
+  };
+  const baseline = spec.resolutions.map((resolution) => ({
+    resolution,
+    archHashes: sampleArchitectures(originalSpace(spec.space), spec.baselineSamples ?? spec.samplesPerSpec, spec.seed, resolution).map(remember),
+  }));
+  const specs = spec.resolutions.flatMap((resolution) =>
+    selectedBlockSpecs(spec).map((blockSpec): PlannedSpec => {
+      const archs = sampleWithFixedBlock(blockSpec, spec.samplesPerSpec, spec.seed, { space: spec.space, resolution, depthRule: spec.depthRule });
+      return {
+        specId: blockSpecId(blockSpec),
+        spec: blockSpec,
+        resolution,
+        archHashes: archs.map(remember),
+        present: archs.filter((a) => architectureHasBlock(a, blockSpec)).length,
+      };
+    }),
+  );
+  return {
+    kind: 'blockscope.plan/v1',
+    space: spec.space,
+    resolutions: spec.resolutions,
+    specs,
+    baseline,
+    architectures: [...unique].map(([hash, arch]) => ({ hash, arch })),
+  };
+}

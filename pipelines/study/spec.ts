@@ -1,0 +1,136 @@
+/**
+ * The study spec: what a study profiles, where, and how it searches. Validated at the edge (CLI, client)
+ * with errors that name the field and the allowed values; workflows only ever see a valid spec.
+ */
+import { z } from 'zod';
+import { canonicalHashHex } from '../hash.js';
+import { parseBlockSpec } from '../spaces/specs.js';
+import { RESOLUTIONS } from '../spaces/common.js';
+import { SPACE_IDS, SpaceValidationError } from '../spaces/types.js';
+
+const deviceId = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'expected a device id: lowercase letters, digits and dashes');
+
+const accuracySchema = z
+  .object({
+    source: z.enum(['naswot-proxy', 'table', 'evaluator']).default('naswot-proxy'),
+    /** 'table': CSV or JSON file of accuracies keyed by architecture hash or canonical JSON. */
+    table: z.string().optional(),
+    /** 'evaluator': the task queue on which a user's evaluator worker serves `evaluateAccuracy`. */
+    evaluatorTaskQueue: z.string().optional(),
+    /** NASWOT mini-batch size. */
+    proxyBatch: z.number().int().min(2).max(128).default(16),
+    batchSize: z.number().int().min(1).max(1000).default(20),
+  })
+  .strict()
+  .superRefine((value, ctx) => {
+    if (value.source === 'table' && !value.table) ctx.addIssue({ code: 'custom', path: ['table'], message: 'required when source is "table"' });
+    if (value.source === 'evaluator' && !value.evaluatorTaskQueue) {
+      ctx.addIssue({ code: 'custom', path: ['evaluatorTaskQueue'], message: 'required when source is "evaluator"' });
+    }
+  });
+
+const objectiveSchema = z.enum(['pareto', 'max-accuracy']);
+
+export const studySpecSchema = z
+  .object({
+    name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,47}$/, 'expected lowercase letters, digits and dashes (at most 48), starting with a letter or digit'),
+    description: z.string().optional(),
+    space: z.enum(SPACE_IDS),
+    resolutions: z
+      .array(z.number().int().refine((r) => (RESOLUTIONS as readonly number[]).includes(r), `expected one of ${RESOLUTIONS.join(', ')}`))
+      .min(1)
+      .default([224]),
+    /** "all", or block specification ids / comma forms as `blockscope arch blocks` lists them. */
+    blocks: z.union([z.literal('all'), z.array(z.string()).min(1)]).default('all'),
+    samplesPerSpec: z.number().int().min(1).max(10_000).default(10),
+    baselineSamples: z.number().int().min(1).max(100_000).optional(),
+    depthRule: z.enum(['intended', 'legacy']).default('intended'),
+    seed: z.union([z.number().int(), z.string().min(1)]).default(0),
+    devices: z.array(deviceId).min(1).default(['cpu-local']),
+    accuracy: accuracySchema.default({ source: 'naswot-proxy', proxyBatch: 16, batchSize: 20 }),
+    measurement: z
+      .object({ batchSize: z.number().int().min(1).max(1000).default(10) })
+      .strict()
+      .default({ batchSize: 10 }),
+    insights: z
+      .object({
+        objectives: z.array(objectiveSchema).min(1).default(['pareto', 'max-accuracy']),
+        rules: z.record(z.string(), z.number()).default({}),
+      })
+      .strict()
+      .default({ objectives: ['pareto', 'max-accuracy'], rules: {} }),
+    search: z
+      .object({
+        objectives: z.array(objectiveSchema).default(['pareto']),
+        seeds: z.number().int().min(1).max(50).default(5),
+        initialSize: z.number().int().min(2).max(100_000).default(100),
+        iterations: z.number().int().min(0).max(1000).default(10),
+        budgetPerIteration: z.number().int().min(1).max(100_000).default(200),
+        /** Fronts re-measured on the device at the end of each search. */
+        remeasureFront: z.boolean().default(true),
+      })
+      .strict()
+      .default({ objectives: ['pareto'], seeds: 5, initialSize: 100, iterations: 10, budgetPerIteration: 200, remeasureFront: true }),
+  })
+  .strict();
+
+export type StudySpecInput = z.input<typeof studySpecSchema>;
+export type StudySpec = z.output<typeof studySpecSchema>;
+
+/** Raised for an invalid study spec; `issues` holds one "field: message" line per problem. */
+export class StudySpecError extends Error {
+  readonly userFacing = true;
+  constructor(readonly issues: string[]) {
+    super(`invalid study spec:\n  ${issues.join('\n  ')}`);
+    this.name = 'StudySpecError';
+  }
+}
+
+function formatPath(path: readonly PropertyKey[]): string {
+  return path.reduce<string>((acc, part) => (typeof part === 'number' ? `${acc}[${part}]` : acc ? `${acc}.${String(part)}` : String(part)), '') || '(spec)';
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+  const field = formatPath(issue.path);
+  switch (issue.code) {
+    case 'invalid_value':
+      return `${field}: got an invalid value; allowed: ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
+    case 'unrecognized_keys':
+      return `${field === '(spec)' ? '' : `${field}.`}${issue.keys.join(', ')}: unknown field`;
+    case 'invalid_type':
+      return `${field}: expected ${issue.expected}`;
+    default:
+      return `${field}: ${issue.message}`;
+  }
+}
+
+/** Parses and validates a raw spec (from YAML/JSON), resolving block lists against the space. */
+export function parseStudySpec(raw: unknown): StudySpec {
+  const result = studySpecSchema.safeParse(raw);
+  if (!result.success) throw new StudySpecError(result.error.issues.map(describeIssue));
+  const spec = result.data;
+  if (spec.blocks !== 'all') {
+    const problems: string[] = [];
+    spec.blocks.forEach((text, i) => {
+      try {
+        parseBlockSpec(spec.space, text, `blocks[${i}]`);
+      } catch (error) {
+        if (error instanceof SpaceValidationError) problems.push(error.message);
+        else throw error;
+      }
+    });
+    if (problems.length > 0) throw new StudySpecError(problems);
+  }
+  if (new Set(spec.devices).size !== spec.devices.length) throw new StudySpecError(['devices: a device is listed twice']);
+  return spec;
+}
+
+/** A stable hash of the normalised spec: part of the workflow id, so the same spec is the same study. */
+export function studySpecHash(spec: StudySpec): string {
+  return canonicalHashHex(spec);
+}
+
+/** Workflow id of a study: its name plus the spec hash, readable in the Temporal UI. */
+export function studyWorkflowId(spec: StudySpec): string {
+  return `study-${spec.name}-${studySpecHash(spec).slice(0, 12)}`;
+}

@@ -1,0 +1,75 @@
+/**
+ * Temporal plumbing shared by the workers, the embedded default and the CLI: connection settings,
+ * search-attribute registration, namespace retention and the workflow bundle.
+ */
+import { fileURLToPath } from 'node:url';
+import { Connection } from '@temporalio/client';
+import { msToTs } from '@temporalio/common/lib/time.js';
+import { temporal } from '@temporalio/proto';
+import { bundleWorkflowCode, type WorkflowBundle } from '@temporalio/worker';
+import { SEARCH_ATTRIBUTES } from '../workflows/definitions.js';
+
+export interface TemporalSettings {
+  address: string;
+  namespace: string;
+  /** Base URL of the Temporal Web UI, for links printed to the user. */
+  uiUrl: string;
+}
+
+export function temporalSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): TemporalSettings {
+  return {
+    address: env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233',
+    namespace: env.TEMPORAL_NAMESPACE ?? 'default',
+    uiUrl: env.BLOCKSCOPE_UI_URL ?? 'http://127.0.0.1:8233',
+  };
+}
+
+export function workflowUiLink(settings: TemporalSettings, workflowId: string): string {
+  return `${settings.uiUrl}/namespaces/${encodeURIComponent(settings.namespace)}/workflows/${encodeURIComponent(workflowId)}`;
+}
+
+const INDEXED_TYPES: Record<string, temporal.api.enums.v1.IndexedValueType> = {
+  KEYWORD: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+  KEYWORD_LIST: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD_LIST,
+};
+
+/** Registers blockscope's search attributes on the namespace (a no-op for those already there). */
+export async function ensureSearchAttributes(connection: Connection, namespace: string): Promise<string[]> {
+  const existing = await connection.operatorService.listSearchAttributes({ namespace });
+  const known = new Set([...Object.keys(existing.customAttributes ?? {}), ...Object.keys(existing.systemAttributes ?? {})]);
+  const missing = Object.values(SEARCH_ATTRIBUTES).filter((key) => !known.has(key.name));
+  if (missing.length > 0) {
+    await connection.operatorService.addSearchAttributes({
+      namespace,
+      searchAttributes: Object.fromEntries(missing.map((key) => [key.name, INDEXED_TYPES[key.type]!])),
+    });
+  }
+  return missing.map((key) => key.name);
+}
+
+/** Keeps closed studies auditable for `days` (the dev server's default retention is 24 hours). */
+export async function setNamespaceRetention(connection: Connection, namespace: string, days: number): Promise<void> {
+  await connection.workflowService.updateNamespace({
+    namespace,
+    config: { workflowExecutionRetentionTtl: msToTs(`${days} days`) },
+  });
+}
+
+export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+
+let bundlePromise: Promise<WorkflowBundle> | undefined;
+
+/** The workflow code, bundled once per process (webpack + swc take a second or two). */
+export function workflowBundle(): Promise<WorkflowBundle> {
+  bundlePromise ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietBundlerLogger });
+  return bundlePromise;
+}
+
+const quietBundlerLogger = {
+  log: () => undefined,
+  trace: () => undefined,
+  debug: () => undefined,
+  info: () => undefined,
+  warn: (message: string, meta?: Record<string, unknown>) => console.warn(message, meta ?? ''),
+  error: (message: string, meta?: Record<string, unknown>) => console.error(message, meta ?? ''),
+};

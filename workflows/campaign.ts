@@ -1,0 +1,108 @@
+/**
+ * One measurement campaign: every architecture of a study's plan, in batches, on one task queue —
+ * a device's latency (queue device.<id>) or the study's accuracy scores. Its own history, so a device
+ * can be inspected, retried or cancelled alone; it continues as new before the history grows large.
+ */
+import {
+  ApplicationFailure,
+  condition,
+  continueAsNew,
+  isCancellation,
+  proxyActivities,
+  setCurrentDetails,
+  setHandler,
+  workflowInfo,
+  type ActivityOptions,
+} from '@temporalio/workflow';
+import type { BatchRequest, BatchSummary, DeviceActivities, OrchestratorActivities } from '../activities/study/contracts.js';
+import { campaignProgressQuery, pauseSignal, resumeSignal, type CampaignInput, type CampaignProgress } from './definitions.js';
+
+export const NON_RETRYABLE_ERRORS = ['SpaceValidationError', 'StudySpecError', 'DeviceConfigError', 'InvalidInputError'];
+
+function batchActivityOptions(input: CampaignInput): ActivityOptions {
+  return {
+    taskQueue: input.taskQueue,
+    // No schedule-to-start limit: a device that is offline for days just leaves its batch waiting.
+    startToCloseTimeout: `${input.timeouts.batchStartToCloseMinutes} minutes`,
+    heartbeatTimeout: `${input.timeouts.heartbeatSeconds} seconds`,
+    retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', nonRetryableErrorTypes: NON_RETRYABLE_ERRORS },
+  };
+}
+
+export interface CampaignResult {
+  kind: CampaignInput['kind'];
+  target: string;
+  batches: number;
+  total: number;
+  computed: number;
+  cached: number;
+}
+
+export async function campaignWorkflow(input: CampaignInput): Promise<CampaignResult> {
+  const batches = Math.ceil(input.total / input.batchSize);
+  let paused = input.carried.paused;
+  let computed = input.carried.computed;
+  let cached = input.carried.cached;
+  let elapsedMs = input.carried.elapsedMs;
+  let nextBatch = input.startBatch;
+  let running = false;
+
+  const progress = (): CampaignProgress => {
+    const done = Math.min(input.total, nextBatch * input.batchSize);
+    const finishedBatches = nextBatch;
+    return {
+      kind: input.kind,
+      target: input.target,
+      taskQueue: input.taskQueue,
+      done,
+      total: input.total,
+      computed,
+      cached,
+      paused,
+      etaSeconds: finishedBatches === 0 ? null : Math.round(((batches - finishedBatches) * elapsedMs) / finishedBatches / 1000),
+      state: nextBatch >= batches ? 'completed' : paused ? 'paused' : running ? 'running' : 'waiting',
+    };
+  };
+  setHandler(campaignProgressQuery, progress);
+  setHandler(pauseSignal, () => {
+    paused = true;
+  });
+  setHandler(resumeSignal, () => {
+    paused = false;
+  });
+
+  const options = batchActivityOptions(input);
+  const device = proxyActivities<DeviceActivities>(options);
+  const orchestrator = proxyActivities<OrchestratorActivities>(options);
+  const runBatch = (request: BatchRequest): Promise<BatchSummary> =>
+    input.kind === 'latency' ? device.measureBatch({ ...request, device: input.target }) : orchestrator.scoreAccuracyBatch({ ...request, spec: input.spec });
+
+  let batchesThisRun = 0;
+  while (nextBatch < batches) {
+    if (batchesThisRun >= input.batchesPerRun || workflowInfo().continueAsNewSuggested) {
+      await continueAsNew<typeof campaignWorkflow>({ ...input, startBatch: nextBatch, carried: { computed, cached, paused, elapsedMs } });
+    }
+    if (paused) {
+      setCurrentDetails(`paused at batch ${nextBatch + 1} of ${batches}`);
+      await condition(() => !paused);
+    }
+    running = true;
+    setCurrentDetails(`${input.kind} on ${input.taskQueue}: batch ${nextBatch + 1} of ${batches} (${progress().done}/${input.total} done)`);
+    const started = Date.now();
+    let summary: BatchSummary;
+    try {
+      summary = await runBatch({ studyId: input.studyId, planKey: input.planKey, batchIndex: nextBatch, batchSize: input.batchSize });
+    } catch (error) {
+      if (isCancellation(error)) throw error;
+      throw ApplicationFailure.create({ message: `${input.kind} campaign on ${input.target} failed at batch ${nextBatch}`, cause: error as Error, nonRetryable: true });
+    }
+    elapsedMs += Date.now() - started;
+    computed += summary.computed;
+    cached += summary.cached;
+    nextBatch += 1;
+    batchesThisRun += 1;
+    running = false;
+  }
+  setCurrentDetails(`${input.kind} on ${input.taskQueue}: all ${input.total} done (${computed} computed, ${cached} from cache)`);
+  return { kind: input.kind, target: input.target, batches, total: input.total, computed, cached };
+}

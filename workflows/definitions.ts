@@ -1,0 +1,90 @@
+/** Signals, queries, search attributes and shared types of the study workflows. */
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { defineQuery, defineSignal } from '@temporalio/workflow';
+import type { CampaignKind, PreparedStudy, ProfileRef } from '../activities/study/contracts.js';
+import type { StudySpec } from '../pipelines/study/spec.js';
+
+export const ORCHESTRATOR_QUEUE = 'blockscope.orchestrator';
+export const deviceQueue = (device: string) => `device.${device}`;
+
+export const SEARCH_ATTRIBUTES = {
+  space: defineSearchAttributeKey('BlockscopeSpace', SearchAttributeType.KEYWORD),
+  devices: defineSearchAttributeKey('BlockscopeDevices', SearchAttributeType.KEYWORD_LIST),
+  status: defineSearchAttributeKey('BlockscopeStatus', SearchAttributeType.KEYWORD),
+  stage: defineSearchAttributeKey('BlockscopeStage', SearchAttributeType.KEYWORD),
+  specHash: defineSearchAttributeKey('BlockscopeSpecHash', SearchAttributeType.KEYWORD),
+  study: defineSearchAttributeKey('BlockscopeStudy', SearchAttributeType.KEYWORD),
+} as const;
+
+export type StudyStatus = 'running' | 'paused' | 'completed' | 'failed' | 'cancelled';
+export type StudyStage = 'sampling' | 'accuracy' | 'measuring' | 'aggregating' | 'done';
+
+/** Timeouts of device work; tests shorten the heartbeat timeout so a killed worker is noticed fast. */
+export interface StudyTimeouts {
+  batchStartToCloseMinutes: number;
+  heartbeatSeconds: number;
+}
+
+export const DEFAULT_TIMEOUTS: StudyTimeouts = { batchStartToCloseMinutes: 360, heartbeatSeconds: 120 };
+
+export interface StudyWorkflowInput {
+  studyId: string;
+  specHash: string;
+  spec: StudySpec;
+  timeouts?: StudyTimeouts;
+}
+
+export interface StudyResult {
+  studyId: string;
+  prepared: PreparedStudy;
+  profiles: ProfileRef[];
+}
+
+export interface CampaignInput {
+  studyId: string;
+  kind: CampaignKind;
+  /** The device measured (latency) or 'accuracy'. */
+  target: string;
+  taskQueue: string;
+  planKey: string;
+  spec: StudySpec;
+  total: number;
+  batchSize: number;
+  timeouts: StudyTimeouts;
+  /** Where this run starts (continue-as-new carries it forward). */
+  startBatch: number;
+  carried: { computed: number; cached: number; paused: boolean; elapsedMs: number };
+  /** Batches one run handles before continuing as new (keeps histories short). */
+  batchesPerRun: number;
+}
+
+export interface CampaignProgress {
+  kind: CampaignKind;
+  target: string;
+  taskQueue: string;
+  done: number;
+  total: number;
+  computed: number;
+  cached: number;
+  paused: boolean;
+  /** Seconds left at the pace so far; null before the first batch finishes. */
+  etaSeconds: number | null;
+  state: 'waiting' | 'running' | 'paused' | 'completed';
+}
+
+export interface StudyProgress {
+  studyId: string;
+  stage: StudyStage;
+  status: StudyStatus;
+  paused: boolean;
+  /** Child workflow ids of the campaigns, to query for their progress. */
+  campaigns: { kind: CampaignKind; target: string; workflowId: string }[];
+}
+
+export const pauseSignal = defineSignal('pause');
+export const resumeSignal = defineSignal('resume');
+export const studyProgressQuery = defineQuery<StudyProgress>('studyProgress');
+export const campaignProgressQuery = defineQuery<CampaignProgress>('campaignProgress');
+
+export const campaignWorkflowId = (studyId: string, kind: CampaignKind, target: string) =>
+  kind === 'accuracy' ? `${studyId}.accuracy` : `${studyId}.latency.${target}`;

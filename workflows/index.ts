@@ -1,0 +1,3 @@
+/** The workflow types a blockscope orchestrator worker serves. */
+export { studyWorkflow } from './study.js';
+export { campaignWorkflow } from './campaign.js';
