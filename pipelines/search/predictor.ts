@@ -1,0 +1,184 @@
+/**
+ * A latency predictor fitted on the study's own measurements: ridge regression on additive architecture
+ * features. It stands in for the original's per-device GRU predictor (§8.8), whose weights are not public.
+ *
+ * Two feature sets:
+ * - 'structure': per unit, the block at the first layer (one-hot) and the counts of each block in the
+ *   later layers (the first layer has the unit's stride and width change, so it costs differently), the
+ *   unit's depth and the resolution; for ResNet these block features are keyed by the unit's width, plus
+ *   width one-hots and the stem (skip, hidden and output width).
+ * - 'blocks': a per-block additive model: the count of every distinct block descriptor of the built
+ *   network (type, kernel, expand, stride, SE, activation, shapes), i.e. a lookup table learned by regression.
+ *
+ * The target is latency, or log latency ('log-latency'), which turns the additive model multiplicative.
+ */
+import { canonicalJson } from '../hash.js';
+import type { ArchitectureRecord } from '../records.js';
+import { buildNetwork } from '../spaces/index.js';
+import type { Architecture, SpaceId } from '../spaces/types.js';
+import { kendallTau, mean, meanAbsolutePercentageError } from '../stats.js';
+
+export type PredictorFeatures = 'structure' | 'blocks';
+export type PredictorTarget = 'latency' | 'log-latency';
+
+export interface PredictorOptions {
+  /** Ridge penalty on the centred problem (absolute, not scaled by the sample count). Must be > 0. */
+  lambda?: number;
+  features?: PredictorFeatures;
+  target?: PredictorTarget;
+}
+
+export const DEFAULT_PREDICTOR_OPTIONS: Required<PredictorOptions> = { lambda: 1, features: 'structure', target: 'latency' };
+
+/** A fitted predictor as plain JSON: prediction = intercept + Σ weights[i] · feature[featureNames[i]]. */
+export interface LatencyPredictorModel {
+  kind: 'blockscope.latency-predictor/v1';
+  space: SpaceId;
+  features: PredictorFeatures;
+  target: PredictorTarget;
+  lambda: number;
+  featureNames: string[];
+  weights: number[];
+  intercept: number;
+  trainingSize: number;
+}
+
+export interface LatencySample {
+  arch: Architecture;
+  latencyMs: number;
+}
+
+export interface PredictorEvaluation {
+  /** Mean absolute percentage error as a fraction (0.05 = 5%). */
+  mape: number;
+  kendallTau: number;
+  n: number;
+}
+
+/** The latency samples of one device from profiling records; records without that device are left out. */
+export function latencySamples(records: readonly ArchitectureRecord[], device: string): LatencySample[] {
+  return records.flatMap((r) => {
+    const latencyMs = r.latencyMs[device];
+    return latencyMs === undefined ? [] : [{ arch: r.arch, latencyMs }];
+  });
+}
+
+/** The named feature values of one architecture (features absent from the map are 0). */
+export function architectureFeatures(arch: Architecture, kind: PredictorFeatures): Map<string, number> {
+  const features = new Map<string, number>();
+  const add = (name: string, value = 1) => features.set(name, (features.get(name) ?? 0) + value);
+  if (kind === 'blocks') {
+    for (const block of buildNetwork(arch).blocks) add(canonicalJson(block.descriptor));
+    return features;
+  }
+  add(`res${arch.resolution}`);
+  arch.units.forEach((blocks, u) => {
+    const width = arch.space === 'resnet50' ? `.w${arch.widths[u]}` : '';
+    if (width) add(`u${u}${width}`);
+    add(`u${u}.depth`, blocks.length);
+    blocks.forEach((block, l) => add(`u${u}${width}.${l === 0 ? 'first' : 'rest'}.${block}`));
+  });
+  if (arch.space === 'resnet50') {
+    add('stem.skip', arch.stem.skip ? 1 : 0);
+    add(`stem.hidden.w${arch.stem.hiddenWidth}`);
+    add(`stem.out.w${arch.stem.outWidth}`);
+  }
+  return features;
+}
+
+function toTarget(latencyMs: number, target: PredictorTarget): number {
+  return target === 'log-latency' ? Math.log(latencyMs) : latencyMs;
+}
+
+/**
+ * Fits ridge regression: features and targets are centred (so the intercept is not penalised), then
+ * (XᵀX + λI) w = Xᵀy is solved by Cholesky; the penalty keeps the system positive definite even though
+ * one-hot groups and depths are collinear.
+ */
+export function fitLatencyPredictor(samples: readonly LatencySample[], options: PredictorOptions = {}): LatencyPredictorModel {
+  const { lambda, features: kind, target } = { ...DEFAULT_PREDICTOR_OPTIONS, ...options };
+  if (samples.length === 0) throw new RangeError('fitLatencyPredictor: no samples');
+  if (!(lambda > 0)) throw new RangeError(`fitLatencyPredictor: lambda must be > 0, got ${lambda}`);
+  const space = samples[0]!.arch.space;
+  samples.forEach((s, i) => {
+    if (s.arch.space !== space) throw new RangeError(`sample ${i}: space ${s.arch.space} differs from ${space}`);
+    if (!(s.latencyMs > 0) || !Number.isFinite(s.latencyMs)) throw new RangeError(`sample ${i}: latency must be a positive number, got ${s.latencyMs}`);
+  });
+
+  const featureMaps = samples.map((s) => architectureFeatures(s.arch, kind));
+  const featureNames = [...new Set(featureMaps.flatMap((m) => [...m.keys()]))].sort();
+  const d = featureNames.length;
+  const rows = featureMaps.map((m) => featureNames.map((name) => m.get(name) ?? 0));
+  const y = samples.map((s) => toTarget(s.latencyMs, target));
+  const featureMeans = featureNames.map((_, j) => mean(rows.map((row) => row[j]!)));
+  const yMean = mean(y);
+
+  const normal = new Float64Array(d * d);
+  const rhs = new Float64Array(d);
+  const centred = new Float64Array(d);
+  rows.forEach((row, i) => {
+    for (let j = 0; j < d; j++) centred[j] = row[j]! - featureMeans[j]!;
+    const yc = y[i]! - yMean;
+    for (let j = 0; j < d; j++) {
+      const xj = centred[j]!;
+      if (xj === 0) continue;
+      rhs[j] = rhs[j]! + xj * yc;
+      for (let k = 0; k <= j; k++) normal[j * d + k] = normal[j * d + k]! + xj * centred[k]!;
+    }
+  });
+  for (let j = 0; j < d; j++) normal[j * d + j] = normal[j * d + j]! + lambda;
+
+  const weights = [...choleskySolve(normal, rhs, d)];
+  const intercept = yMean - weights.reduce((acc, w, j) => acc + w * featureMeans[j]!, 0);
+  return { kind: 'blockscope.latency-predictor/v1', space, features: kind, target, lambda, featureNames, weights, intercept, trainingSize: samples.length };
+}
+
+/**
+ * Solves A x = b for a symmetric positive definite A given by its lower triangle (row-major, d×d).
+ * Throws if A is not positive definite.
+ */
+function choleskySolve(a: Float64Array, b: Float64Array, d: number): Float64Array {
+  const l = new Float64Array(d * d);
+  for (let j = 0; j < d; j++) {
+    let diagonal = a[j * d + j]!;
+    for (let k = 0; k < j; k++) diagonal -= l[j * d + k]! ** 2;
+    if (!(diagonal > 0)) throw new RangeError('ridge system is not positive definite (lambda too small?)');
+    const ljj = Math.sqrt(diagonal);
+    l[j * d + j] = ljj;
+    for (let i = j + 1; i < d; i++) {
+      let sum = a[i * d + j]!;
+      for (let k = 0; k < j; k++) sum -= l[i * d + k]! * l[j * d + k]!;
+      l[i * d + j] = sum / ljj;
+    }
+  }
+  // L z = b, then Lᵀ x = z.
+  const z = new Float64Array(d);
+  for (let i = 0; i < d; i++) {
+    let sum = b[i]!;
+    for (let k = 0; k < i; k++) sum -= l[i * d + k]! * z[k]!;
+    z[i] = sum / l[i * d + i]!;
+  }
+  const x = new Float64Array(d);
+  for (let i = d - 1; i >= 0; i--) {
+    let sum = z[i]!;
+    for (let k = i + 1; k < d; k++) sum -= l[k * d + i]! * x[k]!;
+    x[i] = sum / l[i * d + i]!;
+  }
+  return x;
+}
+
+/** Predicted latency in ms. Features the model never saw in training contribute nothing. */
+export function predictLatency(model: LatencyPredictorModel, arch: Architecture): number {
+  if (arch.space !== model.space) throw new RangeError(`predictor for ${model.space} cannot predict a ${arch.space} architecture`);
+  const features = architectureFeatures(arch, model.features);
+  const value = model.featureNames.reduce((acc, name, j) => acc + model.weights[j]! * (features.get(name) ?? 0), model.intercept);
+  return model.target === 'log-latency' ? Math.exp(value) : value;
+}
+
+/** Accuracy of the predictor on measurements it was not fitted on. */
+export function evaluateLatencyPredictor(model: LatencyPredictorModel, heldOut: readonly LatencySample[]): PredictorEvaluation {
+  if (heldOut.length === 0) throw new RangeError('evaluateLatencyPredictor: no samples');
+  const measured = heldOut.map((s) => s.latencyMs);
+  const predicted = heldOut.map((s) => predictLatency(model, s.arch));
+  return { mape: meanAbsolutePercentageError(measured, predicted), kendallTau: kendallTau(measured, predicted), n: heldOut.length };
+}

@@ -1,0 +1,124 @@
+/**
+ * Starts a throwaway MinIO server for tests: loopback only, free ports, generated credentials, temp data dir.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export interface MinioServer {
+  endpoint: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+  stop(): Promise<void>;
+}
+
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const minioBinaryPath = join(repoRoot, '.tools', 'bin', 'minio');
+
+const startTimeoutMs = 30_000;
+const logTailChars = 4_000;
+
+/** Asks the OS for a free loopback port by listening on port 0. */
+export async function findFreePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.unref();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      if (address === null || typeof address === 'string') {
+        server.close();
+        reject(new Error('findFreePort: unexpected server address'));
+        return;
+      }
+      const port = address.port;
+      server.close(() => resolvePort(port));
+    });
+  });
+}
+
+export async function startMinio(): Promise<MinioServer> {
+  if (!existsSync(minioBinaryPath)) {
+    throw new Error(`MinIO binary not found at ${minioBinaryPath}; run \`bash scripts/install-minio.sh\` from the repo root`);
+  }
+  const dataDir = await mkdtemp(join(tmpdir(), 'blockscope-minio-'));
+  const apiPort = await findFreePort();
+  let consolePort = await findFreePort();
+  while (consolePort === apiPort) consolePort = await findFreePort();
+
+  const accessKeyId = `test-${randomBytes(4).toString('hex')}`;
+  const secretAccessKey = randomBytes(18).toString('base64url');
+  const endpoint = `http://127.0.0.1:${apiPort}`;
+
+  let log = '';
+  const appendLog = (chunk: Buffer): void => {
+    log = (log + chunk.toString('utf8')).slice(-logTailChars);
+  };
+  const child = spawn(
+    minioBinaryPath,
+    ['server', dataDir, '--address', `127.0.0.1:${apiPort}`, '--console-address', `127.0.0.1:${consolePort}`, '--quiet'],
+    {
+      env: {
+        ...process.env,
+        MINIO_ROOT_USER: accessKeyId,
+        MINIO_ROOT_PASSWORD: secretAccessKey,
+        // No phoning home from tests.
+        MINIO_UPDATE: 'off',
+        MINIO_CALLHOME_ENABLE: 'off',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  child.stdout?.on('data', appendLog);
+  child.stderr?.on('data', appendLog);
+  let exitDescription: string | undefined;
+  child.once('exit', (code, signal) => {
+    exitDescription = `exited with code ${code ?? 'null'}, signal ${signal ?? 'none'}`;
+  });
+  const spawnError = new Promise<never>((_, reject) => child.once('error', reject));
+  spawnError.catch(() => undefined);
+
+  const stop = async (): Promise<void> => {
+    await killAndWait(child);
+    await rm(dataDir, { recursive: true, force: true });
+  };
+
+  try {
+    await Promise.race([waitUntilLive(endpoint, () => exitDescription), spawnError]);
+  } catch (error) {
+    await stop();
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new Error(`MinIO did not start at ${endpoint}: ${reason}\n--- minio log tail ---\n${log}`);
+  }
+  return { endpoint, accessKeyId, secretAccessKey, stop };
+}
+
+async function waitUntilLive(endpoint: string, exited: () => string | undefined): Promise<void> {
+  const deadline = Date.now() + startTimeoutMs;
+  while (Date.now() < deadline) {
+    const exit = exited();
+    if (exit !== undefined) throw new Error(`process ${exit}`);
+    try {
+      const response = await fetch(`${endpoint}/minio/health/live`, { signal: AbortSignal.timeout(1_000) });
+      if (response.ok) return;
+    } catch {
+      // Not listening yet.
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`not live after ${startTimeoutMs / 1000} s`);
+}
+
+async function killAndWait(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  child.kill('SIGTERM');
+  const forced = setTimeout(() => child.kill('SIGKILL'), 5_000);
+  await exited;
+  clearTimeout(forced);
+}

@@ -1,0 +1,530 @@
+import { describe, expect, it } from 'vitest';
+import { blockCounts } from '../pipelines/network/counts.js';
+import { Rng } from '../pipelines/rng.js';
+import {
+  acceptResults,
+  architectureFeatures,
+  chooseUnitsToMutate,
+  compareMaxAccuracyRuns,
+  compareParetoRuns,
+  comparisonConfigs,
+  dominates,
+  evaluateLatencyPredictor,
+  fitLatencyPredictor,
+  hypervolume,
+  initialPopulation,
+  isDone,
+  MAX_ACCURACY_SEARCH_PRESET,
+  mutateArchitecture,
+  mutateArchs,
+  nextBatch,
+  PARETO_SEARCH_PRESET,
+  paretoFront,
+  paretoFrontIndices,
+  paretoLayerIndices,
+  predictLatency,
+  runSearch,
+  searchConfig,
+  searchResult,
+  sharedReferencePoint,
+  sortByAccuracyThenLatencyDescending,
+  startSearch,
+  type EvaluationResult,
+  type LatencySample,
+  type Objectives,
+  type SearchConfig,
+  type SearchResult,
+  type SearchState,
+} from '../pipelines/search/index.js';
+import {
+  architectureCounts,
+  architectureHash,
+  architectureKey,
+  buildNetwork,
+  originalSpace,
+  parseMbBlock,
+  validateArchitecture,
+  type Architecture,
+  type MbArchitecture,
+  type ResNetArchitecture,
+  type SpaceDocument,
+} from '../pipelines/spaces/index.js';
+import { sampleArchitecture } from '../pipelines/sampling.js';
+
+const point = (accuracy: number, latencyMs: number): Objectives => ({ accuracy, latencyMs });
+
+/** §7: the NPU insight space (no k7, unit probabilities 0.25 0.25 0.25 0.5 0.5). */
+function npuSpace(): SpaceDocument {
+  const probabilities = [0.25, 0.25, 0.25, 0.5, 0.5];
+  const original = originalSpace('ofa-mbv3');
+  return {
+    ...original,
+    name: 'npu',
+    units: original.units.map((u, i) => ({ ...u, blocks: ['e3k3', 'e3k5', 'e4k3', 'e4k5', 'e6k3', 'e6k5'], mutationProbability: probabilities[i]! })),
+  };
+}
+
+/** §7: the GPU insight space for ProxylessNAS (its own blocks and depth caps 3 3 3 4 4 1). */
+function proxylessGpuSpace(): SpaceDocument {
+  const caps = [3, 3, 3, 4, 4, 1];
+  const original = originalSpace('proxylessnas');
+  return {
+    ...original,
+    name: 'gpu',
+    units: original.units.map((u, i) => ({ ...u, blocks: ['e3k5', 'e4k5', 'e4k7', 'e6k3', 'e6k5', 'e6k7'], maxLayers: caps[i]! })),
+  };
+}
+
+/** §7: the ResNet max-accuracy space (units 2 and 3 at full depth and widest). */
+function resnetMaxAccSpace(): SpaceDocument {
+  const original = originalSpace('resnet50');
+  const minLayers = [2, 2, 6, 4];
+  const widths = [[0, 1, 2], [0, 1, 2], [2], [2]];
+  return { ...original, name: 'max_acc', units: original.units.map((u, i) => ({ ...u, minLayers: minLayers[i]!, widths: widths[i]! })) };
+}
+
+function expectValid(archs: readonly Architecture[], doc: SpaceDocument): void {
+  for (const arch of archs) expect(validateArchitecture(arch, doc)).toEqual(arch);
+}
+
+describe('Pareto fronts and hypervolume', () => {
+  // Hand-made: 1 and 3 are equal, 2 is dominated by 1, 5 by 0 (same latency), 6 by 4 (same accuracy).
+  const points = [point(70, 10), point(75, 20), point(72, 25), point(75, 20), point(80, 40), point(65, 10), point(80, 45)];
+
+  it('finds the non-dominated points, keeping only the first of equal ones', () => {
+    expect(dominates(point(75, 20), point(72, 25))).toBe(true);
+    expect(dominates(point(75, 20), point(75, 20))).toBe(false);
+    expect(paretoFrontIndices(points)).toEqual([0, 1, 4]);
+    expect(paretoFront(points)).toEqual([point(70, 10), point(75, 20), point(80, 40)]);
+    expect(paretoFrontIndices([])).toEqual([]);
+  });
+
+  it('agrees with the pairwise definition on random points with many ties', () => {
+    const rng = new Rng('front');
+    for (let trial = 0; trial < 50; trial++) {
+      const random = Array.from({ length: 40 }, () => point(rng.int(8), rng.int(8)));
+      const bruteForce = random.flatMap((p, i) => {
+        const beaten = random.some((q, j) => dominates(q, p) || (j < i && q.accuracy === p.accuracy && q.latencyMs === p.latencyMs));
+        return beaten ? [] : [i];
+      });
+      expect(paretoFrontIndices(random)).toEqual(bruteForce);
+    }
+  });
+
+  it('peels layers: a duplicate of a front point moves to the next layer', () => {
+    expect(paretoLayerIndices(points, 5)).toEqual([[0, 1, 4], [3, 5, 6], [2]]);
+    expect(paretoLayerIndices(points, 1)).toEqual([[0, 1, 4]]);
+  });
+
+  it('sorts the output by (accuracy, latency) descending', () => {
+    expect(sortByAccuracyThenLatencyDescending([point(75, 20), point(80, 40), point(80, 45), point(70, 10)])).toEqual([
+      point(80, 45),
+      point(80, 40),
+      point(75, 20),
+      point(70, 10),
+    ]);
+  });
+
+  it('computes the 2-D hypervolume by hand', () => {
+    const reference = { accuracyFloor: 60, latencyCeilingMs: 50 };
+    // Strips: (70−60)·(20−10) + (75−60)·(40−20) + (80−60)·(50−40) = 100 + 300 + 200.
+    expect(hypervolume(points, reference)).toBeCloseTo(600, 10);
+    expect(hypervolume([point(70, 10)], reference)).toBeCloseTo(400, 10);
+    // Points outside the reference box add nothing.
+    expect(hypervolume([...points, point(90, 60), point(59, 5)], reference)).toBeCloseTo(600, 10);
+    expect(hypervolume([], reference)).toBe(0);
+    expect(() => hypervolume([point(Number.NaN, 1)], reference)).toThrow(RangeError);
+  });
+
+  it('derives one reference point from several fronts', () => {
+    const reference = sharedReferencePoint([[point(70, 10), point(80, 40)], [point(60, 30)]], 0.1);
+    expect(reference.accuracyFloor).toBeCloseTo(58, 10);
+    expect(reference.latencyCeilingMs).toBeCloseTo(43, 10);
+    expect(sharedReferencePoint([[point(70, 10)]], 0)).toEqual({ accuracyFloor: 70, latencyCeilingMs: 10 });
+  });
+});
+
+describe('mutation', () => {
+  it('samples a distinct initial population inside the space document', () => {
+    for (const doc of [npuSpace(), proxylessGpuSpace(), resnetMaxAccSpace()]) {
+      const population = initialPopulation(doc, { size: 100, resolution: 224, rng: new Rng(7) });
+      expect(population).toHaveLength(100);
+      expect(new Set(population.map(architectureKey)).size).toBe(100);
+      expectValid(population, doc);
+    }
+  });
+
+  it('respects candidates, layer caps, widths and stem rules over long random walks', () => {
+    for (const doc of [npuSpace(), proxylessGpuSpace(), resnetMaxAccSpace(), originalSpace('resnet50')]) {
+      const rng = new Rng(`walk-${doc.space}-${doc.name}`);
+      let arch = sampleArchitecture(doc, rng);
+      const depths = new Set<number>();
+      for (let i = 0; i < 2000; i++) {
+        const child = mutateArchitecture(arch, doc, rng);
+        expect(architectureKey(child)).not.toBe(architectureKey(arch));
+        expect(validateArchitecture(child, doc)).toEqual(child);
+        depths.add(child.units[0]!.length);
+        arch = child;
+      }
+      // The walk reaches every allowed depth of unit 0, and nothing beyond.
+      expect([...depths].sort()).toEqual(Array.from({ length: doc.units[0]!.maxLayers - doc.units[0]!.minLayers + 1 }, (_, i) => doc.units[0]!.minLayers + i));
+    }
+  });
+
+  it('does not modify its input', () => {
+    const doc = originalSpace('resnet50');
+    const arch = sampleArchitecture(doc, new Rng(1));
+    const copy = structuredClone(arch);
+    for (let i = 0; i < 50; i++) mutateArchitecture(arch, doc, new Rng(i));
+    expect(arch).toEqual(copy);
+  });
+
+  it('touches each unit with probability p / P(at least one), the redraw taken into account', () => {
+    const doc = npuSpace();
+    // Depth 3 everywhere, so add, remove and swap are all valid and every touch changes the unit.
+    const parent: MbArchitecture = { space: 'ofa-mbv3', resolution: 224, units: Array.from({ length: 5 }, () => ['e3k3', 'e4k5', 'e6k3']) };
+    const probabilities = doc.units.map((u) => u.mutationProbability);
+    const noneSelected = probabilities.reduce((acc, p) => acc * (1 - p), 1);
+    const trials = 4000;
+    const touched = Array<number>(5).fill(0);
+    const rng = new Rng('touch');
+    for (let i = 0; i < trials; i++) {
+      const child = mutateArchitecture(parent, doc, rng) as MbArchitecture;
+      child.units.forEach((blocks, u) => {
+        if (JSON.stringify(blocks) !== JSON.stringify(parent.units[u])) touched[u]!++;
+      });
+    }
+    probabilities.forEach((p, u) => expect(touched[u]! / trials).toBeCloseTo(p / (1 - noneSelected), 1));
+    // Units 3 and 4 (p 0.5) are touched about twice as often as units 0..2 (p 0.25).
+    expect(touched[3]! / touched[0]!).toBeGreaterThan(1.7);
+  });
+
+  it('touches the ResNet stem with its own probability (0.25)', () => {
+    const doc = originalSpace('resnet50');
+    const parent = sampleArchitecture(doc, new Rng(3)) as ResNetArchitecture;
+    const rng = new Rng('stem');
+    const trials = 4000;
+    let stemTouched = 0;
+    for (let i = 0; i < trials; i++) {
+      const child = mutateArchitecture(parent, doc, rng) as ResNetArchitecture;
+      if (JSON.stringify(child.stem) !== JSON.stringify(parent.stem)) stemTouched++;
+    }
+    const expected = 0.25 / (1 - 0.75 * 0.5 ** 4);
+    expect(Math.abs(stemTouched / trials - expected)).toBeLessThan(0.03);
+  });
+
+  it('selects at least one unit, and never one with probability 0', () => {
+    const rng = new Rng(5);
+    for (let i = 0; i < 500; i++) {
+      const chosen = chooseUnitsToMutate([0.1, 0, 0.1], rng);
+      expect(chosen.length).toBeGreaterThan(0);
+      expect(chosen).not.toContain(1);
+    }
+    expect(chooseUnitsToMutate([0, 0], rng)).toEqual([]);
+  });
+
+  it('produces a batch of distinct valid children, deterministically per seed', () => {
+    const doc = proxylessGpuSpace();
+    const parents = initialPopulation(doc, { size: 5, resolution: 224, rng: new Rng(1) });
+    for (const depth of [1, 3]) {
+      const batch = mutateArchs(parents, doc, { budget: 60, depth, rng: new Rng(2) });
+      expect(batch).toHaveLength(60);
+      expect(new Set(batch.map(architectureKey)).size).toBe(60);
+      expectValid(batch, doc);
+      expect(mutateArchs(parents, doc, { budget: 60, depth, rng: new Rng(2) })).toEqual(batch);
+      expect(mutateArchs(parents, doc, { budget: 60, depth, rng: new Rng(3) })).not.toEqual(batch);
+    }
+    expect(mutateArchs([], doc, { budget: 10, depth: 1, rng: new Rng(1) })).toEqual([]);
+  });
+
+  it('gives up when the space has no new children left instead of spinning forever', () => {
+    // Four architectures in all: only unit 0 can change (two blocks, fixed depth 2).
+    const original = originalSpace('ofa-mbv3');
+    const tiny: SpaceDocument = {
+      ...original,
+      name: 'tiny',
+      units: original.units.map((u, i) => ({ ...u, blocks: i === 0 ? ['e3k3', 'e6k7'] : ['e3k3'], maxLayers: 2 })),
+    };
+    const [parent] = initialPopulation(tiny, { size: 1, resolution: 224, rng: new Rng(1) });
+    // One mutation swaps one of unit 0's two blocks: two children. Chains of two reach all four.
+    const batch = mutateArchs([parent!], tiny, { budget: 50, depth: 1, rng: new Rng(1) });
+    expect(batch).toHaveLength(2);
+    expect(batch.map(architectureKey)).not.toContain(architectureKey(parent!));
+    expect(mutateArchs([parent!], tiny, { budget: 50, depth: 2, rng: new Rng(1) })).toHaveLength(4);
+    expect(initialPopulation(tiny, { size: 10, resolution: 224, rng: new Rng(1) })).toHaveLength(4);
+  });
+});
+
+/** A per-block score with a unique best architecture: every unit at 3 layers of e6k7. */
+const LADDER = ['e3k3', 'e4k5', 'e6k5', 'e6k7'];
+function ladderSpace(): SpaceDocument {
+  const original = originalSpace('ofa-mbv3');
+  return { ...original, name: 'ladder', units: original.units.map((u) => ({ ...u, blocks: [...LADDER], maxLayers: 3, mutationProbability: 0.2 })) };
+}
+const ladderScore = (arch: Architecture) => arch.units.flat().reduce((acc, block) => acc + 1 + LADDER.indexOf(block), 0);
+
+/** A synthetic device on which kernel 7 costs 3× kernel 3 but is no more accurate than kernel 5. */
+const UNIT_COST = [1.0, 0.8, 0.6, 0.7, 0.5];
+const KERNEL_LATENCY: Record<number, number> = { 3: 1, 5: 1.3, 7: 3 };
+const KERNEL_ACCURACY: Record<number, number> = { 3: 0, 5: 0.4, 7: 0.35 };
+function slowKernel7(arch: Architecture): EvaluationResult {
+  let accuracy = 60;
+  let latencyMs = 2;
+  arch.units.forEach((blocks, u) =>
+    blocks.forEach((block) => {
+      const { expand, kernel } = parseMbBlock(block)!;
+      accuracy += (0.3 * expand) / 3 + KERNEL_ACCURACY[kernel]!;
+      latencyMs += UNIT_COST[u]! * (expand / 3) * KERNEL_LATENCY[kernel]!;
+    }),
+  );
+  return { accuracy, latencyMs };
+}
+
+/** Evaluates synchronously, checks every architecture against the space and that none is evaluated twice. */
+function checkingEvaluator(doc: SpaceDocument, objective: (arch: Architecture) => EvaluationResult) {
+  const seen = new Set<string>();
+  return async (archs: Architecture[]): Promise<EvaluationResult[]> =>
+    archs.map((arch) => {
+      expect(validateArchitecture(arch, doc)).toEqual(arch);
+      const hash = architectureHash(arch);
+      expect(seen.has(hash)).toBe(false);
+      seen.add(hash);
+      return objective(arch);
+    });
+}
+
+describe('search', () => {
+  const smallPareto = (doc: SpaceDocument, seed: number): SearchConfig =>
+    searchConfig(doc, 'pareto', { seed, initialSize: 30, iterations: 5, budgetPerIteration: 40 });
+
+  it('provides the paper defaults as presets', () => {
+    expect(PARETO_SEARCH_PRESET).toMatchObject({ initialSize: 100, iterations: 10, budgetPerIteration: 200, paretoLayers: 1, mutationDepth: 1, resolution: 224, seed: 12345 });
+    expect(MAX_ACCURACY_SEARCH_PRESET).toMatchObject({ initialSize: 20, iterations: 4, budgetPerIteration: 50, topK: 10, mutationDepth: 1 });
+    expect(searchConfig(npuSpace(), 'pareto', { seed: 1 })).toMatchObject({ ...PARETO_SEARCH_PRESET, seed: 1 });
+  });
+
+  it('finds the unique optimum of a synthetic objective within budget', async () => {
+    const doc = ladderSpace();
+    for (const seed of [1, 2, 3]) {
+      const config = searchConfig(doc, 'max-accuracy', { seed, iterations: 25, topK: 2 });
+      const result = await runSearch(config, checkingEvaluator(doc, (arch) => ({ accuracy: ladderScore(arch), latencyMs: 1 })));
+      expect(result.top[0]!.arch.units).toEqual(Array.from({ length: 5 }, () => ['e6k7', 'e6k7', 'e6k7']));
+      expect(result.evaluationCount).toBeLessThanOrEqual(config.initialSize + config.iterations * config.budgetPerIteration);
+    }
+  });
+
+  it('is deterministic per seed, and the seed matters', async () => {
+    const doc = originalSpace('ofa-mbv3');
+    const evaluate = async (archs: Architecture[]) => archs.map(slowKernel7);
+    const first = await runSearch(smallPareto(doc, 1), evaluate);
+    expect(await runSearch(smallPareto(doc, 1), evaluate)).toEqual(first);
+    const other = await runSearch(smallPareto(doc, 2), evaluate);
+    expect(other.front.map((e) => e.hash)).not.toEqual(first.front.map((e) => e.hash));
+  });
+
+  it('drives identically step by step (through JSON) and with runSearch, never re-evaluating', async () => {
+    const doc = npuSpace();
+    const config = searchConfig(doc, 'pareto', { seed: 4, initialSize: 20, iterations: 6, budgetPerIteration: 30, paretoLayers: 2, mutationDepth: 2 });
+    const viaRun = await runSearch(config, checkingEvaluator(doc, slowKernel7));
+    let state: SearchState = startSearch(config);
+    while (!isDone(state)) {
+      const batch = nextBatch(state);
+      expect(nextBatch(state)).toEqual(batch);
+      // A workflow would persist the state between steps: it must survive JSON unchanged.
+      state = JSON.parse(JSON.stringify(acceptResults(state, batch.map(slowKernel7)))) as SearchState;
+    }
+    expect(searchResult(state)).toEqual(viaRun);
+    expect(state.trace).toHaveLength(7);
+    expect(state.trace.reduce((acc, s) => acc + s.reused, 0)).toBeGreaterThan(0);
+    expect(viaRun.evaluationCount).toBe(state.trace.reduce((acc, s) => acc + s.evaluated, 0));
+    expect(viaRun.front.length).toBeGreaterThan(0);
+    const reported = sortByAccuracyThenLatencyDescending(paretoFront(state.evaluations));
+    expect(viaRun.front.map((e) => e.hash)).toEqual(reported.map((e) => e.hash));
+    expect(() => acceptResults(startSearch(config), [])).toThrow(/expected 20 results/);
+    expect(() => nextBatch(state)).toThrow(/done/);
+  });
+
+  it('gives the pruned space (no kernel 7) a larger hypervolume on a device where kernel 7 is slow', async () => {
+    const original = originalSpace('ofa-mbv3');
+    const pruned: SpaceDocument = { ...original, name: 'no-k7', units: original.units.map((u) => ({ ...u, blocks: u.blocks.filter((b) => !b.endsWith('k7')) })) };
+    const configs = comparisonConfigs({ ...PARETO_SEARCH_PRESET, initialSize: 30, iterations: 5, budgetPerIteration: 40 }, { original, pruned }, [1, 2, 3]);
+    expect(configs.pruned.map((c) => c.seed)).toEqual([1, 2, 3]);
+    const evaluate = async (archs: Architecture[]) => archs.map(slowKernel7);
+    const runs = {
+      device: 'synthetic',
+      original: await Promise.all(configs.original.map((c) => runSearch(c, evaluate))),
+      pruned: await Promise.all(configs.pruned.map((c) => runSearch(c, evaluate))),
+    };
+    const comparison = compareParetoRuns(runs);
+    expect(comparison.seeds).toEqual([1, 2, 3]);
+    comparison.pruned.values.forEach((hv, i) => expect(hv).toBeGreaterThan(comparison.original.values[i]!));
+    expect(comparison.hypervolumeRatio!).toBeGreaterThan(1.05);
+  });
+
+  it('keeps a MACs constraint without evaluating the architectures over it', async () => {
+    const doc = originalSpace('ofa-mbv3');
+    const limit = 300e6;
+    const evaluate = checkingEvaluator(doc, (arch) => {
+      expect(architectureCounts(arch).macs).toBeLessThanOrEqual(limit);
+      return { accuracy: ladderScore(arch), latencyMs: 1 };
+    });
+    const result = await runSearch(searchConfig(doc, 'max-accuracy', { seed: 1, constraint: { metric: 'macs', limit } }), evaluate);
+    expect(result.trace.reduce((acc, s) => acc + s.skipped, 0)).toBeGreaterThan(0);
+    expect(result.top).toHaveLength(10);
+    for (const entry of result.top) expect(entry.macs).toBeLessThanOrEqual(limit);
+    expect(result.constraint).toEqual({ metric: 'macs', limit });
+  });
+
+  it('keeps a measured-latency constraint out of the archive', async () => {
+    const doc = originalSpace('ofa-mbv3');
+    const config = searchConfig(doc, 'max-accuracy', { seed: 2, constraint: { metric: 'latency', limit: 30 } });
+    let state = startSearch(config);
+    while (!isDone(state)) state = acceptResults(state, nextBatch(state).map(slowKernel7));
+    const result = searchResult(state);
+    expect(state.evaluations.some((e) => !e.feasible)).toBe(true);
+    expect(result.archiveSize).toBe(state.evaluations.filter((e) => e.latencyMs <= 30).length);
+    for (const entry of [...result.top, ...result.front]) expect(entry.latencyMs).toBeLessThanOrEqual(30);
+  });
+
+  it('rejects invalid configurations', () => {
+    const doc = originalSpace('ofa-mbv3');
+    expect(() => startSearch({ ...searchConfig(doc, 'pareto'), resolution: 225 })).toThrow(/resolution/);
+    expect(() => startSearch({ ...searchConfig(doc, 'pareto'), iterations: 1.5 })).toThrow(/iterations/);
+    expect(() => startSearch(searchConfig(doc, 'pareto', { constraint: { metric: 'macs', limit: 1 } }))).toThrow(/max-accuracy/);
+  });
+});
+
+/** Synthetic additive device: a cost per (unit, first/rest, block), 2% multiplicative noise. */
+function additiveLatency(arch: Architecture, rng: Rng, noise = 0.02): number {
+  let latency = 3;
+  arch.units.forEach((blocks, u) =>
+    blocks.forEach((block, l) => {
+      const { expand, kernel } = parseMbBlock(block)!;
+      latency += (l === 0 ? 1.5 : 1) * (0.2 + 0.1 * u) * (expand / 3) * (kernel / 3) ** 1.5;
+    }),
+  );
+  return latency * (1 + noise * (2 * rng.next() - 1));
+}
+
+function samples(doc: SpaceDocument, count: number, seed: number, latency: (arch: Architecture, rng: Rng) => number, resolutions = [224]): LatencySample[] {
+  const rng = new Rng(seed);
+  return Array.from({ length: count }, () => {
+    const arch = sampleArchitecture(doc, rng, rng.choice(resolutions));
+    return { arch, latencyMs: latency(arch, rng) };
+  });
+}
+
+describe('latency predictor', () => {
+  const doc = originalSpace('ofa-mbv3');
+
+  it('fits additive latencies with noise: small MAPE, high tau on held-out data', () => {
+    const model = fitLatencyPredictor(samples(doc, 600, 1, additiveLatency));
+    const heldOut = evaluateLatencyPredictor(model, samples(doc, 200, 2, additiveLatency));
+    expect(heldOut.n).toBe(200);
+    expect(heldOut.mape).toBeLessThan(0.02);
+    expect(heldOut.kendallTau).toBeGreaterThan(0.9);
+    // The model is plain JSON.
+    const restored = JSON.parse(JSON.stringify(model)) as typeof model;
+    const arch = sampleArchitecture(doc, new Rng(9));
+    expect(predictLatency(restored, arch)).toBeCloseTo(predictLatency(model, arch), 9);
+  });
+
+  it('recovers noise-free additive latencies almost exactly', () => {
+    const exact = (arch: Architecture, rng: Rng) => additiveLatency(arch, rng, 0);
+    const model = fitLatencyPredictor(samples(doc, 400, 3, exact), { lambda: 1e-6 });
+    expect(evaluateLatencyPredictor(model, samples(doc, 100, 4, exact)).mape).toBeLessThan(1e-4);
+  });
+
+  it('learns a per-block table across resolutions with block features', () => {
+    // Latency proportional to each block's MACs plus a fixed per-block overhead.
+    const perBlock = (arch: Architecture) => buildNetwork(arch).blocks.reduce((acc, block) => acc + 0.05 + blockCounts(block).macs / 2e7, 0);
+    const train = samples(doc, 500, 5, perBlock, [160, 192, 224]);
+    const test = samples(doc, 150, 6, perBlock, [160, 192, 224]);
+    const blocks = evaluateLatencyPredictor(fitLatencyPredictor(train, { features: 'blocks', lambda: 1e-3 }), test);
+    expect(blocks.mape).toBeLessThan(0.005);
+    expect(blocks.kendallTau).toBeGreaterThan(0.98);
+    // Structure features ignore the shapes; fitting log latency makes resolution a factor, which helps.
+    const linear = evaluateLatencyPredictor(fitLatencyPredictor(train), test);
+    const log = evaluateLatencyPredictor(fitLatencyPredictor(train, { target: 'log-latency' }), test);
+    expect(log.mape).toBeLessThan(linear.mape);
+  });
+
+  it('handles ResNet widths and stem', () => {
+    const resnet = originalSpace('resnet50');
+    const latency = (arch: Architecture, rng: Rng) => {
+      const r = arch as ResNetArchitecture;
+      let total = 5 + (r.stem.skip ? 0 : 2) + r.stem.outWidth;
+      r.units.forEach((blocks, u) => blocks.forEach((b) => (total += (1 + r.widths[u]!) * (u + 1) * Number(b.slice(1)) * 4)));
+      return total * (1 + 0.01 * (2 * rng.next() - 1));
+    };
+    const model = fitLatencyPredictor(samples(resnet, 600, 7, latency));
+    const heldOut = evaluateLatencyPredictor(model, samples(resnet, 200, 8, latency));
+    expect(heldOut.mape).toBeLessThan(0.02);
+    expect(heldOut.kendallTau).toBeGreaterThan(0.9);
+    expect(architectureFeatures(sampleArchitecture(resnet, new Rng(1)), 'structure').has('stem.skip')).toBe(true);
+  });
+
+  it('rejects unusable input', () => {
+    expect(() => fitLatencyPredictor([])).toThrow(RangeError);
+    expect(() => fitLatencyPredictor(samples(doc, 10, 1, additiveLatency), { lambda: 0 })).toThrow(/lambda/);
+  });
+});
+
+describe('comparison', () => {
+  const result = (spaceName: string, seed: number, front: Objectives[], best = { accuracy: 0, macs: 0 }): SearchResult => ({
+    objective: 'pareto',
+    space: 'ofa-mbv3',
+    spaceName,
+    seed,
+    resolution: 224,
+    budget: { initialSize: 10, iterations: 2, budgetPerIteration: 5 },
+    completedIterations: 2,
+    front: front.map((p, i) => ({ ...p, hash: `${spaceName}${seed}-${i}`, arch: { space: 'ofa-mbv3', resolution: 224, units: [] }, macs: 0, feasible: true })),
+    top: [{ ...best, latencyMs: 1, hash: 'best', arch: { space: 'ofa-mbv3', resolution: 224, units: [] }, feasible: true }],
+    evaluationCount: 20,
+    archiveSize: 20,
+    trace: [],
+  });
+
+  it('reports hypervolume per seed, mean ± std and the ratio against one reference point', () => {
+    const reference = { accuracyFloor: 60, latencyCeilingMs: 50 };
+    const comparison = compareParetoRuns(
+      {
+        device: 'npu',
+        original: [result('original', 1, [point(70, 10)]), result('original', 2, [point(70, 30)])],
+        pruned: [result('pruned', 1, [point(70, 10), point(80, 40)]), result('pruned', 2, [point(80, 10)])],
+      },
+      { reference },
+    );
+    // Original: 10·40 = 400 and 10·20 = 200. Pruned: 10·30 + 20·10 = 500 and 20·40 = 800.
+    expect(comparison.original.values).toEqual([400, 200]);
+    expect(comparison.pruned.values).toEqual([500, 800]);
+    expect(comparison.original.mean).toBe(300);
+    expect(comparison.original.std).toBe(100);
+    expect(comparison.hypervolumeRatio).toBeCloseTo(650 / 300, 12);
+    // Without a given reference, one is derived from all four runs' fronts.
+    const derived = compareParetoRuns({ device: 'npu', original: [result('o', 1, [point(70, 10)])], pruned: [result('p', 1, [point(80, 40)])] });
+    expect(derived.reference.accuracyFloor).toBeCloseTo(69, 10);
+    expect(derived.reference.latencyCeilingMs).toBeCloseTo(43, 10);
+  });
+
+  it('summarises max-accuracy runs as Table 2 (best accuracy and its MACs)', () => {
+    const asMaxAccuracy = (r: SearchResult): SearchResult => ({ ...r, objective: 'max-accuracy' });
+    const comparison = compareMaxAccuracyRuns({
+      device: 'gpu',
+      original: [result('o', 1, [], { accuracy: 76, macs: 300e6 }), result('o', 2, [], { accuracy: 78, macs: 500e6 })].map(asMaxAccuracy),
+      pruned: [result('p', 1, [], { accuracy: 79, macs: 400e6 }), result('p', 2, [], { accuracy: 79, macs: 400e6 })].map(asMaxAccuracy),
+    });
+    expect(comparison.original.accuracy).toEqual({ mean: 77, std: 1, values: [76, 78] });
+    expect(comparison.original.macs.mean).toBe(400e6);
+    expect(comparison.pruned.accuracy.std).toBe(0);
+  });
+
+  it('refuses runs that are not paired by seed and budget', () => {
+    const original = [result('o', 1, [point(70, 10)])];
+    expect(() => compareParetoRuns({ device: 'x', original, pruned: [result('p', 2, [point(70, 10)])] })).toThrow(/seed/);
+    const bigger = { ...result('p', 1, [point(70, 10)]), budget: { initialSize: 10, iterations: 3, budgetPerIteration: 5 } };
+    expect(() => compareParetoRuns({ device: 'x', original, pruned: [bigger] })).toThrow(/budget/);
+    expect(() => compareParetoRuns({ device: 'x', original, pruned: [] })).toThrow(RangeError);
+  });
+});
