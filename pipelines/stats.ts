@@ -131,3 +131,85 @@ export function meanAbsolutePercentageError(measured: readonly number[], predict
   if (measured.length !== predicted.length) throw new RangeError('MAPE: lists differ in length');
   return mean(measured.map((m, i) => Math.abs(predicted[i]! - m) / Math.abs(m)));
 }
+
+/** Inverse of the standard normal CDF (Acklam's rational approximation, relative error < 1.2e-9). */
+export function normalQuantile(p: number): number {
+  if (!(p > 0 && p < 1)) throw new RangeError(`normalQuantile: p must be in (0, 1), got ${p}`);
+  const a = [-39.69683028665376, 220.9460984245205, -275.9285104469687, 138.357751867269, -30.66479806614716, 2.506628277459239];
+  const b = [-54.47609879822406, 161.5858368580409, -155.6989798598866, 66.80131188771972, -13.28068155288572];
+  const c = [-0.007784894002430293, -0.3223964580411365, -2.400758277161838, -2.549732539343734, 4.374664141464968, 2.938163982698783];
+  const d = [0.007784695709041462, 0.3224671290700398, 2.445134137142996, 3.754408661907416];
+  const tail = (q: number) =>
+    (((((c[0]! * q + c[1]!) * q + c[2]!) * q + c[3]!) * q + c[4]!) * q + c[5]!) / ((((d[0]! * q + d[1]!) * q + d[2]!) * q + d[3]!) * q + 1);
+  const pLow = 0.02425;
+  if (p < pLow) return tail(Math.sqrt(-2 * Math.log(p)));
+  if (p > 1 - pLow) return -tail(Math.sqrt(-2 * Math.log(1 - p)));
+  const q = p - 0.5;
+  const r = q * q;
+  return (
+    ((((((a[0]! * r + a[1]!) * r + a[2]!) * r + a[3]!) * r + a[4]!) * r + a[5]!) * q) /
+    (((((b[0]! * r + b[1]!) * r + b[2]!) * r + b[3]!) * r + b[4]!) * r + 1)
+  );
+}
+
+/** Quantile of the chi-square distribution with `df` degrees of freedom (Wilson-Hilferty approximation). */
+export function chiSquareQuantile(p: number, df: number): number {
+  if (!(df > 0)) throw new RangeError(`chiSquareQuantile: df must be positive, got ${df}`);
+  const h = 2 / (9 * df);
+  return df * Math.max(0, 1 - h + normalQuantile(p) * Math.sqrt(h)) ** 3;
+}
+
+/** Summary statistics of one group: size, mean and population (ddof 0) standard deviation. */
+export interface GroupSummary {
+  n: number;
+  mean: number;
+  std: number;
+}
+
+export interface OneWayAnova {
+  dfBetween: number;
+  dfWithin: number;
+  /** Between-group mean square over within-group mean square. */
+  fStatistic: number;
+  /** Share of the total sum of squares between groups (biased upwards for small groups). */
+  etaSquared: number;
+  /** Bias-corrected effect size; about 0 when the groups differ only by noise, negative possible. */
+  omegaSquared: number;
+}
+
+/** One-way ANOVA from group summaries, so that profiles (which keep only summaries) can be analysed. */
+export function oneWayAnova(groups: readonly GroupSummary[]): OneWayAnova {
+  if (groups.length < 2) throw new RangeError('oneWayAnova needs at least two groups');
+  const total = groups.reduce((s, g) => s + g.n, 0);
+  const grandMean = groups.reduce((s, g) => s + g.n * g.mean, 0) / total;
+  const ssBetween = groups.reduce((s, g) => s + g.n * (g.mean - grandMean) ** 2, 0);
+  const ssWithin = groups.reduce((s, g) => s + g.n * g.std ** 2, 0);
+  const dfBetween = groups.length - 1;
+  const dfWithin = total - groups.length;
+  if (dfWithin <= 0) throw new RangeError('oneWayAnova needs more observations than groups');
+  const msWithin = ssWithin / dfWithin;
+  const ssTotal = ssBetween + ssWithin;
+  return {
+    dfBetween,
+    dfWithin,
+    fStatistic: msWithin === 0 ? (ssBetween === 0 ? 0 : Number.POSITIVE_INFINITY) : ssBetween / dfBetween / msWithin,
+    etaSquared: ssTotal === 0 ? 0 : ssBetween / ssTotal,
+    omegaSquared: ssTotal === 0 ? 0 : (ssBetween - dfBetween * msWithin) / (ssTotal + msWithin),
+  };
+}
+
+/** Sums of squares of a two-way table without replication: row and column main effects and the rest. */
+export function twoWaySumsOfSquares(table: readonly (readonly number[])[]): { rows: number; columns: number; interaction: number; total: number } {
+  const rowCount = table.length;
+  const columnCount = table[0]?.length ?? 0;
+  if (rowCount === 0 || columnCount === 0 || table.some((row) => row.length !== columnCount)) {
+    throw new RangeError('twoWaySumsOfSquares needs a non-empty rectangular table');
+  }
+  const grand = mean(table.flat());
+  const rowMeans = table.map((row) => mean(row));
+  const columnMeans = Array.from({ length: columnCount }, (_, j) => mean(table.map((row) => row[j]!)));
+  const rows = columnCount * rowMeans.reduce((s, m) => s + (m - grand) ** 2, 0);
+  const columns = rowCount * columnMeans.reduce((s, m) => s + (m - grand) ** 2, 0);
+  const total = table.flat().reduce((s, v) => s + (v - grand) ** 2, 0);
+  return { rows, columns, interaction: Math.max(0, total - rows - columns), total };
+}

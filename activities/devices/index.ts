@@ -1,0 +1,39 @@
+/** The device/latency layer: device definitions, measurers per backend, lookup tables, cache and locks. */
+export {
+  BACKENDS,
+  COMMAND_PLACEHOLDERS,
+  CPU_LOCAL,
+  DEVICE_ID_PATTERN,
+  DeviceRegistry,
+  commandDevice,
+  loadDevices,
+  onnxRuntimeDevice,
+  parseDevices,
+  type CommandDevice,
+  type DeviceBackend,
+  type DeviceConfig,
+  type LookupTableDevice,
+  type OnnxRuntimeDevice,
+  type OnnxRuntimeProtocol,
+} from './config.js';
+export { BenchmarkCommandError, DeviceConfigError, DeviceError, LookupTableMissingEntryError, RunnerError, UnknownDeviceError } from './errors.js';
+export { fingerprintHash, hostFingerprint, onnxRuntimeNodeVersion, type DeviceFingerprint } from './fingerprint.js';
+export { MeasurementCache, measurementKey, type MeasurementStore } from './cache.js';
+export { acquireDeviceLock, defaultLockDir, deviceLockPath, processIsRunning, withDeviceLock, type DeviceLock, type DeviceLockOptions } from './lock.js';
+export { createMeasurer, protocolHash, type MeasurerOptions } from './measure.js';
+export { OnnxRuntimeRunner, sessionSettings, type ModelTiming } from './onnxruntime-runner.js';
+export { medianConfidenceInterval, nextBatchSize, stopReason, summarizeTimings, type StopReason, type TimingSummary } from './protocol.js';
+export { parseLatencies, renderCommand, runBenchmarkCommand, runShellCommand, shellQuote } from './command.js';
+export {
+  LUT_KIND,
+  blockKey,
+  buildLookupTable,
+  distinctBlocks,
+  loadLookupTable,
+  lookupLatency,
+  parseLookupTable,
+  saveLookupTable,
+  type LookupTable,
+  type LookupTableEntry,
+} from './lookup-table.js';
+export type { Measurer, LatencyMeasurement, MeasureOptions, MeasureProgress, ProtocolSettings } from './types.js';

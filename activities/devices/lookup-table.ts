@@ -1,0 +1,295 @@
+/**
+ * Per-block latency lookup tables (format `blockscope.lut/v1`, docs/devices.md) for devices that cannot be
+ * attached. An architecture's latency is the sum of its blocks' entries, stem and head included; each entry
+ * is keyed by the block's descriptor, so a block has the same key wherever it sits in a network.
+ */
+import { readFile, writeFile } from 'node:fs/promises';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { z } from 'zod';
+import { sha256Hex } from '../../pipelines/hash.js';
+import type { BlockDescriptor, IRBlock } from '../../pipelines/network/ir.js';
+import {
+  SPACE_IDS,
+  SpaceValidationError,
+  architectureHash,
+  buildNetwork,
+  originalSpace,
+  type Architecture,
+  type SpaceDocument,
+  type SpaceId,
+} from '../../pipelines/spaces/index.js';
+import { BACKENDS, parseWith, strictObject, type LookupTableDevice, type OnnxRuntimeDevice } from './config.js';
+import { DeviceConfigError, LookupTableMissingEntryError, errorMessage } from './errors.js';
+import { fingerprintHash, onnxRuntimeFingerprint, type DeviceFingerprint } from './fingerprint.js';
+import { withDeviceLock } from './lock.js';
+import type { MeasurementEngine } from './measure.js';
+import { OnnxRuntimeRunner, sessionSettings } from './onnxruntime-runner.js';
+import { summarizeTimings } from './protocol.js';
+
+export const LUT_KIND = 'blockscope.lut/v1';
+
+const entrySchema = strictObject({
+  /** Median latency of the block, in milliseconds: the number that is summed. */
+  ms: z.number().nonnegative(),
+  p10Ms: z.number().nonnegative().optional(),
+  p90Ms: z.number().nonnegative().optional(),
+  cv: z.number().nonnegative().optional(),
+  runs: z.number().int().nonnegative().optional(),
+  /** Where the block was taken from when it was measured, e.g. "u2.l0" (informative). */
+  block: z.string().optional(),
+});
+
+const settingValue = z.union([z.string(), z.number(), z.boolean()]);
+
+const fingerprintSchema = strictObject({
+  device: z.string(),
+  backend: z.enum(BACKENDS),
+  host: strictObject({ cpuModel: z.string(), logicalCores: z.number(), platform: z.string(), arch: z.string() }).optional(),
+  runtime: strictObject({ name: z.literal('onnxruntime-node'), version: z.string(), node: z.string() }).optional(),
+  settings: z.record(z.string(), settingValue),
+  identity: z.record(z.string(), z.string()).optional(),
+});
+
+const lookupTableSchema = strictObject({
+  kind: z.literal(LUT_KIND),
+  /** The device the entries were measured on. */
+  device: z.string().min(1),
+  space: z.enum(SPACE_IDS),
+  resolutions: z.array(z.number().int().positive()).min(1),
+  /** Absent for tables converted from elsewhere (e.g. OFA's published Note10 table); `source` says where from. */
+  fingerprint: fingerprintSchema.optional(),
+  fingerprintHash: z.string().optional(),
+  protocol: z.record(z.string(), settingValue).optional(),
+  source: z.string().optional(),
+  createdAt: z.string().optional(),
+  entries: z.record(z.string(), entrySchema),
+});
+
+export type LookupTable = z.infer<typeof lookupTableSchema>;
+export type LookupTableEntry = z.infer<typeof entrySchema>;
+
+/**
+ * The entry key of a block: its type and shapes, then each descriptor field it has, in a fixed order, e.g.
+ * "mbconv:in=32x56x56:out=48x28x28:k=5:e=6:mid=192:s=2:se=1:act=relu:res=0".
+ */
+export function blockKey(descriptor: BlockDescriptor): string {
+  const d = descriptor;
+  const parts = [d.type, `in=${d.inShape.join('x')}`, `out=${d.outShape.join('x')}`];
+  if (d.kernel !== undefined) parts.push(`k=${d.kernel}`);
+  if (d.expand !== undefined) parts.push(`e=${d.expand}`);
+  if (d.mid !== undefined) parts.push(`mid=${d.mid}`);
+  if (d.stride !== undefined) parts.push(`s=${d.stride}`);
+  if (d.se !== undefined) parts.push(`se=${d.se ? 1 : 0}`);
+  if (d.activation !== undefined) parts.push(`act=${d.activation}`);
+  if (d.residual !== undefined) parts.push(`res=${d.residual ? 1 : 0}`);
+  return parts.join(':');
+}
+
+export function parseLookupTable(raw: unknown, source: string): LookupTable {
+  return parseWith(lookupTableSchema, raw, source);
+}
+
+/** Reads a table file (JSON or YAML); also returns the file's sha256, which identifies the table. */
+export async function loadLookupTable(path: string): Promise<{ table: LookupTable; sha256: string }> {
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(path);
+  } catch (error) {
+    throw new DeviceConfigError(`cannot read lookup table ${path}: ${errorMessage(error)}`);
+  }
+  let raw: unknown;
+  try {
+    raw = parseYaml(bytes.toString('utf8'));
+  } catch (error) {
+    throw new DeviceConfigError(`${path}: not valid YAML or JSON: ${errorMessage(error)}`);
+  }
+  return { table: parseLookupTable(raw, path), sha256: sha256Hex(bytes) };
+}
+
+/** Writes a table as JSON, or YAML for a .yaml/.yml path, entries sorted by key. */
+export async function saveLookupTable(path: string, table: LookupTable): Promise<void> {
+  const sorted: LookupTable = { ...table, entries: Object.fromEntries(Object.entries(table.entries).sort(([a], [b]) => a.localeCompare(b))) };
+  const text = /\.ya?ml$/i.test(path) ? stringifyYaml(sorted) : `${JSON.stringify(sorted, null, 2)}\n`;
+  await writeFile(path, text);
+}
+
+export interface BlockLatency {
+  /** Position in the network, e.g. "u2.l0". */
+  name: string;
+  key: string;
+  ms: number;
+}
+
+/** The latency of an architecture from a table: the sum of its blocks' entries. */
+export function lookupLatency(table: LookupTable, arch: Architecture): { totalMs: number; blocks: BlockLatency[] } {
+  const where = `lookup table of device ${table.device} (${table.space}, resolutions ${table.resolutions.join(', ')})`;
+  if (arch.space !== table.space) throw new LookupTableMissingEntryError([], `${where} cannot estimate an architecture of space ${arch.space}`);
+  const blocks = buildNetwork(arch).blocks.map((block) => ({ name: block.name, key: blockKey(block.descriptor), entry: table.entries[blockKey(block.descriptor)] }));
+  const missing = blocks.filter((b) => b.entry === undefined);
+  if (missing.length > 0) {
+    const resolutionHint = table.resolutions.includes(arch.resolution) ? '' : `; the architecture is at resolution ${arch.resolution}, which the table does not cover`;
+    const list = missing.map((b) => `${b.name}: ${b.key}`).join('; ');
+    throw new LookupTableMissingEntryError(
+      missing.map((b) => b.key),
+      `${where} has no entry for ${missing.length} block(s) of architecture ${architectureHash(arch).slice(0, 12)}${resolutionHint}: ${list}` +
+        ` (rebuild the table for this space and resolution with \`blockscope devices build-lut\`)`,
+    );
+  }
+  const found = blocks.map((b) => ({ name: b.name, key: b.key, ms: b.entry!.ms }));
+  return { totalMs: found.reduce((total, b) => total + b.ms, 0), blocks: found };
+}
+
+/** A lookup-table device as a measurement engine: computed, so it needs neither the device lock nor the cache. */
+export function createLookupTableEngine(device: LookupTableDevice): MeasurementEngine {
+  let loading: Promise<{ table: LookupTable; fingerprint: DeviceFingerprint }> | undefined;
+  const load = () =>
+    (loading ??= loadLookupTable(device.table).then(
+      ({ table, sha256 }) => ({ table, fingerprint: lookupTableFingerprint(device, table, sha256) }),
+      (error: unknown) => {
+        loading = undefined;
+        throw error;
+      },
+    ));
+  return {
+    measuresDevice: false,
+    async identity() {
+      const { table, fingerprint } = await load();
+      return { fingerprint, protocol: table.protocol ?? {} };
+    },
+    async run(arch) {
+      const { table } = await load();
+      const { totalMs, blocks } = lookupLatency(table, arch);
+      return {
+        // An estimate has no spread of its own; each entry's spread is in the table.
+        summary: { medianMs: totalMs, meanMs: totalMs, p10Ms: totalMs, p90Ms: totalMs, iqrMs: 0, cv: 0, medianCi95Ms: [totalMs, totalMs], relativeHalfWidth: 0 },
+        runs: 0,
+        timingsMs: [],
+        stopReason: 'lookup-table',
+        breakdown: { exportMs: 0, sessionCreateMs: 0, warmupMs: 0, timedMs: 0 },
+        blocks,
+      };
+    },
+    close: () => Promise.resolve(),
+  };
+}
+
+function lookupTableFingerprint(device: LookupTableDevice, table: LookupTable, sha256: string): DeviceFingerprint {
+  const settings: DeviceFingerprint['settings'] = { tableSha256: sha256, tableDevice: table.device };
+  if (table.fingerprintHash !== undefined) settings.tableFingerprintHash = table.fingerprintHash;
+  const fingerprint: DeviceFingerprint = { device: device.id, backend: 'lookup-table', settings };
+  if (device.identity) fingerprint.identity = { ...device.identity };
+  return fingerprint;
+}
+
+export interface DistinctBlock {
+  key: string;
+  block: IRBlock;
+  resolution: number;
+}
+
+/**
+ * Every distinct block of a space at the given resolutions, found by building a covering set of architectures.
+ * In the MBConv spaces a block's shapes depend only on its unit and on whether it is the unit's first layer,
+ * so one architecture per block choice (every layer that block, two layers per unit) covers them. In ResNet
+ * they also depend on the unit's width and the previous unit's (or the stem's) width, so every width pair of
+ * every unit is built, plus every stem.
+ */
+export function distinctBlocks(space: SpaceId | SpaceDocument, resolutions: readonly number[]): DistinctBlock[] {
+  const doc = typeof space === 'string' ? originalSpace(space) : space;
+  const found = new Map<string, DistinctBlock>();
+  for (const resolution of resolutions) {
+    if (!doc.resolutions.includes(resolution)) {
+      throw new SpaceValidationError('resolutions', `${resolution} is not allowed in ${doc.space}; allowed: ${doc.resolutions.join(', ')}`);
+    }
+    for (const arch of coveringArchitectures(doc, resolution)) {
+      for (const block of buildNetwork(arch).blocks) {
+        const key = blockKey(block.descriptor);
+        if (!found.has(key)) found.set(key, { key, block, resolution });
+      }
+    }
+  }
+  return [...found.values()];
+}
+
+function coveringArchitectures(doc: SpaceDocument, resolution: number): Architecture[] {
+  const depthOf = (u: number) => Math.min(doc.units[u]!.maxLayers, Math.max(doc.units[u]!.minLayers, 2));
+  const choices = Math.max(...doc.units.map((u) => u.blocks.length));
+  const blocksFor = (choice: number) => doc.units.map((unit, u) => Array<string>(depthOf(u)).fill(unit.blocks[choice % unit.blocks.length]!));
+  const space = doc.space;
+  if (space !== 'resnet50') return Array.from({ length: choices }, (_, choice) => ({ space, resolution, units: blocksFor(choice) }));
+  const stemRule = doc.stem ?? originalSpace('resnet50').stem!;
+  const unitWidths = doc.units.map((u) => u.widths ?? [0]);
+  const defaultStem = { skip: stemRule.skipChoices[0]!, hiddenWidth: stemRule.widths[0]!, outWidth: stemRule.widths[0]! };
+  const archs: Architecture[] = [];
+  for (const skip of stemRule.skipChoices) {
+    for (const hiddenWidth of stemRule.widths) {
+      for (const outWidth of stemRule.widths) {
+        archs.push({ space: 'resnet50', resolution, stem: { skip, hiddenWidth, outWidth }, units: blocksFor(0), widths: unitWidths.map((w) => w[0]!) });
+      }
+    }
+  }
+  for (let choice = 0; choice < choices; choice++) {
+    doc.units.forEach((_, u) => {
+      const previousWidths = u === 0 ? stemRule.widths : unitWidths[u - 1]!;
+      for (const previous of previousWidths) {
+        for (const width of unitWidths[u]!) {
+          const widths = unitWidths.map((w) => w[0]!);
+          widths[u] = width;
+          if (u > 0) widths[u - 1] = previous;
+          const stem = u === 0 ? { ...defaultStem, outWidth: previous } : defaultStem;
+          archs.push({ space: 'resnet50', resolution, stem, units: blocksFor(choice), widths });
+        }
+      }
+    });
+  }
+  return archs;
+}
+
+export interface BuildLookupTableOptions {
+  /** The space (or a pruned space document) whose blocks the table covers. */
+  space: SpaceId | SpaceDocument;
+  resolutions: readonly number[];
+  lockDir?: string;
+  signal?: AbortSignal;
+  onProgress?: (progress: { done: number; total: number; key: string; ms: number }) => void;
+}
+
+/**
+ * Measures every distinct block of the space on a local onnxruntime device, one block model at a time
+ * (exportBlocks), each under the device's lock and with the device's protocol.
+ */
+export async function buildLookupTable(device: OnnxRuntimeDevice, options: BuildLookupTableOptions): Promise<LookupTable> {
+  const blocks = distinctBlocks(options.space, options.resolutions);
+  const fingerprint = onnxRuntimeFingerprint(device);
+  const runner = new OnnxRuntimeRunner(device.id, sessionSettings(device));
+  const entries: Record<string, LookupTableEntry> = {};
+  try {
+    for (const [index, { key, block }] of blocks.entries()) {
+      const timing = await withDeviceLock(device.id, { lockDir: options.lockDir, signal: options.signal }, () =>
+        runner.measureModel({ kind: 'blocks', blocks: [block], inputShape: block.descriptor.inShape }, device.protocol, { signal: options.signal }),
+      );
+      const summary = summarizeTimings(timing.timingsMs);
+      entries[key] = { ms: round(summary.medianMs), p10Ms: round(summary.p10Ms), p90Ms: round(summary.p90Ms), cv: round(summary.cv), runs: timing.timingsMs.length, block: block.name };
+      options.onProgress?.({ done: index + 1, total: blocks.length, key, ms: summary.medianMs });
+    }
+  } finally {
+    await runner.close();
+  }
+  const space = typeof options.space === 'string' ? options.space : options.space.space;
+  return {
+    kind: LUT_KIND,
+    device: device.id,
+    space,
+    resolutions: [...options.resolutions],
+    fingerprint,
+    fingerprintHash: fingerprintHash(fingerprint),
+    protocol: { ...device.protocol },
+    createdAt: new Date().toISOString(),
+    entries,
+  };
+}
+
+/** Four decimals (0.1 µs) keep tables readable and far below measurement noise. */
+function round(value: number): number {
+  return Math.round(value * 1e4) / 1e4;
+}

@@ -1,0 +1,26 @@
+/** Messages between the onnxruntime runner (parent) and its child process. Structured clone (advanced serialization). */
+import type { IRBlock, NetworkIR, Shape } from '../../pipelines/network/ir.js';
+
+/** What to build the ONNX model from; the child exports it, so the parent's event loop never carries that work. */
+export type ModelSource = { kind: 'network'; network: NetworkIR } | { kind: 'blocks'; blocks: IRBlock[]; inputShape: Shape };
+
+export interface SessionSettings {
+  executionProvider: 'cpu' | 'cuda';
+  intraOpThreads: number;
+  interOpThreads: number;
+  allowSpinning: boolean;
+}
+
+export type RunnerRequest =
+  /** Exports the model and creates its session (replacing any loaded one) with a deterministic input. */
+  | { id: number; type: 'load'; source: ModelSource; settings: SessionSettings }
+  /** Runs the loaded session `count` times and returns each run's wall time. */
+  | { id: number; type: 'run'; count: number }
+  | { id: number; type: 'unload' };
+
+export type RunnerResult =
+  | { type: 'loaded'; exportMs: number; sessionCreateMs: number }
+  | { type: 'timings'; timingsMs: number[] }
+  | { type: 'unloaded' };
+
+export type RunnerResponse = ({ id: number; ok: true } & RunnerResult) | { id: number; ok: false; error: string };

@@ -1,0 +1,83 @@
+/** The record every device backend produces for one architecture, and the measurer interface. */
+import type { Architecture } from '../../pipelines/spaces/types.js';
+import type { DeviceBackend, DeviceConfig } from './config.js';
+import type { DeviceFingerprint } from './fingerprint.js';
+import type { StopReason } from './protocol.js';
+
+/** The settings of how a device measures (runs, repeats, table protocol); hashed into the cache key. */
+export type ProtocolSettings = Record<string, string | number | boolean>;
+
+export interface LatencyBreakdown {
+  /** Building the ONNX model (0 for lookup tables). */
+  exportMs: number;
+  sessionCreateMs: number;
+  /** Sum of the warm-up runs. */
+  warmupMs: number;
+  /** Sum of the timed runs (for a command device: the whole command wall time). */
+  timedMs: number;
+  /** Waiting for another measurement on the same device to finish. */
+  lockWaitMs: number;
+  /** Everything from the call to the result. */
+  totalMs: number;
+}
+
+export interface LatencyMeasurement {
+  device: string;
+  backend: DeviceBackend;
+  archHash: string;
+  resolution: number;
+  medianMs: number;
+  meanMs: number;
+  p10Ms: number;
+  p90Ms: number;
+  iqrMs: number;
+  /** Coefficient of variation of the timed runs. */
+  cv: number;
+  /** 95% confidence interval of the median. */
+  medianCi95Ms: [number, number];
+  runs: number;
+  /** The raw timed runs, in order. */
+  timingsMs: number[];
+  /** 'stable' | 'max-runs' | 'max-seconds' for onnxruntime, 'command' and 'lookup-table' for the others. */
+  stopReason: StopReason | 'command' | 'lookup-table';
+  protocol: ProtocolSettings;
+  protocolHash: string;
+  fingerprint: DeviceFingerprint;
+  fingerprintHash: string;
+  fromCache: boolean;
+  /** When the device was taken (after any wait for it) and when the measurement ended, ISO 8601. */
+  startedAt: string;
+  measuredAt: string;
+  breakdown: LatencyBreakdown;
+  /** Lookup-table devices: each block's entry, in network order. */
+  blocks?: { name: string; key: string; ms: number }[];
+}
+
+export interface MeasureProgress {
+  device: string;
+  phase: 'waiting-for-device' | 'exporting' | 'warmup' | 'timing' | 'running-command';
+  /** Timed runs so far. */
+  runs?: number;
+  /** Current half-width of the median's 95% interval, as a fraction of the median. */
+  relativeHalfWidth?: number;
+  /** While waiting: how long so far, and who holds the device. */
+  waitedMs?: number;
+  holderPid?: number;
+}
+
+export interface MeasureOptions {
+  /** Aborting kills an in-flight onnxruntime run or benchmark command at once. */
+  signal?: AbortSignal;
+  /** Called at every step and about once a second while waiting for the device; a good place to heartbeat. */
+  onProgress?: (progress: MeasureProgress) => void;
+}
+
+export interface Measurer {
+  readonly device: DeviceConfig;
+  fingerprint(): Promise<DeviceFingerprint>;
+  measure(arch: Architecture, options?: MeasureOptions): Promise<LatencyMeasurement>;
+  /** What this measurer did so far: models measured on the device and answers served from the cache. */
+  counts(): { measured: number; cacheHits: number };
+  /** Ends the measurer's child process, if any. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,419 @@
+/**
+ * Automatic pruning rules: each turns the profile of one device into edits of the original space document and
+ * one insight (a sentence with its numbers) per edit. See docs/insights.md for the rules and their parameters.
+ */
+import type { BlockProfile } from '../profile.js';
+import type { SpaceDocument } from '../spaces/types.js';
+import { metricScale, relativeTo, type SensitivityReport } from './analysis.js';
+import {
+  alternatives,
+  matchedDifference,
+  pooledMean,
+  positionGroups,
+  spaceFactors,
+  stemSkipChoice,
+  widthChoice,
+  widthIndexOfChoice,
+  type Cell,
+  type ChoiceDimension,
+  type ChoiceGroup,
+  type Difference,
+  type FamilyFactor,
+} from './grid.js';
+import { beyond, criticalZ, type InsightRules } from './rules.js';
+import { ordinal, percent, signed, signedPercent, unitList, unitName } from './text.js';
+
+export type InsightObjective = 'pareto' | 'max-accuracy';
+
+export type InsightKind =
+  | 'sensitivity'
+  | 'correlation'
+  | 'latency-factors'
+  | 'drop-family'
+  | 'drop-dominated'
+  | 'drop-low-accuracy'
+  | 'layer-cap'
+  | 'layer-floor'
+  | 'mutation-probability'
+  | 'keep-guard'
+  | 'limitation';
+
+export interface Insight {
+  id: string;
+  kind: InsightKind;
+  sentence: string;
+  numbers: Record<string, number>;
+}
+
+/** What the rules share: the profile, its grid, the rules and how to word a sentence. */
+export interface RuleContext {
+  profile: BlockProfile;
+  cells: readonly Cell[];
+  groups: readonly ChoiceGroup[];
+  rules: InsightRules;
+  /** "accuracy" or "proxy score", so a proxy is never called accuracy. */
+  accuracyWord: string;
+}
+
+const PRUNABLE: readonly ChoiceDimension[] = ['block', 'width', 'stem-skip'];
+
+/** The list a dimension edits in the document; stem widths are shared by both stem convolutions, so not pruned. */
+function documentChoices(doc: SpaceDocument, unitIndex: number | null, dimension: ChoiceDimension): string[] | null {
+  if (dimension === 'stem-skip') return doc.stem ? doc.stem.skipChoices.map(stemSkipChoice) : null;
+  if (unitIndex === null) return null;
+  const unit = doc.units[unitIndex]!;
+  if (dimension === 'block') return [...unit.blocks];
+  if (dimension === 'width') return unit.widths ? unit.widths.map(widthChoice) : null;
+  return null;
+}
+
+function setDocumentChoices(doc: SpaceDocument, unitIndex: number | null, dimension: ChoiceDimension, choices: readonly string[]): void {
+  if (dimension === 'stem-skip') doc.stem!.skipChoices = choices.map((c) => c === 'skip-on');
+  else if (dimension === 'block') doc.units[unitIndex!]!.blocks = [...choices];
+  else if (dimension === 'width') doc.units[unitIndex!]!.widths = choices.map((c) => widthIndexOfChoice(c)!);
+}
+
+function choiceLabel(dimension: ChoiceDimension, choice: string): string {
+  if (dimension === 'width') return `width index ${widthIndexOfChoice(choice)}`;
+  if (dimension === 'stem-skip') return choice === 'skip-on' ? 'stem skipping' : 'the full stem';
+  return choice;
+}
+
+/** Removals collected per (unit, dimension) before they are applied, so the never-empty guard sees them all. */
+export class Removals {
+  private readonly removed = new Map<string, Set<string>>();
+
+  add(unit: string, dimension: ChoiceDimension, choice: string): void {
+    const key = `${unit}|${dimension}`;
+    this.removed.set(key, (this.removed.get(key) ?? new Set()).add(choice));
+  }
+
+  has(unit: string, dimension: ChoiceDimension, choice: string): boolean {
+    return this.removed.get(`${unit}|${dimension}`)?.has(choice) ?? false;
+  }
+
+  /**
+   * Writes the removals into the document. A unit that would lose every choice keeps its best one (lowest
+   * latency for Pareto, highest accuracy for max-accuracy), with an insight saying so.
+   */
+  apply(ctx: RuleContext, doc: SpaceDocument, objective: InsightObjective): Insight[] {
+    const targets: { unit: string; unitIndex: number | null; dimension: ChoiceDimension }[] = doc.units.flatMap((_, u) =>
+      (['block', 'width'] as const).map((dimension) => ({ unit: `u${u}`, unitIndex: u, dimension })),
+    );
+    if (doc.stem) targets.push({ unit: 'stem', unitIndex: null, dimension: 'stem-skip' });
+    const insights: Insight[] = [];
+    for (const { unit, unitIndex, dimension } of targets) {
+      const current = documentChoices(doc, unitIndex, dimension);
+      if (!current) continue;
+      const kept = current.filter((choice) => !this.has(unit, dimension, choice));
+      if (kept.length === 0) {
+        const best = bestChoice(ctx, unit, dimension, current, objective);
+        kept.push(best);
+        insights.push({
+          id: `keep-guard.${unit}.${dimension}`,
+          kind: 'keep-guard',
+          sentence: `${ctx.profile.device}: the rules would leave ${unitName(unit)} without any ${dimension} choice, so it keeps ${choiceLabel(dimension, best)}, its ${objective === 'pareto' ? 'fastest' : 'most accurate'} option`,
+          numbers: {},
+        });
+      }
+      setDocumentChoices(doc, unitIndex, dimension, kept);
+    }
+    return insights;
+  }
+}
+
+/** The profiled choice with the lowest latency (Pareto) or highest accuracy; the first choice if none is profiled. */
+function bestChoice(ctx: RuleContext, unit: string, dimension: ChoiceDimension, choices: readonly string[], objective: InsightObjective): string {
+  const metric = objective === 'pareto' ? 'latency' : 'accuracy';
+  const sign = objective === 'pareto' ? 1 : -1;
+  const profiled = ctx.groups.filter((g) => g.unit === unit && g.dimension === dimension && choices.includes(g.choice));
+  if (profiled.length === 0) return choices[0]!;
+  return profiled.reduce((a, b) => (sign * pooledMean(b.cells.values(), metric) < sign * pooledMean(a.cells.values(), metric) ? b : a)).choice;
+}
+
+interface Scales {
+  latency: number;
+  accuracy: number;
+}
+
+function scales(profile: BlockProfile): Scales {
+  return { latency: metricScale(profile, 'latency'), accuracy: metricScale(profile, 'accuracy') };
+}
+
+function negate(diff: Difference): Difference {
+  return { ...diff, estimate: -diff.estimate };
+}
+
+const FACTOR_WORDS: Record<FamilyFactor['name'], { one: (v: number) => string; family: (v: number) => string; per: string }> = {
+  kernel: { one: (v) => `kernel ${v}`, family: (v) => `kernel-${v} blocks`, per: 'layer' },
+  expand: { one: (v) => `expand ratio ${v}`, family: (v) => `expand-${v} blocks`, per: 'layer' },
+  // A ResNet spec fixes the width of the whole unit, so a width step is paid once per unit.
+  width: { one: (v) => `width index ${v}`, family: (v) => `width index ${v}`, per: 'unit' },
+};
+
+/**
+ * Pareto: drop a whole family (e.g. every kernel-7 block) when the step from the next smaller value adds at least
+ * familyLatencyThreshold of the latency per swap, beyond the CI, and no accuracy beyond it. The step is pooled
+ * over all profiled units (matched by unit, layer and the other factors), and the family is dropped from the
+ * units that contributed to it.
+ */
+export function familyRule(ctx: RuleContext, doc: SpaceDocument, removals: Removals): Insight[] {
+  const { latency, accuracy } = scales(ctx.profile);
+  const factors = spaceFactors(ctx.profile.space);
+  const unitCells = ctx.cells.filter((c) => c.unitIndex !== null);
+  const steps = factors.flatMap((factor) => factor.values.slice(1).map((value, i) => ({ factor, value, previous: factor.values[i]! })));
+  const z = criticalZ(ctx.rules, steps.length * 2);
+  const insights: Insight[] = [];
+  for (const { factor, value, previous } of steps) {
+    const others = factors.filter((f) => f.name !== factor.name);
+    const keyed = (v: number) =>
+      new Map(unitCells.filter((c) => c.factors[factor.name] === v).map((c) => [[c.unit, c.position, ...others.map((f) => c.factors[f.name])].join('|'), c]));
+    const [upper, lower] = [keyed(value), keyed(previous)];
+    const latencyStep = matchedDifference(upper, lower, 'latency');
+    const accuracyStep = matchedDifference(upper, lower, 'accuracy');
+    if (!latencyStep || !accuracyStep) continue;
+    const unfriendly =
+      beyond(latencyStep, z, ctx.rules.familyLatencyThreshold * latency) && !beyond(accuracyStep, z, ctx.rules.minAccuracyDifference * accuracy);
+    if (!unfriendly) continue;
+    const evidenced = new Set([...upper].filter(([key]) => lower.has(key)).map(([, cell]) => cell.unitIndex!));
+    const affected: number[] = [];
+    for (const u of evidenced) {
+      const family = (documentChoices(doc, u, factor.dimension) ?? []).filter((choice) => factor.valueOfChoice(choice) === value);
+      for (const choice of family) removals.add(`u${u}`, factor.dimension, choice);
+      if (family.length > 0) affected.push(u);
+    }
+    const words = FACTOR_WORDS[factor.name];
+    insights.push({
+      id: `drop-family.${factor.name}-${value}`,
+      kind: 'drop-family',
+      sentence:
+        `${ctx.profile.device}: ${words.one(value)} instead of ${previous} adds ${percent(relativeTo(latency, latencyStep.estimate))} latency per ${words.per} ` +
+        `(±${percent(relativeTo(latency, z * latencyStep.se))}) without a significant ${ctx.accuracyWord} gain ` +
+        `(${signed(accuracyStep.estimate)} ± ${(z * accuracyStep.se).toFixed(2)}), so ${words.family(value)} are dropped in ${unitList(affected)}`,
+      numbers: {
+        latencyStep: latencyStep.estimate,
+        latencyStepRelative: relativeTo(latency, latencyStep.estimate),
+        latencyStepHalfWidth: z * latencyStep.se,
+        accuracyStep: accuracyStep.estimate,
+        accuracyStepHalfWidth: z * accuracyStep.se,
+        threshold: ctx.rules.familyLatencyThreshold,
+        pairs: latencyStep.pairs,
+      },
+    });
+  }
+  return insights;
+}
+
+interface Domination {
+  by: ChoiceGroup;
+  /** 'latency': slower with no better accuracy; 'accuracy': less accurate and confidently no faster. */
+  reason: 'latency' | 'accuracy';
+  latency: Difference;
+  accuracy: Difference;
+}
+
+/**
+ * Pareto: drop a choice from a unit when another remaining choice of the unit is faster beyond the CI while the
+ * dropped one is not more accurate beyond the CI (dominated on latency), or when another choice is more accurate
+ * beyond the CI and confidently no slower, i.e. its extra latency stays below latencyTolerance even at the top
+ * of its CI (dominated on accuracy). Max-accuracy: drop a choice when another one is more accurate beyond the
+ * CI, whatever the latency.
+ */
+export function dominanceRule(ctx: RuleContext, objective: InsightObjective, removals: Removals): Insight[] {
+  const { latency, accuracy } = scales(ctx.profile);
+  const candidates = alternatives(ctx.groups)
+    .filter((options) => PRUNABLE.includes(options[0]!.dimension))
+    .map((options) => options.filter((g) => !removals.has(g.unit, g.dimension, g.choice)))
+    .filter((options) => options.length >= 2);
+  const metricsTested = objective === 'pareto' ? 2 : 1;
+  const z = criticalZ(ctx.rules, candidates.reduce((s, options) => s + (options.length * (options.length - 1)) / 2, 0) * metricsTested);
+  const minLatency = ctx.rules.minLatencyDifference * latency;
+  const minAccuracy = ctx.rules.minAccuracyDifference * accuracy;
+  const tolerance = ctx.rules.latencyTolerance * latency;
+
+  const domination = (a: ChoiceGroup, b: ChoiceGroup): Domination | null => {
+    const latencyDiff = matchedDifference(a.cells, b.cells, 'latency');
+    const accuracyDiff = matchedDifference(a.cells, b.cells, 'accuracy');
+    if (!latencyDiff || !accuracyDiff) return null;
+    const lessAccurate = beyond(negate(accuracyDiff), z, minAccuracy);
+    if (objective === 'max-accuracy') return lessAccurate ? { by: b, reason: 'accuracy', latency: latencyDiff, accuracy: accuracyDiff } : null;
+    if (beyond(latencyDiff, z, minLatency) && !beyond(accuracyDiff, z, minAccuracy)) return { by: b, reason: 'latency', latency: latencyDiff, accuracy: accuracyDiff };
+    const confidentlyNoSlower = -latencyDiff.estimate + z * latencyDiff.se < tolerance;
+    if (lessAccurate && confidentlyNoSlower) return { by: b, reason: 'accuracy', latency: latencyDiff, accuracy: accuracyDiff };
+    return null;
+  };
+
+  const insights: Insight[] = [];
+  for (const options of candidates) {
+    // Decide on the whole unit first, so one removal never changes another's verdict.
+    const verdicts = options.map((a) => {
+      const found = options.filter((b) => b !== a).flatMap((b) => domination(a, b) ?? []);
+      // Name the most accurate dominator: the choice the search would rather use instead.
+      return found.length === 0 ? null : found.reduce((x, y) => (pooledMean(y.by.cells.values(), 'accuracy') > pooledMean(x.by.cells.values(), 'accuracy') ? y : x));
+    });
+    options.forEach((a, i) => {
+      const verdict = verdicts[i];
+      if (!verdict) return;
+      removals.add(a.unit, a.dimension, a.choice);
+      insights.push(dominationInsight(ctx, objective, a, verdict, z, latency));
+    });
+  }
+  return insights;
+}
+
+function dominationInsight(ctx: RuleContext, objective: InsightObjective, dropped: ChoiceGroup, d: Domination, z: number, latencyScale: number): Insight {
+  const name = choiceLabel(dropped.dimension, dropped.choice);
+  const other = choiceLabel(d.by.dimension, d.by.choice);
+  const where = `in ${unitName(dropped.unit)}`;
+  const latencyText = `${signedPercent(relativeTo(latencyScale, d.latency.estimate))} latency (±${percent(relativeTo(latencyScale, z * d.latency.se))})`;
+  const accuracyText = `${signed(d.accuracy.estimate)} ${ctx.accuracyWord} (±${(z * d.accuracy.se).toFixed(2)})`;
+  const sentence =
+    objective === 'max-accuracy'
+      ? `${ctx.profile.device}: ${where}, ${name} has ${accuracyText} against ${other}, so it is dropped for maximum ${ctx.accuracyWord}`
+      : d.reason === 'latency'
+        ? `${ctx.profile.device}: ${where}, ${name} costs ${latencyText} against ${other} for ${accuracyText}, so it is dropped as dominated on latency`
+        : `${ctx.profile.device}: ${where}, ${name} has ${accuracyText} against ${other} at ${latencyText}, so it is dropped as dominated on ${ctx.accuracyWord}`;
+  return {
+    id: `${objective === 'max-accuracy' ? 'drop-low-accuracy' : 'drop-dominated'}.${dropped.unit}.${dropped.choice}`,
+    kind: objective === 'max-accuracy' ? 'drop-low-accuracy' : 'drop-dominated',
+    sentence,
+    numbers: {
+      latencyDifference: d.latency.estimate,
+      latencyDifferenceRelative: relativeTo(latencyScale, d.latency.estimate),
+      latencyHalfWidth: z * d.latency.se,
+      accuracyDifference: d.accuracy.estimate,
+      accuracyHalfWidth: z * d.accuracy.se,
+    },
+  };
+}
+
+/**
+ * The effect of a unit's layer l existing, read from the specs at layer l against those at layer l − 1 (fixing a
+ * block at layer l forces depth l + 1). Pareto: cap maxLayers at l, from the top down, while layer l costs
+ * latency beyond the CI and gains no accuracy beyond minAccuracyGainPerLayer. Max-accuracy: raise minLayers to
+ * l + 1, from the bottom up, while layer l gains accuracy beyond it. Units profiled with the legacy depth rule
+ * (blocks missing from some samples) are left alone: their layer specs do not force the layer to exist.
+ */
+export function layerRule(ctx: RuleContext, doc: SpaceDocument, objective: InsightObjective): Insight[] {
+  const { latency, accuracy } = scales(ctx.profile);
+  const positions = positionGroups(ctx.cells.filter((c) => c.unitIndex !== null));
+  const metricsTested = objective === 'pareto' ? 2 : 1;
+  const z = criticalZ(ctx.rules, doc.units.reduce((s, u) => s + (u.maxLayers - u.minLayers), 0) * metricsTested);
+  const minGain = ctx.rules.minAccuracyGainPerLayer * accuracy;
+  const insights: Insight[] = [];
+  const legacyUnits: number[] = [];
+
+  for (const [u, unit] of doc.units.entries()) {
+    const unitCells = ctx.cells.filter((c) => c.unitIndex === u);
+    if (unitCells.some((c) => c.profile.present < c.profile.n)) {
+      legacyUnits.push(u);
+      continue;
+    }
+    const step = (layer: number) => {
+      const here = positions.find((p) => p.unitIndex === u && p.layer === layer);
+      const below = positions.find((p) => p.unitIndex === u && p.layer === layer - 1);
+      if (!here || !below) return null;
+      const latencyStep = matchedDifference(here.cells, below.cells, 'latency');
+      const accuracyStep = matchedDifference(here.cells, below.cells, 'accuracy');
+      return latencyStep && accuracyStep ? { latencyStep, accuracyStep } : null;
+    };
+    const numbers = (s: { latencyStep: Difference; accuracyStep: Difference }, layer: number) => ({
+      layer,
+      latencyStep: s.latencyStep.estimate,
+      latencyStepRelative: relativeTo(latency, s.latencyStep.estimate),
+      latencyHalfWidth: z * s.latencyStep.se,
+      accuracyStep: s.accuracyStep.estimate,
+      accuracyHalfWidth: z * s.accuracyStep.se,
+    });
+    const describe = (s: { latencyStep: Difference; accuracyStep: Difference }, layer: number) =>
+      `${ctx.profile.device}: a ${ordinal(layer + 1)} layer in ${unitName(`u${u}`)} adds ${percent(relativeTo(latency, s.latencyStep.estimate))} latency ` +
+      `(±${percent(relativeTo(latency, z * s.latencyStep.se))}) and ${signed(s.accuracyStep.estimate)} ${ctx.accuracyWord} (±${(z * s.accuracyStep.se).toFixed(2)})`;
+
+    if (objective === 'pareto') {
+      for (let layer = unit.maxLayers - 1; layer >= unit.minLayers; layer--) {
+        const s = step(layer);
+        if (!s || !beyond(s.latencyStep, z, ctx.rules.minLatencyDifference * latency) || beyond(s.accuracyStep, z, minGain)) break;
+        unit.maxLayers = layer;
+        insights.push({
+          id: `layer-cap.u${u}.l${layer}`,
+          kind: 'layer-cap',
+          sentence: `${describe(s, layer)}, so ${unitName(`u${u}`)} is capped at ${layer} layers`,
+          numbers: numbers(s, layer),
+        });
+      }
+    } else {
+      for (let layer = unit.minLayers; layer < unit.maxLayers; layer++) {
+        const s = step(layer);
+        if (!s || !beyond(s.accuracyStep, z, minGain)) break;
+        unit.minLayers = layer + 1;
+        insights.push({
+          id: `layer-floor.u${u}.l${layer}`,
+          kind: 'layer-floor',
+          sentence: `${describe(s, layer)}, so ${unitName(`u${u}`)} keeps at least ${layer + 1} layers`,
+          numbers: numbers(s, layer),
+        });
+      }
+    }
+  }
+  if (legacyUnits.length > 0) {
+    insights.push({
+      id: 'limitation.legacy-depth',
+      kind: 'limitation',
+      sentence: `${ctx.profile.device}: some specs of ${unitList(legacyUnits)} lack their block in part of the samples (legacy depth rule), so their layer counts are not pruned`,
+      numbers: { units: legacyUnits.length },
+    });
+  }
+  return insights;
+}
+
+/**
+ * Per-unit mutation probabilities from the unit sensitivities: the most sensitive unit gets the top of
+ * mutationProbabilityRange and an insensitive one the bottom, linearly in between. The objective picks what
+ * "sensitive" means: accuracy for max-accuracy, accuracy or latency (whichever is larger, each relative to its
+ * most sensitive unit) for Pareto. Without any significant sensitivity the probabilities stay as they are.
+ */
+export function mutationRule(ctx: RuleContext, doc: SpaceDocument, sensitivity: SensitivityReport, objective: InsightObjective): Insight[] {
+  const metrics = objective === 'pareto' ? ['accuracy', 'latency'] : ['accuracy'];
+  const units = [...new Set(sensitivity.units.map((s) => s.unit))].filter((unit) => unit !== 'stem' || doc.stem);
+  const importance = new Map<string, number>(units.map((unit) => [unit, 0]));
+  for (const metric of metrics) {
+    const explained = new Map(sensitivity.units.filter((s) => s.metric === metric).map((s) => [s.unit, s.explainedVariance]));
+    const top = Math.max(0, ...explained.values());
+    if (top === 0) continue;
+    for (const unit of units) importance.set(unit, Math.max(importance.get(unit)!, (explained.get(unit) ?? 0) / top));
+  }
+  const what = metrics.map((metric) => (metric === 'accuracy' ? ctx.accuracyWord : metric)).join(' or ');
+  if (![...importance.values()].some((v) => v > 0)) {
+    return [
+      {
+        id: 'mutation-probability',
+        kind: 'mutation-probability',
+        sentence: `${ctx.profile.device}: no unit's block choice changes ${what} beyond noise, so mutation probabilities stay as in the original space`,
+        numbers: {},
+      },
+    ];
+  }
+  const [pMin, pMax] = ctx.rules.mutationProbabilityRange;
+  const numbers: Record<string, number> = {};
+  for (const unit of units) {
+    const p = Math.round((pMin + (pMax - pMin) * importance.get(unit)!) * 100) / 100;
+    if (unit === 'stem') doc.stem!.mutationProbability = p;
+    else doc.units[Number(unit.slice(1))]!.mutationProbability = p;
+    numbers[`${unit}.importance`] = importance.get(unit)!;
+    numbers[`${unit}.probability`] = p;
+  }
+  const ordered = [...units].sort((a, b) => importance.get(b)! - importance.get(a)!);
+  const most = ordered[0]!;
+  const least = ordered[ordered.length - 1]!;
+  return [
+    {
+      id: 'mutation-probability',
+      kind: 'mutation-probability',
+      sentence:
+        `${ctx.profile.device}: block choices matter most for ${what} in ${unitName(most)} and least in ${unitName(least)} ` +
+        `(importance ${importance.get(least)!.toFixed(2)} of the most sensitive), so mutation probabilities are ` +
+        units.map((unit) => `${unit} ${numbers[`${unit}.probability`]!.toFixed(2)}`).join(', '),
+      numbers,
+    },
+  ];
+}
