@@ -1,5 +1,6 @@
 /**
- * ONNX export of the network IR: batch 1, NCHW, float32, ONNX IR version 8 with opset 17.
+ * ONNX export of the network IR: batch 1 (or a fixed batch N on request), NCHW, float32, ONNX IR version 8
+ * with opset 17.
  *
  * BatchNorm is folded into the convolution (a conv with BN or an explicit bias gets a B input), as an
  * inference runtime would do anyway, so what is timed is what a deployed model runs. A conv's fused
@@ -20,9 +21,43 @@ export const LOGITS_OUTPUT = 'logits';
 export interface ExportOptions {
   /** Seeds every weight tensor (together with the tensor's name); default 0. */
   seed?: Seed;
+  /** Fixed batch size N of the input and of every output; default 1. */
+  batch?: number;
+  /**
+   * Also expose the output of every code activation (see CODE_ACTIVATIONS) as an extra graph output named
+   * by its IR tensor, after the main output and in graph order. Training-free proxies such as NASWOT read them.
+   */
+  exposeActivations?: boolean;
 }
 
-/** A whole network: input network.input [1, C, R, R], output 'logits' [1, numClasses]. */
+/**
+ * Activations whose output is positive exactly where their input is: relu and relu6 (x > 0), and
+ * hswish, since x·relu6(x + 3)/6 > 0 iff x > 0. Their outputs therefore carry each unit's binary code
+ * (pre-activation > 0) for NASWOT. hsigmoid, the SE gate, is a gating function, not a unit, and is left out.
+ */
+export const CODE_ACTIVATIONS: readonly Activation[] = ['relu', 'relu6', 'hswish'];
+
+export interface ActivationTensor {
+  /** IR tensor name, also the graph output name when exposed. */
+  tensor: string;
+  /** [C, H, W] of one image (the SE branch's are [C, 1, 1]). */
+  shape: Shape;
+  activation: Activation;
+}
+
+/** The code activations of some blocks, in graph order: what exposeActivations adds as outputs. */
+export function codeActivations(blocks: readonly IRBlock[]): ActivationTensor[] {
+  const found: ActivationTensor[] = [];
+  for (const block of blocks) {
+    for (const node of block.nodes) {
+      const activation = node.op === 'conv' || node.op === 'activation' ? node.activation : undefined;
+      if (activation && CODE_ACTIVATIONS.includes(activation)) found.push({ tensor: node.out, shape: node.outShape, activation });
+    }
+  }
+  return found;
+}
+
+/** A whole network: input network.input [N, C, R, R], output 'logits' [N, numClasses], N = batch (default 1). */
 export function exportNetwork(network: NetworkIR, options: ExportOptions = {}): Uint8Array {
   const last = network.blocks.at(-1);
   if (!last || last.output !== network.output) throw new Error(`network output ${network.output} is not the last block's output`);
@@ -36,7 +71,7 @@ export function exportNetwork(network: NetworkIR, options: ExportOptions = {}): 
     inputName: network.input,
     inputShape: network.inputShape,
     outputName: LOGITS_OUTPUT,
-    seed: options.seed ?? 0,
+    ...modelOptions(options),
   });
 }
 
@@ -64,8 +99,14 @@ export function exportBlocks(blocks: readonly IRBlock[], inputShape: Shape, opti
     inputName: first.input,
     inputShape,
     outputName: last.output,
-    seed: options.seed ?? 0,
+    ...modelOptions(options),
   });
+}
+
+function modelOptions(options: ExportOptions): Pick<ModelSpec, 'seed' | 'batch' | 'exposeActivations'> {
+  const batch = options.batch ?? 1;
+  if (!Number.isSafeInteger(batch) || batch < 1) throw new RangeError(`export batch must be a positive integer, got ${batch}`);
+  return { seed: options.seed ?? 0, batch, exposeActivations: options.exposeActivations ?? false };
 }
 
 interface ModelSpec {
@@ -76,14 +117,23 @@ interface ModelSpec {
   /** Name the final tensor gets in the ONNX graph. */
   outputName: string;
   seed: Seed;
+  batch: number;
+  exposeActivations: boolean;
 }
 
 function buildModel(spec: ModelSpec): Uint8Array {
-  const graph = new GraphBuilder(spec.seed);
+  const graph = new GraphBuilder(spec.seed, spec.batch);
   for (const block of spec.blocks) for (const node of block.nodes) graph.add(node);
 
   const lastBlock = spec.blocks[spec.blocks.length - 1]!;
   graph.renameTensor(lastBlock.output, spec.outputName);
+  const outputs = [valueInfo(spec.outputName, graph.onnxShape(lastBlock.output, lastBlock.descriptor.outShape))];
+  if (spec.exposeActivations) {
+    // The final tensor, if it is an activation, is already an output under its graph-output name.
+    for (const { tensor, shape } of codeActivations(spec.blocks)) {
+      if (tensor !== lastBlock.output) outputs.push(valueInfo(tensor, graph.onnxShape(tensor, shape)));
+    }
+  }
   const model: ModelProto = {
     irVersion: ONNX_IR_VERSION,
     opsetImport: [{ domain: '', version: ONNX_OPSET }],
@@ -92,8 +142,8 @@ function buildModel(spec: ModelSpec): Uint8Array {
       name: spec.graphName,
       node: graph.nodes,
       initializer: graph.initializers,
-      input: [valueInfo(spec.inputName, [1, ...spec.inputShape])],
-      output: [valueInfo(spec.outputName, graph.onnxShape(lastBlock.output, lastBlock.descriptor.outShape))],
+      input: [valueInfo(spec.inputName, [spec.batch, ...spec.inputShape])],
+      output: outputs,
     },
   };
   return ownedBytes(onnx.ModelProto.encode(model).finish());
@@ -112,11 +162,14 @@ function ownedBytes(encoded: Uint8Array): Uint8Array {
 class GraphBuilder {
   readonly nodes: NodeProto[] = [];
   readonly initializers: TensorProto[] = [];
-  /** Tensors that are 2-D [1, n] in ONNX (after Flatten/Gemm); the IR writes them as [n, 1, 1]. */
+  /** Tensors that are 2-D [N, n] in ONNX (after Flatten/Gemm); the IR writes them as [n, 1, 1]. */
   private readonly matrixTensors = new Set<string>();
   private readonly sharedConstants = new Set<string>();
 
-  constructor(private readonly seed: Seed) {}
+  constructor(
+    private readonly seed: Seed,
+    private readonly batch: number,
+  ) {}
 
   add(node: IRNode): void {
     switch (node.op) {
@@ -127,7 +180,7 @@ class GraphBuilder {
       case 'add':
         return this.push('Add', node.out, [...node.inputs], node.out);
       case 'mul':
-        // The SE gate [1, C, 1, 1] broadcasts over the [1, C, H, W] feature map.
+        // The SE gate [N, C, 1, 1] broadcasts over the [N, C, H, W] feature map.
         return this.push('Mul', node.out, [...node.inputs], node.out);
       case 'globalAvgPool':
         return this.push('GlobalAveragePool', node.out, [node.input], node.out);
@@ -155,9 +208,9 @@ class GraphBuilder {
   onnxShape(tensor: string, shape: Shape): number[] {
     if (this.matrixTensors.has(tensor)) {
       if (shape[1] !== 1 || shape[2] !== 1) throw new Error(`internal: 2-D tensor ${tensor} has IR shape [${shape.join(', ')}]`);
-      return [1, shape[0]];
+      return [this.batch, shape[0]];
     }
-    return [1, ...shape];
+    return [this.batch, ...shape];
   }
 
   private conv(node: ConvNode): void {
