@@ -1,6 +1,10 @@
 /** The `blockscope` command line. */
 import { Command, CommanderError } from 'commander';
 import { archCommand } from './commands/arch.js';
+import { devCommand } from './commands/dev.js';
+import { devicesCommand, lutCommand, measureCommand } from './commands/devices.js';
+import { studyCommand } from './commands/study.js';
+import { workerCommand } from './commands/worker.js';
 import { isUserFacing } from './errors.js';
 
 export function buildProgram(): Command {
@@ -8,6 +12,12 @@ export function buildProgram(): Command {
     .description('Profile the neural blocks of NAS design spaces on real hardware, derive insights, prune and search')
     .version('0.1.0');
   program.addCommand(archCommand());
+  program.addCommand(devicesCommand());
+  program.addCommand(measureCommand());
+  program.addCommand(lutCommand());
+  program.addCommand(studyCommand());
+  program.addCommand(workerCommand());
+  program.addCommand(devCommand());
   configureRecursively(program);
   return program;
 }

@@ -1,7 +1,7 @@
 /** Signals, queries, search attributes and shared types of the study workflows. */
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { defineQuery, defineSignal } from '@temporalio/workflow';
-import type { CampaignKind, PreparedStudy, ProfileRef } from '../activities/study/contracts.js';
+import type { CampaignKind, ComparisonRef, InsightRef, PreparedStudy, ProfileRef } from '../activities/study/contracts.js';
 import type { StudySpec } from '../pipelines/study/spec.js';
 
 export const ORCHESTRATOR_QUEUE = 'blockscope.orchestrator';
@@ -17,7 +17,7 @@ export const SEARCH_ATTRIBUTES = {
 } as const;
 
 export type StudyStatus = 'running' | 'paused' | 'completed' | 'failed' | 'cancelled';
-export type StudyStage = 'sampling' | 'accuracy' | 'measuring' | 'aggregating' | 'done';
+export type StudyStage = 'sampling' | 'accuracy' | 'measuring' | 'aggregating' | 'insights' | 'search' | 'done';
 
 /** Timeouts of device work; tests shorten the heartbeat timeout so a killed worker is noticed fast. */
 export interface StudyTimeouts {
@@ -38,6 +38,8 @@ export interface StudyResult {
   studyId: string;
   prepared: PreparedStudy;
   profiles: ProfileRef[];
+  insights: InsightRef[];
+  comparisons: ComparisonRef[];
 }
 
 export interface CampaignInput {

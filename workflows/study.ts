@@ -14,7 +14,8 @@ import {
   upsertSearchAttributes,
   type ChildWorkflowHandle,
 } from '@temporalio/workflow';
-import type { CampaignKind, OrchestratorActivities } from '../activities/study/contracts.js';
+import type { CampaignKind, ComparisonRef, DeviceActivities, OrchestratorActivities, SearchRef } from '../activities/study/contracts.js';
+import type { SearchObjective } from '../pipelines/search/search.js';
 import { campaignWorkflow, NON_RETRYABLE_ERRORS } from './campaign.js';
 import {
   DEFAULT_TIMEOUTS,
@@ -34,7 +35,8 @@ import {
 
 const orchestrator = proxyActivities<OrchestratorActivities>({
   taskQueue: ORCHESTRATOR_QUEUE,
-  startToCloseTimeout: '30 minutes',
+  // Searches at paper scale score thousands of candidates; heartbeats, not this bound, detect a dead worker.
+  startToCloseTimeout: '6 hours',
   heartbeatTimeout: '2 minutes',
   retry: { initialInterval: '1 second', maximumInterval: '1 minute', nonRetryableErrorTypes: NON_RETRYABLE_ERRORS },
 });
@@ -87,6 +89,29 @@ export async function studyWorkflow(input: StudyWorkflowInput): Promise<StudyRes
     return handle.result();
   };
 
+  /** The paper's comparison on one device: both spaces, same budget and seeds, fronts re-measured on the device. */
+  const compareSpaces = async (device: string, objective: SearchObjective, planKey: string, prunedSpaceKey: string | undefined) => {
+    const searches: SearchRef[] = [];
+    for (let seed = 1; seed <= spec.search.seeds; seed++) {
+      for (const spaceName of ['original', 'pruned'] as const) {
+        await condition(() => !paused);
+        const request = { studyId, planKey, spec, device, objective, spaceName, seed };
+        searches.push(await orchestrator.runStudySearch(spaceName === 'pruned' && prunedSpaceKey ? { ...request, prunedSpaceKey } : request));
+      }
+    }
+    let remeasuredKey: string | undefined;
+    if (spec.search.remeasureFront) {
+      const deviceActivities = proxyActivities<DeviceActivities>({
+        taskQueue: deviceQueue(device),
+        startToCloseTimeout: `${timeouts.batchStartToCloseMinutes} minutes`,
+        heartbeatTimeout: `${timeouts.heartbeatSeconds} seconds`,
+        retry: { initialInterval: '1 second', maximumInterval: '1 minute', nonRetryableErrorTypes: NON_RETRYABLE_ERRORS },
+      });
+      remeasuredKey = (await deviceActivities.remeasureSearchResults({ studyId, device, objective, searches })).key;
+    }
+    return orchestrator.compareStudySearches({ studyId, planKey, device, objective, searches, ...(remeasuredKey ? { remeasuredKey } : {}) });
+  };
+
   try {
     setStage('sampling', `sampling ${spec.space} architectures`);
     const prepared = await orchestrator.prepareStudy({ studyId, spec });
@@ -105,10 +130,29 @@ export async function studyWorkflow(input: StudyWorkflowInput): Promise<StudyRes
 
     setStage('aggregating', 'aggregating block-wise profiles');
     const profiles = await orchestrator.aggregateProfiles({ studyId, planKey: prepared.planKey, spec });
+    await condition(() => !paused);
 
-    setStage('done', `profiled ${prepared.specs} block specifications on ${spec.devices.length} device(s)`);
+    setStage('insights', 'deriving insights and pruned spaces per device and objective');
+    const insights = await orchestrator.deriveStudyInsights({ studyId, spec, profiles });
+    await condition(() => !paused);
+
+    setStage('search', `searching original vs pruned spaces (${spec.search.seeds} seeds) on ${spec.devices.join(', ')}`);
+    const comparisons = (
+      await Promise.all(
+        spec.devices.map(async (device) => {
+          const results: ComparisonRef[] = [];
+          for (const objective of spec.search.objectives) {
+            const pruned = insights.find((i) => i.device === device && i.objective === objective);
+            results.push(await compareSpaces(device, objective, prepared.planKey, pruned?.prunedSpaceKey));
+          }
+          return results;
+        }),
+      )
+    ).flat();
+
+    setStage('done', `profiled ${prepared.specs} block specifications on ${spec.devices.length} device(s); searched ${comparisons.length} device/objective pair(s)`);
     setStatus('completed');
-    return { studyId, prepared, profiles };
+    return { studyId, prepared, profiles, insights, comparisons };
   } catch (error) {
     // Upserting search attributes is not a cancellable command, so this works in a cancelled workflow too.
     setStatus(isCancellation(error) ? 'cancelled' : 'failed');

@@ -18,6 +18,8 @@ export async function runBatchActivity<T>(options: {
   store: ArtifactStore;
   request: BatchRequest;
   resultKey: string;
+  /** The whole work list the batch is a slice of (default: the study plan's architectures). */
+  loadItems?: () => Promise<{ hash: string; arch: Architecture }[]>;
   computeOne: (item: { hash: string; arch: Architecture }, signal: AbortSignal) => Promise<ItemResult<T>>;
 }): Promise<BatchSummary> {
   const { store, request, resultKey } = options;
@@ -26,8 +28,8 @@ export async function runBatchActivity<T>(options: {
     const existing = await store.getJson<T[]>(resultKey);
     return { batchIndex: request.batchIndex, key: resultKey, count: existing.length, computed: 0, cached: existing.length };
   }
-  const plan = await store.getJson<StudyPlan>(request.planKey);
-  const items = plan.architectures.slice(request.batchIndex * request.batchSize, (request.batchIndex + 1) * request.batchSize);
+  const all = options.loadItems ? await options.loadItems() : (await store.getJson<StudyPlan>(request.planKey)).architectures;
+  const items = all.slice(request.batchIndex * request.batchSize, (request.batchIndex + 1) * request.batchSize);
   const resumed = context.info.heartbeatDetails as BatchHeartbeat | undefined;
   if (resumed && resumed.batchIndex === request.batchIndex) {
     context.log.info('resuming batch after the last heartbeated item', { batchIndex: request.batchIndex, completed: resumed.completed });

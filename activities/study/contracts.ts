@@ -3,7 +3,14 @@
  * Large data (plans, measurements, profiles) stays in the artifact store; only keys travel through
  * workflow history.
  */
+import type { AccuracySource } from '../../pipelines/records.js';
+import type { SearchObjective } from '../../pipelines/search/search.js';
+import type { Architecture } from '../../pipelines/spaces/types.js';
 import type { StudySpec } from '../../pipelines/study/spec.js';
+import type { InsightRef } from './insights.js';
+import type { ComparisonRef, SearchRef } from './search.js';
+
+export type { ComparisonRef, InsightRef, SearchRef };
 
 export interface PreparedStudy {
   studyId: string;
@@ -43,10 +50,31 @@ export interface OrchestratorActivities {
   prepareStudy(input: { studyId: string; spec: StudySpec }): Promise<PreparedStudy>;
   scoreAccuracyBatch(input: BatchRequest & { spec: StudySpec }): Promise<BatchSummary>;
   aggregateProfiles(input: { studyId: string; planKey: string; spec: StudySpec }): Promise<ProfileRef[]>;
+  deriveStudyInsights(input: { studyId: string; spec: StudySpec; profiles: ProfileRef[] }): Promise<InsightRef[]>;
+  runStudySearch(input: {
+    studyId: string;
+    planKey: string;
+    spec: StudySpec;
+    device: string;
+    objective: SearchObjective;
+    spaceName: 'original' | 'pruned';
+    prunedSpaceKey?: string;
+    seed: number;
+  }): Promise<SearchRef>;
+  compareStudySearches(input: {
+    studyId: string;
+    planKey: string;
+    device: string;
+    objective: SearchObjective;
+    searches: SearchRef[];
+    remeasuredKey?: string;
+  }): Promise<ComparisonRef>;
 }
 
 export interface DeviceActivities {
   measureBatch(input: BatchRequest & { device: string }): Promise<BatchSummary>;
+  /** Measures the final architectures of a set of searches (their Pareto fronts or top-k) on this device. */
+  remeasureSearchResults(input: { studyId: string; device: string; objective: SearchObjective; searches: SearchRef[] }): Promise<BatchSummary>;
 }
 
 /** Heartbeat details of a batch activity: how far it got, so a retry resumes after the last item. */
@@ -54,3 +82,18 @@ export interface BatchHeartbeat {
   batchIndex: number;
   completed: number;
 }
+
+/** One architecture's accuracy figure as a study stores it. */
+export interface AccuracyRecord {
+  hash: string;
+  /** Top-1 (%) for 'table'/'evaluator', the proxy score for 'naswot-proxy'. */
+  score: number;
+  source: AccuracySource;
+}
+
+/** Scores architectures for one study's accuracy settings; `fromCache` marks work not redone. */
+export interface AccuracyScoring {
+  score(arch: Architecture, signal: AbortSignal): Promise<{ value: AccuracyRecord; fromCache: boolean }>;
+}
+
+export type AccuracyScorerFactory = (spec: StudySpec) => Promise<AccuracyScoring>;

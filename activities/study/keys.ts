@@ -8,5 +8,10 @@ export const studyKeys = (studyId: string) => ({
   accuracyPrefix: `studies/${studyId}/accuracy/`,
   latencyBatch: (device: string, batchIndex: number) => `studies/${studyId}/latency/${device}/batch-${pad(batchIndex)}.json`,
   latencyPrefix: (device: string) => `studies/${studyId}/latency/${device}/`,
+  predictor: (device: string) => `studies/${studyId}/predictor/${device}.json`,
+  insights: (device: string, objective: string, file: 'report.json' | 'pruned-space.json' | 'insights.txt') => `studies/${studyId}/insights/${device}/${objective}/${file}`,
+  searchResult: (device: string, objective: string, space: string, seed: number) => `studies/${studyId}/search/${device}/${objective}/${space}/seed-${seed}.json`,
+  remeasured: (device: string, objective: string) => `studies/${studyId}/search/${device}/${objective}/remeasured.json`,
+  comparison: (device: string, objective: string) => `studies/${studyId}/search/${device}/${objective}/comparison.json`,
   profile: (device: string, resolution: number, extension: 'json' | 'csv') => `studies/${studyId}/profiles/${device}/r${resolution}/profile.${extension}`,
 });

@@ -55,7 +55,22 @@ export const studySpecSchema = z
     insights: z
       .object({
         objectives: z.array(objectiveSchema).min(1).default(['pareto', 'max-accuracy']),
-        rules: z.record(z.string(), z.number()).default({}),
+        /** Overrides of the insight rules (docs/insights.md); unknown rule names are rejected. */
+        rules: z
+          .object({
+            alpha: z.number().gt(0).lt(1),
+            multipleComparisons: z.enum(['bonferroni', 'none']),
+            minLatencyDifference: z.number().min(0),
+            minAccuracyDifference: z.number().min(0),
+            latencyTolerance: z.number().min(0),
+            familyLatencyThreshold: z.number().min(0),
+            minAccuracyGainPerLayer: z.number().min(0),
+            mutationProbabilityRange: z.tuple([z.number().gt(0).max(1), z.number().gt(0).max(1)]),
+            friendlinessCostFloor: z.number().gt(0),
+          })
+          .partial()
+          .strict()
+          .default({}),
       })
       .strict()
       .default({ objectives: ['pareto', 'max-accuracy'], rules: {} }),

@@ -1,0 +1,111 @@
+/**
+ * Orchestrator activities: the study's analysis steps around the device campaigns. Thin adapters:
+ * the work is done by the pure pipelines/ core, these only read and write the artifact store.
+ */
+import { ApplicationFailure } from '@temporalio/common';
+import { aggregateProfile, profileToCsv } from '../../pipelines/profile.js';
+import type { ArchitectureMetrics } from '../../pipelines/records.js';
+import { architectureCounts } from '../../pipelines/spaces/index.js';
+import { planStudy, type StudyPlan } from '../../pipelines/study/plan.js';
+import type { StudySpec } from '../../pipelines/study/spec.js';
+import type { LatencyMeasurement } from '../devices/index.js';
+import type { ArtifactStore } from '../storage/index.js';
+import { runBatchActivity } from './batch.js';
+import type { AccuracyRecord, AccuracyScorerFactory, BatchRequest, OrchestratorActivities, PreparedStudy, ProfileRef } from './contracts.js';
+import { createInsightActivities } from './insights.js';
+import { studyKeys } from './keys.js';
+import { createSearchActivities } from './search.js';
+
+export interface OrchestratorDependencies {
+  store: ArtifactStore;
+  /** Ids of the devices the deployment knows (from the device config). */
+  knownDevices: () => Promise<string[]>;
+  accuracyScorers: AccuracyScorerFactory;
+}
+
+export function createOrchestratorActivities(deps: OrchestratorDependencies): OrchestratorActivities {
+  const { store } = deps;
+
+  async function prepareStudy(input: { studyId: string; spec: StudySpec }): Promise<PreparedStudy> {
+    const known = await deps.knownDevices();
+    const unknown = input.spec.devices.filter((d) => !known.includes(d));
+    if (unknown.length > 0) {
+      throw ApplicationFailure.nonRetryable(`devices: unknown device ${unknown.join(', ')}; configured devices: ${known.join(', ')}`, 'DeviceConfigError');
+    }
+    const keys = studyKeys(input.studyId);
+    await store.putJson(keys.spec, input.spec);
+    const plan = planStudy(input.spec);
+    await store.putJson(keys.plan, plan);
+    return {
+      studyId: input.studyId,
+      specKey: keys.spec,
+      planKey: keys.plan,
+      architectures: plan.architectures.length,
+      specs: plan.specs.length,
+      store: store.describe(),
+    };
+  }
+
+  async function scoreAccuracyBatch(input: BatchRequest & { spec: StudySpec }) {
+    const scorer = await deps.accuracyScorers(input.spec);
+    return runBatchActivity<AccuracyRecord>({
+      store,
+      request: input,
+      resultKey: studyKeys(input.studyId).accuracyBatch(input.batchIndex),
+      computeOne: (item, signal) => scorer.score(item.arch, signal),
+    });
+  }
+
+  async function readBatches<T>(prefix: string): Promise<T[]> {
+    const keys = await store.list(prefix);
+    const batches = await Promise.all(keys.map((key) => store.getJson<T[]>(key)));
+    return batches.flat();
+  }
+
+  async function aggregateProfiles(input: { studyId: string; planKey: string; spec: StudySpec }): Promise<ProfileRef[]> {
+    const keys = studyKeys(input.studyId);
+    const plan = await store.getJson<StudyPlan>(input.planKey);
+    const accuracy = new Map((await readBatches<AccuracyRecord>(keys.accuracyPrefix)).map((r) => [r.hash, r.score]));
+    const latency = new Map<string, Record<string, number>>();
+    for (const device of input.spec.devices) {
+      for (const m of await readBatches<LatencyMeasurement>(keys.latencyPrefix(device))) {
+        latency.set(m.archHash, { ...latency.get(m.archHash), [device]: m.medianMs });
+      }
+    }
+    const metrics = new Map<string, ArchitectureMetrics>(
+      plan.architectures.map(({ hash, arch }) => {
+        const counts = architectureCounts(arch);
+        const score = accuracy.get(hash);
+        if (score === undefined) throw ApplicationFailure.nonRetryable(`no accuracy score for architecture ${hash}`, 'InvalidInputError');
+        return [hash, { hash, accuracy: score, macs: counts.macs, params: counts.params, latencyMs: latency.get(hash) ?? {} }];
+      }),
+    );
+    const refs: ProfileRef[] = [];
+    for (const device of input.spec.devices) {
+      for (const resolution of plan.resolutions) {
+        const profile = aggregateProfile({
+          space: plan.space,
+          device,
+          resolution,
+          accuracySource: input.spec.accuracy.source,
+          specs: plan.specs.filter((s) => s.resolution === resolution),
+          baseline: plan.baseline.find((b) => b.resolution === resolution)?.archHashes ?? [],
+          metrics,
+        });
+        const ref = { device, resolution, jsonKey: keys.profile(device, resolution, 'json'), csvKey: keys.profile(device, resolution, 'csv') };
+        await store.putJson(ref.jsonKey, profile);
+        await store.put(ref.csvKey, profileToCsv(profile), { contentType: 'text/csv' });
+        refs.push(ref);
+      }
+    }
+    return refs;
+  }
+
+  return {
+    prepareStudy,
+    scoreAccuracyBatch,
+    aggregateProfiles,
+    ...createInsightActivities({ store }),
+    ...createSearchActivities({ store, accuracyScorers: deps.accuracyScorers }),
+  };
+}

@@ -1,0 +1,185 @@
+/**
+ * The search stage's activities: fit the device's latency predictor on the study's own measurements,
+ * run the random-mutation search on the original and the pruned space, re-measure the final fronts on
+ * the device, and compare. The algorithms live in pipelines/search; these only load and store.
+ */
+import { Context } from '@temporalio/activity';
+import {
+  compareMaxAccuracyRuns,
+  compareParetoRuns,
+  evaluateLatencyPredictor,
+  fitLatencyPredictor,
+  predictLatency,
+  runSearch,
+  searchConfig,
+  type LatencyPredictorModel,
+  type LatencySample,
+  type PredictorEvaluation,
+  type SearchComparison,
+  type SearchObjective,
+  type SearchResult,
+} from '../../pipelines/search/index.js';
+import { originalSpace, validateSpaceDocument, type Architecture } from '../../pipelines/spaces/index.js';
+import type { StudyPlan } from '../../pipelines/study/plan.js';
+import type { StudySpec } from '../../pipelines/study/spec.js';
+import { kendallTau, meanAbsolutePercentageError } from '../../pipelines/stats.js';
+import type { LatencyMeasurement } from '../devices/index.js';
+import type { ArtifactStore } from '../storage/index.js';
+import type { AccuracyScorerFactory } from './contracts.js';
+import { studyKeys } from './keys.js';
+
+export interface PredictorArtifact {
+  device: string;
+  model: LatencyPredictorModel;
+  /** Error of a model fitted on 80% of the measured architectures, on the other 20%. */
+  heldOut: PredictorEvaluation;
+  trainedOn: number;
+}
+
+export interface SearchRef {
+  device: string;
+  objective: SearchObjective;
+  spaceName: 'original' | 'pruned';
+  seed: number;
+  resultKey: string;
+  evaluations: number;
+}
+
+export interface ComparisonRef {
+  device: string;
+  objective: SearchObjective;
+  key: string;
+  /** Pareto: mean pruned / mean original hypervolume, with predicted and with re-measured latencies. */
+  hypervolumeRatio: number | null;
+  remeasuredHypervolumeRatio: number | null;
+}
+
+/** Every fifth architecture (by hash order) is held out: deterministic, and independent of sampling order. */
+function splitHeldOut(samples: LatencySample[], hashes: string[]): { train: LatencySample[]; test: LatencySample[] } {
+  const order = hashes.map((h, i) => [h, i] as const).sort((a, b) => (a[0] < b[0] ? -1 : 1));
+  const heldOut = new Set(order.filter((_, rank) => rank % 5 === 0).map(([, i]) => i));
+  return { train: samples.filter((_, i) => !heldOut.has(i)), test: samples.filter((_, i) => heldOut.has(i)) };
+}
+
+async function readBatches<T>(store: ArtifactStore, prefix: string): Promise<T[]> {
+  const keys = await store.list(prefix);
+  return (await Promise.all(keys.map((k) => store.getJson<T[]>(k)))).flat();
+}
+
+/** The architectures whose device latency the comparison reports: Pareto fronts, or max-accuracy top-k. */
+export async function searchFinalArchitectures(store: ArtifactStore, refs: SearchRef[]): Promise<{ hash: string; arch: Architecture }[]> {
+  const unique = new Map<string, Architecture>();
+  for (const ref of refs) {
+    const result = await store.getJson<SearchResult>(ref.resultKey);
+    for (const e of result.objective === 'pareto' ? result.front : result.top) unique.set(e.hash, e.arch);
+  }
+  return [...unique].sort((a, b) => (a[0] < b[0] ? -1 : 1)).map(([hash, arch]) => ({ hash, arch }));
+}
+
+export function createSearchActivities(deps: { store: ArtifactStore; accuracyScorers: AccuracyScorerFactory }) {
+  const { store } = deps;
+
+  async function devicePredictor(studyId: string, planKey: string, device: string): Promise<PredictorArtifact> {
+    const key = studyKeys(studyId).predictor(device);
+    if (await store.exists(key)) return store.getJson<PredictorArtifact>(key);
+    const plan = await store.getJson<StudyPlan>(planKey);
+    const latency = new Map((await readBatches<LatencyMeasurement>(store, studyKeys(studyId).latencyPrefix(device))).map((m) => [m.archHash, m.medianMs]));
+    const measured = plan.architectures.filter((a) => latency.has(a.hash));
+    const samples = measured.map((a) => ({ arch: a.arch, latencyMs: latency.get(a.hash)! }));
+    const { train, test } = splitHeldOut(samples, measured.map((a) => a.hash));
+    const heldOut = evaluateLatencyPredictor(fitLatencyPredictor(train), test);
+    const artifact: PredictorArtifact = { device, model: fitLatencyPredictor(samples), heldOut, trainedOn: samples.length };
+    await store.putJson(key, artifact);
+    return artifact;
+  }
+
+  async function runStudySearch(input: {
+    studyId: string;
+    planKey: string;
+    spec: StudySpec;
+    device: string;
+    objective: SearchObjective;
+    spaceName: 'original' | 'pruned';
+    prunedSpaceKey?: string;
+    seed: number;
+  }): Promise<SearchRef> {
+    const resultKey = studyKeys(input.studyId).searchResult(input.device, input.objective, input.spaceName, input.seed);
+    if (await store.exists(resultKey)) {
+      const existing = await store.getJson<SearchResult>(resultKey);
+      return { device: input.device, objective: input.objective, spaceName: input.spaceName, seed: input.seed, resultKey, evaluations: existing.evaluationCount };
+    }
+    const space =
+      input.spaceName === 'pruned' && input.prunedSpaceKey ? validateSpaceDocument(await store.getJson(input.prunedSpaceKey)) : originalSpace(input.spec.space);
+    const predictor = await devicePredictor(input.studyId, input.planKey, input.device);
+    const scorer = await deps.accuracyScorers(input.spec);
+    const context = Context.current();
+    const { search } = input.spec;
+    const config = searchConfig(space, input.objective, {
+      seed: input.seed,
+      resolution: input.spec.resolutions[0]!,
+      initialSize: search.initialSize,
+      iterations: search.iterations,
+      budgetPerIteration: search.budgetPerIteration,
+    });
+    let evaluated = 0;
+    const result = await runSearch(config, async (archs: Architecture[]) => {
+      const out = [];
+      for (const arch of archs) {
+        const accuracy = await scorer.score(arch, context.cancellationSignal);
+        out.push({ accuracy: accuracy.value.score, latencyMs: predictLatency(predictor.model, arch) });
+        evaluated += 1;
+        context.heartbeat({ evaluated });
+      }
+      return out;
+    });
+    await store.putJson(resultKey, result);
+    return { device: input.device, objective: input.objective, spaceName: input.spaceName, seed: input.seed, resultKey, evaluations: result.evaluationCount };
+  }
+
+  async function compareStudySearches(input: {
+    studyId: string;
+    planKey: string;
+    device: string;
+    objective: SearchObjective;
+    searches: SearchRef[];
+    remeasuredKey?: string;
+  }): Promise<ComparisonRef> {
+    const load = async (spaceName: 'original' | 'pruned') =>
+      Promise.all(
+        input.searches
+          .filter((s) => s.spaceName === spaceName)
+          .sort((a, b) => a.seed - b.seed)
+          .map((s) => store.getJson<SearchResult>(s.resultKey)),
+      );
+    const runs = { device: input.device, original: await load('original'), pruned: await load('pruned') };
+    const comparison: SearchComparison = input.objective === 'pareto' ? compareParetoRuns(runs) : compareMaxAccuracyRuns(runs);
+    let remeasured: { predictorOnFronts: PredictorEvaluation; comparison: SearchComparison | null } | null = null;
+    if (input.remeasuredKey) {
+      const measuredMs = new Map((await store.getJson<LatencyMeasurement[]>(input.remeasuredKey)).map((m) => [m.archHash, m.medianMs]));
+      const withMeasured = (r: SearchResult): SearchResult => {
+        const swap = (list: SearchResult['front']) => list.map((e) => ({ ...e, latencyMs: measuredMs.get(e.hash) ?? e.latencyMs }));
+        return { ...r, front: swap(r.front), top: swap(r.top) };
+      };
+      const predicted = [...runs.original, ...runs.pruned].flatMap((r) => (r.objective === 'pareto' ? r.front : r.top));
+      const pairs = predicted.filter((e) => measuredMs.has(e.hash));
+      remeasured = {
+        predictorOnFronts: {
+          n: pairs.length,
+          mape: pairs.length ? meanAbsolutePercentageError(pairs.map((e) => measuredMs.get(e.hash)!), pairs.map((e) => e.latencyMs)) : 0,
+          kendallTau: pairs.length > 1 ? kendallTau(pairs.map((e) => measuredMs.get(e.hash)!), pairs.map((e) => e.latencyMs)) : 0,
+        },
+        comparison:
+          input.objective === 'pareto'
+            ? compareParetoRuns({ device: input.device, original: runs.original.map(withMeasured), pruned: runs.pruned.map(withMeasured) })
+            : null,
+      };
+    }
+    const predictor = await devicePredictor(input.studyId, input.planKey, input.device);
+    const key = studyKeys(input.studyId).comparison(input.device, input.objective);
+    await store.putJson(key, { device: input.device, objective: input.objective, predictor: { heldOut: predictor.heldOut, trainedOn: predictor.trainedOn }, comparison, remeasured });
+    const ratio = (c: SearchComparison | null | undefined) => (c && c.objective === 'pareto' ? c.hypervolumeRatio : null);
+    return { device: input.device, objective: input.objective, key, hypervolumeRatio: ratio(comparison), remeasuredHypervolumeRatio: ratio(remeasured?.comparison) };
+  }
+
+  return { runStudySearch, compareStudySearches };
+}

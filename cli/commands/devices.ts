@@ -1,0 +1,91 @@
+/** `blockscope devices`, `measure` and `lut build`: the device layer from the command line. */
+import { Command } from 'commander';
+import { buildLookupTable, createMeasurer, DeviceError, fingerprintHash, loadDevices, saveLookupTable } from '../../activities/devices/index.js';
+import { openArtifactStore } from '../../activities/storage/index.js';
+import { canonicalJson } from '../../pipelines/hash.js';
+import { originalSpace, type SpaceId } from '../../pipelines/spaces/index.js';
+import { CliError } from '../errors.js';
+import { parseIntegerOption, parseSpaceOption, readArchitecture } from '../input.js';
+import { storeConfig } from '../runtime-options.js';
+
+const devicesFileOption = ['--devices <file>', 'device config file, YAML or JSON (env BLOCKSCOPE_DEVICES; cpu-local is built in; see docs/devices.md)'] as const;
+const devicesFile = (opts: { devices?: string }) => opts.devices ?? process.env.BLOCKSCOPE_DEVICES;
+
+export function devicesCommand(): Command {
+  return new Command('devices')
+    .description('List the configured devices with their backend and fingerprint')
+    .option(...devicesFileOption)
+    .option('--json', 'one JSON object per device')
+    .action(async (opts: { devices?: string; json?: boolean }) => {
+      const registry = await loadDevices(devicesFile(opts));
+      for (const device of registry.devices) {
+        const measurer = createMeasurer(device);
+        try {
+          const fingerprint = await measurer.fingerprint();
+          process.stdout.write(
+            opts.json
+              ? `${canonicalJson({ id: device.id, backend: device.backend, description: device.description ?? '', fingerprint, fingerprintHash: fingerprintHash(fingerprint) })}\n`
+              : `${device.id}\t${device.backend}\t${fingerprintHash(fingerprint).slice(0, 12)}\t${device.description ?? ''}\n`,
+          );
+        } finally {
+          await measurer.close();
+        }
+      }
+    });
+}
+
+export function measureCommand(): Command {
+  return new Command('measure')
+    .description('Measure the latency of one architecture on a device; prints median and spread (ms), runs, protocol, fingerprint and whether it came from the cache')
+    .requiredOption('--device <id>', 'device id (see `blockscope devices`)')
+    .requiredOption('--space <space>', 'design space: ofa-mbv3 | proxylessnas | resnet50', parseSpaceOption)
+    .requiredOption('--arch <json|@file>', 'architecture JSON, or @file')
+    .option('--resolution <r>', 'input resolution (overrides the architecture\'s)', parseIntegerOption('--resolution', 1))
+    .option(...devicesFileOption)
+    .option('--no-cache', 'measure even if this architecture was measured before with the same protocol')
+    .action(async (opts: { device: string; space: SpaceId; arch: string; resolution?: number; devices?: string; cache: boolean }) => {
+      const raw = readArchitecture(opts.arch, opts.space);
+      const arch = readArchitecture(JSON.stringify({ ...raw, resolution: opts.resolution ?? raw.resolution }), opts.space);
+      const device = (await loadDevices(devicesFile(opts))).get(opts.device);
+      const measurer = createMeasurer(device, opts.cache ? { cache: openArtifactStore(storeConfig()) } : {});
+      try {
+        const measurement = await measurer.measure(arch, {
+          onProgress: (p) => process.stderr.write(`${p.device}: ${p.phase}${p.runs ? ` (${p.runs} runs)` : ''}\n`),
+        });
+        process.stdout.write(`${JSON.stringify(measurement, null, 2)}\n`);
+      } finally {
+        await measurer.close();
+      }
+    });
+}
+
+export function lutCommand(): Command {
+  const lut = new Command('lut').description('Per-block latency lookup tables (docs/devices.md)');
+  lut
+    .command('build')
+    .description('Build a lookup table for a local onnxruntime device by measuring every distinct block of a space')
+    .requiredOption('--device <id>', 'an onnxruntime device')
+    .requiredOption('--space <space>', 'design space: ofa-mbv3 | proxylessnas | resnet50', parseSpaceOption)
+    .option('--resolution <r...>', 'input resolution(s)', ['224'])
+    .requiredOption('--out <file>', 'where to write the table (.json, or .yaml/.yml)')
+    .option(...devicesFileOption)
+    .action(async (opts: { device: string; space: SpaceId; resolution: string[]; out: string; devices?: string }) => {
+      const allowed = originalSpace(opts.space).resolutions;
+      const resolutions = opts.resolution.map((r) => {
+        const n = Number(r);
+        if (!allowed.includes(n)) throw new CliError(`--resolution: ${r} is not allowed in ${opts.space}; allowed: ${allowed.join(', ')}`);
+        return n;
+      });
+      const device = (await loadDevices(devicesFile(opts))).get(opts.device);
+      if (device.backend !== 'onnxruntime') throw new DeviceError(`--device: ${device.id} is a ${device.backend} device; lookup tables are built on onnxruntime devices`);
+      const started = performance.now();
+      const table = await buildLookupTable(device, {
+        space: opts.space,
+        resolutions,
+        onProgress: (p) => process.stderr.write(`[${p.done}/${p.total}] ${p.key} ${p.ms.toFixed(3)} ms\n`),
+      });
+      await saveLookupTable(opts.out, table);
+      process.stderr.write(`wrote ${opts.out}: ${Object.keys(table.entries).length} entries in ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
+    });
+  return lut;
+}

@@ -1,0 +1,113 @@
+/** `blockscope study ...`: start, watch, pause, cancel, list studies and fetch their results. */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { basename, resolve } from 'node:path';
+import { Command } from 'commander';
+import { openArtifactStore } from '../../activities/storage/index.js';
+import { cancelStudy, listStudies, pauseStudy, resumeStudy, startStudy, studyResult, studyStatus } from '../../workers/study-client.js';
+import { workflowUiLink } from '../../workers/temporal.js';
+import { addRuntimeOptions, connectClient, storeConfig, type RuntimeFlags } from '../runtime-options.js';
+import { campaignLine, ProgressPrinter } from '../progress.js';
+import { readRawSpec } from '../spec-file.js';
+import type { Client } from '@temporalio/client';
+
+async function withClient<T>(flags: RuntimeFlags, fn: (client: Client, uiLink: (id: string) => string) => Promise<T>): Promise<T> {
+  const { client, settings, close } = await connectClient(flags);
+  try {
+    return await fn(client, (id) => workflowUiLink(settings, id));
+  } finally {
+    await close();
+  }
+}
+
+/** Polls the study until it closes, drawing progress; returns the final status. */
+export async function watchStudy(client: Client, workflowId: string, intervalMs = 2000): Promise<string> {
+  const printer = new ProgressPrinter();
+  let lastPrinted = 0;
+  for (;;) {
+    const report = await studyStatus(client, workflowId);
+    const closed = report.status !== 'RUNNING';
+    if (printer.interactive || closed || Date.now() - lastPrinted > 30_000) {
+      const stage = report.progress ? `${report.progress.stage}${report.progress.paused ? ' (paused)' : ''}` : report.status.toLowerCase();
+      printer.show([`${workflowId}: ${stage}`, ...report.campaigns.map(campaignLine)]);
+      lastPrinted = Date.now();
+    }
+    if (closed) return report.status;
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
+export function studyCommand(): Command {
+  const study = new Command('study').description('Run and inspect durable studies on Temporal');
+
+  addRuntimeOptions(
+    study
+      .command('start')
+      .description('Start a study from a preset name or a YAML/JSON spec file; prints the workflow id and UI link')
+      .argument('<spec>', 'preset (demo, paper-ofa-mbv3, paper-proxylessnas, paper-resnet50) or a spec file')
+      .option('--wait', 'wait for the study to finish, showing progress'),
+  ).action(async (specArg: string, opts: RuntimeFlags & { wait?: boolean }) => {
+    const raw = readRawSpec(specArg);
+    await withClient(opts, async (client, uiLink) => {
+      const started = await startStudy(client, raw);
+      process.stdout.write(`${started.workflowId}\n`);
+      process.stderr.write(`${started.started ? 'started' : 'already running or completed'}: ${uiLink(started.workflowId)}\n`);
+      if (opts.wait) {
+        const status = await watchStudy(client, started.workflowId);
+        if (status !== 'COMPLETED') process.exitCode = 1;
+      }
+    });
+  });
+
+  addRuntimeOptions(study.command('status').description('Stage and per-device progress (done/total, ETA) of a study').argument('<id>', 'workflow id')).action(
+    async (id: string, opts: RuntimeFlags) => {
+      await withClient(opts, async (client) => {
+        const report = await studyStatus(client, id);
+        process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+      });
+    },
+  );
+
+  addRuntimeOptions(study.command('list').description('Studies on this namespace, newest first')).action(async (opts: RuntimeFlags) => {
+    await withClient(opts, async (client) => {
+      for (const s of await listStudies(client)) {
+        process.stdout.write(`${s.workflowId}\t${s.status}\t${s.stage}\t${s.space}\t${s.devices.join(',')}\t${s.startTime.toISOString()}\n`);
+      }
+    });
+  });
+
+  for (const [name, description, action] of [
+    ['cancel', 'Cancel a study; device work stops cleanly and nothing measured is lost', cancelStudy],
+    ['pause', 'Pause measurement after the batches in flight', pauseStudy],
+    ['resume', 'Resume a paused study', resumeStudy],
+  ] as const) {
+    addRuntimeOptions(study.command(name).description(description).argument('<id>', 'workflow id')).action(async (id: string, opts: RuntimeFlags) => {
+      await withClient(opts, async (client) => {
+        await action(client, id);
+        process.stderr.write(`${name}: ${id}\n`);
+      });
+    });
+  }
+
+  addRuntimeOptions(
+    study
+      .command('report')
+      .description('Write a finished study\'s results (profiles as JSON and CSV) to a folder')
+      .argument('<id>', 'workflow id')
+      .requiredOption('--out <dir>', 'output folder'),
+  ).action(async (id: string, opts: RuntimeFlags & { out: string }) => {
+    await withClient(opts, async (client) => {
+      const result = await studyResult(client, id);
+      const store = openArtifactStore(storeConfig());
+      const out = resolve(opts.out);
+      for (const profile of result.profiles) {
+        const dir = resolve(out, profile.device, `r${profile.resolution}`);
+        mkdirSync(dir, { recursive: true });
+        for (const key of [profile.jsonKey, profile.csvKey]) writeFileSync(resolve(dir, basename(key)), await store.get(key));
+      }
+      writeFileSync(resolve(out, 'result.json'), `${JSON.stringify(result, null, 2)}\n`);
+      process.stderr.write(`wrote ${result.profiles.length} profile(s) to ${out}\n`);
+    });
+  });
+
+  return study;
+}
