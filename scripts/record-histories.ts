@@ -5,9 +5,10 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
+import { execFileSync } from 'node:child_process';
+import { temporalCliPath } from '../workers/dev-server.js';
 import { startEmbedded } from '../workers/embedded.js';
-import { startStudy, studyStatus } from '../workers/study-client.js';
+import { startStudy } from '../workers/study-client.js';
 
 const home = mkdtempSync(join(tmpdir(), 'blockscope-record-'));
 const out = resolve(import.meta.dirname, '../test/histories');
@@ -23,16 +24,19 @@ try {
     seed: 5,
     accuracy: { source: 'naswot-proxy', proxyBatch: 8, batchSize: 3 },
     measurement: { batchSize: 3 },
+    search: { objectives: ['pareto'], seeds: 1, initialSize: 4, iterations: 1, budgetPerIteration: 3 },
   });
   await started.handle.result();
-  const status = await studyStatus(embedded.client, started.workflowId);
-  const ids = [started.workflowId, ...(status.progress?.campaigns.map((c) => c.workflowId) ?? [])];
+  // The study and every child it started (campaigns, searches) share the study id as prefix.
+  const ids: string[] = [];
+  for await (const wf of embedded.client.workflow.list({ query: `WorkflowId STARTS_WITH '${started.workflowId}'` })) ids.push(wf.workflowId);
   for (const workflowId of ids) {
     const handle = embedded.client.workflow.getHandle(workflowId);
     const description = await handle.describe();
-    const history = await handle.fetchHistory();
-    const file = resolve(out, `${description.type}-${workflowId.split('.').slice(1).join('-') || 'study'}.json`);
-    writeFileSync(file, `${JSON.stringify({ workflowId, workflowType: description.type, history: JSON.parse(historyToJSON(history)) }, null, 1)}\n`);
+    // The Temporal CLI writes the history in the proto JSON form that replay accepts.
+    const history = execFileSync(temporalCliPath(), ['workflow', 'show', '-w', workflowId, '--address', embedded.server.address, '-o', 'json'], { maxBuffer: 64 << 20 }).toString();
+    const file = resolve(out, `${description.type}-${workflowId.split('.').slice(1).join('-') || 'study'}.json`.toLowerCase());
+    writeFileSync(file, `${JSON.stringify({ workflowId, workflowType: description.type, history: JSON.parse(history) }, null, 1)}\n`);
     console.log(`recorded ${file}`);
   }
 } finally {

@@ -13,9 +13,9 @@ const HISTORIES = resolve(import.meta.dirname, 'histories');
 const files = readdirSync(HISTORIES).filter((f) => f.endsWith('.json'));
 
 describe('replay of recorded study histories', () => {
-  it('has recorded histories of both workflow types', () => {
+  it('has recorded histories of every workflow type', () => {
     const types = files.map((f) => (JSON.parse(readFileSync(resolve(HISTORIES, f), 'utf8')) as { workflowType: string }).workflowType);
-    expect(new Set(types)).toEqual(new Set(['studyWorkflow', 'campaignWorkflow']));
+    expect(new Set(types)).toEqual(new Set(['studyWorkflow', 'campaignWorkflow', 'searchWorkflow']));
   });
 
   it.each(files)('%s replays without nondeterminism', async (file) => {

@@ -4,7 +4,10 @@
  */
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { NativeConnection, Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { syntheticDataset, writeTensorDataset } from '../activities/accuracy/dataset.js';
+import { createTensorDatasetEvaluator } from '../activities/accuracy/evaluator.js';
 import { FsArtifactStore, type ArtifactStore, type StoreConfig, openArtifactStore } from '../activities/storage/index.js';
 import type { LatencyMeasurement } from '../activities/devices/index.js';
 import type { BlockProfile } from '../pipelines/profile.js';
@@ -104,6 +107,40 @@ describe('a study on the filesystem store', () => {
     const afterCompletion = await startStudy(temporal.client, spec, { timeouts: TEST_TIMEOUTS });
     expect(afterCompletion.started).toBe(false);
     expect(await cachedMeasurements(store)).toEqual(cacheBefore);
+  });
+
+  it('takes accuracy from a user evaluator worker on its own task queue (the evaluator contract)', async () => {
+    const datasetFile = join(dir, 'dataset.json');
+    await writeTensorDataset(datasetFile, syntheticDataset({ n: 12, classes: 3, resolution: 160, seed: 3 }));
+    const evaluator = createTensorDatasetEvaluator({ dataset: datasetFile });
+    const connection = await NativeConnection.connect({ address: temporal.server.address });
+    const evaluatorWorker = await Worker.create({
+      connection,
+      namespace: temporal.server.namespace,
+      taskQueue: 'evaluator-test',
+      activities: evaluator,
+    });
+    const running = evaluatorWorker.run();
+    try {
+      const spec = smallSpec('evaluator', { accuracy: { source: 'evaluator', evaluatorTaskQueue: 'evaluator-test', batchSize: 5 } });
+      const started = await startStudy(temporal.client, spec, { timeouts: TEST_TIMEOUTS });
+      const result = await started.handle.result();
+      const profile = await store.getJson<BlockProfile>(result.profiles[0]!.jsonKey);
+      expect(profile.accuracySource).toBe('evaluator');
+      // Top-1 of 12 images: a multiple of 100/12 in [0, 100].
+      for (const spec of profile.specs) expect(spec.metrics.accuracy!.min).toBeGreaterThanOrEqual(0);
+      const records = await store.getJson<{ score: number; source: string }[]>(`studies/${result.studyId}/accuracy/batch-00000.json`);
+      for (const r of records) {
+        expect(r.source).toBe('evaluator');
+        expect(Math.round((r.score * 12) / 100) - (r.score * 12) / 100).toBeCloseTo(0, 6);
+      }
+      expect(result.comparisons).toHaveLength(1);
+    } finally {
+      evaluatorWorker.shutdown();
+      await running;
+      await evaluator.close();
+      await connection.close();
+    }
   });
 
   it('rejects invalid specs and unknown spaces at the edge, naming the field', async () => {

@@ -14,7 +14,8 @@ import {
   workflowInfo,
   type ActivityOptions,
 } from '@temporalio/workflow';
-import type { BatchRequest, BatchSummary, DeviceActivities, OrchestratorActivities } from '../activities/study/contracts.js';
+import type { EvaluatorActivities } from '../activities/accuracy/contracts.js';
+import type { AccuracyRecord, BatchRequest, BatchSummary, DeviceActivities, OrchestratorActivities } from '../activities/study/contracts.js';
 import { campaignProgressQuery, pauseSignal, resumeSignal, type CampaignInput, type CampaignProgress } from './definitions.js';
 
 export const NON_RETRYABLE_ERRORS = ['SpaceValidationError', 'StudySpecError', 'DeviceConfigError', 'InvalidInputError'];
@@ -74,8 +75,23 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
   const options = batchActivityOptions(input);
   const device = proxyActivities<DeviceActivities>(options);
   const orchestrator = proxyActivities<OrchestratorActivities>(options);
-  const runBatch = (request: BatchRequest): Promise<BatchSummary> =>
-    input.kind === 'latency' ? device.measureBatch({ ...request, device: input.target }) : orchestrator.scoreAccuracyBatch({ ...request, spec: input.spec });
+  const evaluatorQueue = input.spec.accuracy.evaluatorTaskQueue;
+  // A user's evaluator worker only implements evaluateAccuracy; our orchestrator reads and writes the store.
+  const evaluator = evaluatorQueue ? proxyActivities<EvaluatorActivities>({ ...options, taskQueue: evaluatorQueue }) : undefined;
+  const evaluateBatch = async (request: BatchRequest): Promise<BatchSummary> => {
+    const items = await orchestrator.planBatch(request);
+    const records: AccuracyRecord[] = [];
+    for (const item of items) {
+      const result = await evaluator!.evaluateAccuracy({ arch: item.arch, resolution: item.arch.resolution });
+      records.push({ hash: item.hash, score: result.top1, source: 'evaluator' });
+    }
+    return orchestrator.storeAccuracyBatch({ ...request, records });
+  };
+  const runBatch = (request: BatchRequest): Promise<BatchSummary> => {
+    if (input.kind === 'latency') return device.measureBatch({ ...request, device: input.target });
+    if (input.spec.accuracy.source === 'evaluator') return evaluateBatch(request);
+    return orchestrator.scoreAccuracyBatch({ ...request, spec: input.spec });
+  };
 
   let batchesThisRun = 0;
   while (nextBatch < batches) {

@@ -5,6 +5,7 @@
 import {
   ParentClosePolicy,
   condition,
+  executeChild,
   getExternalWorkflowHandle,
   isCancellation,
   proxyActivities,
@@ -14,9 +15,10 @@ import {
   upsertSearchAttributes,
   type ChildWorkflowHandle,
 } from '@temporalio/workflow';
-import type { CampaignKind, ComparisonRef, DeviceActivities, OrchestratorActivities, SearchRef } from '../activities/study/contracts.js';
+import type { CampaignKind, ComparisonRef, DeviceActivities, OrchestratorActivities, SearchRef, SearchRequest } from '../activities/study/contracts.js';
 import type { SearchObjective } from '../pipelines/search/search.js';
 import { campaignWorkflow, NON_RETRYABLE_ERRORS } from './campaign.js';
+import { searchWorkflow } from './search.js';
 import {
   DEFAULT_TIMEOUTS,
   ORCHESTRATOR_QUEUE,
@@ -95,8 +97,15 @@ export async function studyWorkflow(input: StudyWorkflowInput): Promise<StudyRes
     for (let seed = 1; seed <= spec.search.seeds; seed++) {
       for (const spaceName of ['original', 'pruned'] as const) {
         await condition(() => !paused);
-        const request = { studyId, planKey, spec, device, objective, spaceName, seed };
-        searches.push(await orchestrator.runStudySearch(spaceName === 'pruned' && prunedSpaceKey ? { ...request, prunedSpaceKey } : request));
+        const request: SearchRequest = { studyId, planKey, spec, device, objective, spaceName, seed, ...(spaceName === 'pruned' && prunedSpaceKey ? { prunedSpaceKey } : {}) };
+        searches.push(
+          await executeChild(searchWorkflow, {
+            workflowId: `${studyId}.search.${device}.${objective}.${spaceName}.seed${seed}`,
+            parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
+            staticSummary: `${objective} search of the ${spaceName} space on ${device}, seed ${seed}`,
+            args: [request],
+          }),
+        );
       }
     }
     let remeasuredKey: string | undefined;
@@ -118,8 +127,7 @@ export async function studyWorkflow(input: StudyWorkflowInput): Promise<StudyRes
     await condition(() => !paused);
 
     setStage('accuracy', `scoring ${prepared.architectures} architectures (${spec.accuracy.source})`);
-    const accuracyQueue = spec.accuracy.source === 'evaluator' && spec.accuracy.evaluatorTaskQueue ? spec.accuracy.evaluatorTaskQueue : ORCHESTRATOR_QUEUE;
-    await runCampaign('accuracy', 'accuracy', accuracyQueue, prepared.planKey, prepared.architectures, spec.accuracy.batchSize);
+    await runCampaign('accuracy', 'accuracy', ORCHESTRATOR_QUEUE, prepared.planKey, prepared.architectures, spec.accuracy.batchSize);
     await condition(() => !paused);
 
     setStage('measuring', `measuring ${prepared.architectures} architectures on ${spec.devices.join(', ')}`);

@@ -4,13 +4,13 @@
  * workflow history.
  */
 import type { AccuracySource } from '../../pipelines/records.js';
-import type { SearchObjective } from '../../pipelines/search/search.js';
+import type { EvaluationResult, SearchConfig, SearchObjective, SearchResult } from '../../pipelines/search/search.js';
 import type { Architecture } from '../../pipelines/spaces/types.js';
 import type { StudySpec } from '../../pipelines/study/spec.js';
 import type { InsightRef } from './insights.js';
-import type { ComparisonRef, SearchRef } from './search.js';
+import type { ComparisonRef, SearchRef, SearchRequest } from './search.js';
 
-export type { ComparisonRef, InsightRef, SearchRef };
+export type { ComparisonRef, InsightRef, SearchRef, SearchRequest };
 
 export interface PreparedStudy {
   studyId: string;
@@ -50,17 +50,15 @@ export interface OrchestratorActivities {
   prepareStudy(input: { studyId: string; spec: StudySpec }): Promise<PreparedStudy>;
   scoreAccuracyBatch(input: BatchRequest & { spec: StudySpec }): Promise<BatchSummary>;
   aggregateProfiles(input: { studyId: string; planKey: string; spec: StudySpec }): Promise<ProfileRef[]>;
+  /** The architectures of one batch of the plan (for accuracy from a user's evaluator worker). */
+  planBatch(input: BatchRequest): Promise<{ hash: string; arch: Architecture }[]>;
+  /** Stores accuracies an evaluator worker returned for one batch. */
+  storeAccuracyBatch(input: BatchRequest & { records: AccuracyRecord[] }): Promise<BatchSummary>;
   deriveStudyInsights(input: { studyId: string; spec: StudySpec; profiles: ProfileRef[] }): Promise<InsightRef[]>;
-  runStudySearch(input: {
-    studyId: string;
-    planKey: string;
-    spec: StudySpec;
-    device: string;
-    objective: SearchObjective;
-    spaceName: 'original' | 'pruned';
-    prunedSpaceKey?: string;
-    seed: number;
-  }): Promise<SearchRef>;
+  searchSetup(input: SearchRequest): Promise<SearchConfig>;
+  predictLatencies(input: { studyId: string; planKey: string; device: string; archs: Architecture[] }): Promise<number[]>;
+  evaluateCandidates(input: { studyId: string; planKey: string; spec: StudySpec; device: string; archs: Architecture[] }): Promise<EvaluationResult[]>;
+  storeSearchResult(input: SearchRequest & { result: SearchResult }): Promise<SearchRef>;
   compareStudySearches(input: {
     studyId: string;
     planKey: string;

@@ -5,13 +5,13 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { aggregateProfile, profileToCsv } from '../../pipelines/profile.js';
 import type { ArchitectureMetrics } from '../../pipelines/records.js';
-import { architectureCounts } from '../../pipelines/spaces/index.js';
+import { architectureCounts, type Architecture } from '../../pipelines/spaces/index.js';
 import { planStudy, type StudyPlan } from '../../pipelines/study/plan.js';
 import type { StudySpec } from '../../pipelines/study/spec.js';
 import type { LatencyMeasurement } from '../devices/index.js';
 import type { ArtifactStore } from '../storage/index.js';
 import { runBatchActivity } from './batch.js';
-import type { AccuracyRecord, AccuracyScorerFactory, BatchRequest, OrchestratorActivities, PreparedStudy, ProfileRef } from './contracts.js';
+import type { AccuracyRecord, AccuracyScorerFactory, BatchRequest, BatchSummary, OrchestratorActivities, PreparedStudy, ProfileRef } from './contracts.js';
 import { createInsightActivities } from './insights.js';
 import { studyKeys } from './keys.js';
 import { createSearchActivities } from './search.js';
@@ -54,6 +54,17 @@ export function createOrchestratorActivities(deps: OrchestratorDependencies): Or
       resultKey: studyKeys(input.studyId).accuracyBatch(input.batchIndex),
       computeOne: (item, signal) => scorer.score(item.arch, signal),
     });
+  }
+
+  async function planBatch(input: BatchRequest): Promise<{ hash: string; arch: Architecture }[]> {
+    const plan = await store.getJson<StudyPlan>(input.planKey);
+    return plan.architectures.slice(input.batchIndex * input.batchSize, (input.batchIndex + 1) * input.batchSize);
+  }
+
+  async function storeAccuracyBatch(input: BatchRequest & { records: AccuracyRecord[] }): Promise<BatchSummary> {
+    const key = studyKeys(input.studyId).accuracyBatch(input.batchIndex);
+    const put = await store.putJson(key, input.records);
+    return { batchIndex: input.batchIndex, key, count: input.records.length, computed: put.created ? input.records.length : 0, cached: put.created ? 0 : input.records.length };
   }
 
   async function readBatches<T>(prefix: string): Promise<T[]> {
@@ -105,6 +116,8 @@ export function createOrchestratorActivities(deps: OrchestratorDependencies): Or
     prepareStudy,
     scoreAccuracyBatch,
     aggregateProfiles,
+    planBatch,
+    storeAccuracyBatch,
     ...createInsightActivities({ store }),
     ...createSearchActivities({ store, accuracyScorers: deps.accuracyScorers }),
   };

@@ -10,12 +10,13 @@ import {
   evaluateLatencyPredictor,
   fitLatencyPredictor,
   predictLatency,
-  runSearch,
   searchConfig,
   type LatencyPredictorModel,
   type LatencySample,
   type PredictorEvaluation,
+  type EvaluationResult,
   type SearchComparison,
+  type SearchConfig,
   type SearchObjective,
   type SearchResult,
 } from '../../pipelines/search/index.js';
@@ -34,6 +35,18 @@ export interface PredictorArtifact {
   /** Error of a model fitted on 80% of the measured architectures, on the other 20%. */
   heldOut: PredictorEvaluation;
   trainedOn: number;
+}
+
+/** One search of the comparison: a device, an objective, a space and a seed. */
+export interface SearchRequest {
+  studyId: string;
+  planKey: string;
+  spec: StudySpec;
+  device: string;
+  objective: SearchObjective;
+  spaceName: 'original' | 'pruned';
+  prunedSpaceKey?: string;
+  seed: number;
 }
 
 export interface SearchRef {
@@ -93,47 +106,45 @@ export function createSearchActivities(deps: { store: ArtifactStore; accuracySco
     return artifact;
   }
 
-  async function runStudySearch(input: {
-    studyId: string;
-    planKey: string;
-    spec: StudySpec;
-    device: string;
-    objective: SearchObjective;
-    spaceName: 'original' | 'pruned';
-    prunedSpaceKey?: string;
-    seed: number;
-  }): Promise<SearchRef> {
-    const resultKey = studyKeys(input.studyId).searchResult(input.device, input.objective, input.spaceName, input.seed);
-    if (await store.exists(resultKey)) {
-      const existing = await store.getJson<SearchResult>(resultKey);
-      return { device: input.device, objective: input.objective, spaceName: input.spaceName, seed: input.seed, resultKey, evaluations: existing.evaluationCount };
-    }
+  /** What a search workflow needs before its first step: the space document and the search settings. */
+  async function searchSetup(input: SearchRequest): Promise<SearchConfig> {
     const space =
       input.spaceName === 'pruned' && input.prunedSpaceKey ? validateSpaceDocument(await store.getJson(input.prunedSpaceKey)) : originalSpace(input.spec.space);
-    const predictor = await devicePredictor(input.studyId, input.planKey, input.device);
-    const scorer = await deps.accuracyScorers(input.spec);
-    const context = Context.current();
+    await devicePredictor(input.studyId, input.planKey, input.device);
     const { search } = input.spec;
-    const config = searchConfig(space, input.objective, {
+    return searchConfig(space, input.objective, {
       seed: input.seed,
       resolution: input.spec.resolutions[0]!,
       initialSize: search.initialSize,
       iterations: search.iterations,
       budgetPerIteration: search.budgetPerIteration,
     });
-    let evaluated = 0;
-    const result = await runSearch(config, async (archs: Architecture[]) => {
-      const out = [];
-      for (const arch of archs) {
-        const accuracy = await scorer.score(arch, context.cancellationSignal);
-        out.push({ accuracy: accuracy.value.score, latencyMs: predictLatency(predictor.model, arch) });
-        evaluated += 1;
-        context.heartbeat({ evaluated });
-      }
-      return out;
-    });
-    await store.putJson(resultKey, result);
-    return { device: input.device, objective: input.objective, spaceName: input.spaceName, seed: input.seed, resultKey, evaluations: result.evaluationCount };
+  }
+
+  /** Device latency of candidates from the predictor fitted on the study's own measurements. */
+  async function predictLatencies(input: { studyId: string; planKey: string; device: string; archs: Architecture[] }): Promise<number[]> {
+    const predictor = await devicePredictor(input.studyId, input.planKey, input.device);
+    return input.archs.map((arch) => predictLatency(predictor.model, arch));
+  }
+
+  /** Accuracy (or proxy) and predicted latency of one step's candidates. */
+  async function evaluateCandidates(input: { studyId: string; planKey: string; spec: StudySpec; device: string; archs: Architecture[] }): Promise<EvaluationResult[]> {
+    const scorer = await deps.accuracyScorers(input.spec);
+    const latencies = await predictLatencies(input);
+    const context = Context.current();
+    const out: EvaluationResult[] = [];
+    for (const [i, arch] of input.archs.entries()) {
+      const accuracy = await scorer.score(arch, context.cancellationSignal);
+      out.push({ accuracy: accuracy.value.score, latencyMs: latencies[i]! });
+      context.heartbeat({ evaluated: out.length });
+    }
+    return out;
+  }
+
+  async function storeSearchResult(input: SearchRequest & { result: SearchResult }): Promise<SearchRef> {
+    const resultKey = studyKeys(input.studyId).searchResult(input.device, input.objective, input.spaceName, input.seed);
+    await store.putJson(resultKey, input.result);
+    return { device: input.device, objective: input.objective, spaceName: input.spaceName, seed: input.seed, resultKey, evaluations: input.result.evaluationCount };
   }
 
   async function compareStudySearches(input: {
@@ -181,5 +192,5 @@ export function createSearchActivities(deps: { store: ArtifactStore; accuracySco
     return { device: input.device, objective: input.objective, key, hypervolumeRatio: ratio(comparison), remeasuredHypervolumeRatio: ratio(remeasured?.comparison) };
   }
 
-  return { runStudySearch, compareStudySearches };
+  return { searchSetup, predictLatencies, evaluateCandidates, storeSearchResult, compareStudySearches };
 }

@@ -1,0 +1,444 @@
+/**
+ * The study report's data: everything the HTML, JSON and CSV forms show, collected from a finished study's
+ * artifacts. Plain data in, plain data out; loading the artifacts is the caller's business.
+ */
+import type { InsightReport, LayerSensitivity, SpaceDiff, UnitSensitivity } from '../insights.js';
+import type { Insight, InsightObjective } from '../insights/pruning.js';
+import type { BlockProfile } from '../profile.js';
+import type { AccuracySource } from '../records.js';
+import type { MeanStd, SearchComparison } from '../search/compare.js';
+import type { ReferencePoint } from '../search/pareto.js';
+import type { PredictorEvaluation } from '../search/predictor.js';
+import type { SearchObjective, SearchResult } from '../search/search.js';
+import type { StudyPlan } from '../study/plan.js';
+import { studySpecHash, type StudySpec } from '../study/spec.js';
+
+/** comparison.json as the search stage writes it (activities/study/search.ts compareStudySearches). */
+export interface ComparisonArtifact {
+  device: string;
+  objective: SearchObjective;
+  predictor: { heldOut: PredictorEvaluation; trainedOn: number };
+  comparison: SearchComparison;
+  /** Null when the fronts were not re-measured on the device. */
+  remeasured: { predictorOnFronts: PredictorEvaluation; comparison: SearchComparison | null } | null;
+}
+
+/** The parts of a device fingerprint the report shows (activities/devices DeviceFingerprint fits it). */
+export interface ReportFingerprint {
+  device: string;
+  backend: string;
+  host?: { cpuModel: string; logicalCores: number; platform: string; arch: string };
+  runtime?: { name: string; version: string; node: string };
+  settings: Record<string, string | number | boolean>;
+  identity?: Record<string, string>;
+}
+
+/** The parts of a latency measurement the report uses (activities/devices LatencyMeasurement fits it). */
+export interface ReportMeasurement {
+  device: string;
+  archHash: string;
+  medianMs: number;
+  fromCache: boolean;
+  startedAt: string;
+  measuredAt: string;
+  fingerprint: ReportFingerprint;
+  fingerprintHash: string;
+  protocolHash: string;
+  breakdown: { totalMs: number };
+}
+
+export interface ReportSearchRun {
+  device: string;
+  space: 'original' | 'pruned';
+  result: SearchResult;
+}
+
+export interface ReportInputs {
+  studyId: string;
+  spec: StudySpec;
+  plan: StudyPlan;
+  profiles: BlockProfile[];
+  insights: InsightReport[];
+  comparisons: ComparisonArtifact[];
+  searches: ReportSearchRun[];
+  /** The profiling campaign's measurements per device (every latency batch). */
+  measurements: { device: string; measurements: ReportMeasurement[] }[];
+  /** The re-measured search results per device and objective (remeasured.json). */
+  remeasured: { device: string; objective: SearchObjective; measurements: ReportMeasurement[] }[];
+  /** Versions of the software that produced and rendered the study, e.g. { blockscope: '0.1.0', node: 'v20.20.2' }. */
+  software: Record<string, string>;
+  /** Workflows to link besides the study's own (campaigns, searches), in display order. */
+  workflows?: { label: string; workflowId: string }[];
+}
+
+export interface HeatCell {
+  /** "baseline" for the reference row. */
+  specId: string;
+  /** The heatmap row: "u2 · L1", or "baseline (random, n=30)". */
+  row: string;
+  unit: string;
+  layer: number | null;
+  block: string;
+  mean: number;
+  std: number;
+  n: number;
+  /** Against the random baseline's mean (0 for the baseline row). */
+  effectAbs: number;
+  effectRel: number;
+}
+
+export interface ProfileView {
+  resolution: number;
+  metrics: string[];
+  baseline: { n: number; metrics: Record<string, { mean: number; std: number }> };
+  /** Block order of the x axis (as the profile lists them). */
+  blocks: string[];
+  /** Row order of the y axis, baseline first. */
+  rows: string[];
+  /** Per metric, one cell per spec plus one baseline cell per block. */
+  cells: Record<string, HeatCell[]>;
+}
+
+export interface CorrelationView {
+  resolution: number;
+  spearman: number;
+  kendallTau: number;
+  specs: number;
+  points: { specId: string; unit: string; accuracy: number; latencyMs: number }[];
+  baseline: { accuracy: number; latencyMs: number };
+}
+
+export interface InsightView {
+  objective: InsightObjective;
+  resolution: number;
+  insights: Insight[];
+  diff: SpaceDiff;
+}
+
+export interface FrontPoint {
+  space: 'original' | 'pruned';
+  seed: string;
+  hash: string;
+  accuracy: number;
+  /** As the search saw it: predicted by the device's latency model. */
+  latencyMs: number;
+  /** Re-measured on the device after the search; null when not re-measured. */
+  measuredLatencyMs: number | null;
+  macs: number;
+}
+
+export interface HypervolumeView {
+  reference: ReferencePoint;
+  original: MeanStd;
+  pruned: MeanStd;
+  ratio: number | null;
+}
+
+export interface ParetoView {
+  seeds: string[];
+  /** Hypervolumes with the predicted latencies the search optimised. */
+  predicted: HypervolumeView;
+  /** The same fronts with latencies re-measured on the device; null when not re-measured. */
+  remeasured: HypervolumeView | null;
+  predictor: { heldOut: PredictorEvaluation; trainedOn: number; onFronts: PredictorEvaluation | null };
+  points: FrontPoint[];
+}
+
+export interface MaxAccuracyView {
+  seeds: string[];
+  original: { accuracy: MeanStd; macs: MeanStd };
+  pruned: { accuracy: MeanStd; macs: MeanStd };
+  /** The best architecture of each run. */
+  best: { space: 'original' | 'pruned'; seed: string; hash: string; accuracy: number; macs: number; latencyMs: number }[];
+}
+
+export interface DeviceReport {
+  device: string;
+  profiles: ProfileView[];
+  /** From the insight report at the search resolution; null without one. */
+  sensitivity: { resolution: number; units: UnitSensitivity[]; layers: LayerSensitivity[] } | null;
+  correlation: CorrelationView | null;
+  insights: InsightView[];
+  pareto: ParetoView | null;
+  maxAccuracy: MaxAccuracyView | null;
+}
+
+export interface FingerprintRow {
+  device: string;
+  fingerprintHash: string;
+  backend: string;
+  host: string;
+  runtime: string;
+  settings: string;
+  identity: string;
+  measurements: number;
+}
+
+export interface TimingRow {
+  device: string;
+  stage: 'profiling' | 're-measurement';
+  architectures: number;
+  /** Measured now; the rest came from the measurement cache. */
+  computed: number;
+  cached: number;
+  firstStartedAt: string | null;
+  lastMeasuredAt: string | null;
+  /** Sum of the computed measurements' wall time (export, session, warm-up, timed runs, waits). */
+  busySeconds: number;
+}
+
+export interface SearchRunRow {
+  device: string;
+  objective: SearchObjective;
+  space: 'original' | 'pruned';
+  seed: string;
+  evaluations: number;
+  archiveSize: number;
+  frontSize: number;
+  completedIterations: number;
+}
+
+export interface ReportData {
+  kind: 'blockscope.report/v1';
+  study: {
+    id: string;
+    name: string;
+    description: string | null;
+    space: string;
+    specHash: string;
+    resolutions: number[];
+    devices: string[];
+    accuracySource: AccuracySource;
+    /** How the accuracy figure is named everywhere in the report: a proxy is never called accuracy. */
+    accuracyLabel: string;
+    architectures: number;
+    blockSpecs: number;
+    spec: StudySpec;
+  };
+  seeds: { sampling: string; search: number[] };
+  workflows: { label: string; workflowId: string }[];
+  devices: DeviceReport[];
+  reproduction: {
+    software: Record<string, string>;
+    fingerprints: FingerprintRow[];
+    timings: TimingRow[];
+    searchRuns: SearchRunRow[];
+  };
+}
+
+export function accuracyLabel(source: AccuracySource): string {
+  return source === 'naswot-proxy' ? 'NASWOT proxy score' : 'top-1 accuracy (%)';
+}
+
+export function buildReportData(inputs: ReportInputs): ReportData {
+  const { spec } = inputs;
+  return {
+    kind: 'blockscope.report/v1',
+    study: {
+      id: inputs.studyId,
+      name: spec.name,
+      description: spec.description ?? null,
+      space: spec.space,
+      specHash: studySpecHash(spec),
+      resolutions: [...spec.resolutions],
+      devices: [...spec.devices],
+      accuracySource: spec.accuracy.source,
+      accuracyLabel: accuracyLabel(spec.accuracy.source),
+      architectures: inputs.plan.architectures.length,
+      blockSpecs: inputs.plan.specs.length,
+      spec,
+    },
+    seeds: { sampling: String(spec.seed), search: Array.from({ length: spec.search.seeds }, (_, i) => i + 1) },
+    workflows: [{ label: 'study', workflowId: inputs.studyId }, ...(inputs.workflows ?? [])],
+    devices: spec.devices.map((device) => deviceReport(device, inputs)),
+    reproduction: {
+      software: { ...inputs.software },
+      fingerprints: fingerprintRows(inputs),
+      timings: timingRows(inputs),
+      searchRuns: inputs.searches.map(({ device, space, result }) => ({
+        device,
+        objective: result.objective,
+        space,
+        seed: String(result.seed),
+        evaluations: result.evaluationCount,
+        archiveSize: result.archiveSize,
+        frontSize: result.front.length,
+        completedIterations: result.completedIterations,
+      })),
+    },
+  };
+}
+
+function deviceReport(device: string, inputs: ReportInputs): DeviceReport {
+  const profiles = inputs.profiles.filter((p) => p.device === device).sort((a, b) => a.resolution - b.resolution);
+  const insights = inputs.insights.filter((r) => r.device === device);
+  // Sensitivity and correlation depend on the profile and rules only, not on the objective.
+  const first = insights[0];
+  const correlationProfile = first ? profiles.find((p) => p.resolution === first.resolution) : undefined;
+  const comparison = (objective: SearchObjective) => inputs.comparisons.find((c) => c.device === device && c.objective === objective);
+  const runs = (objective: SearchObjective) => inputs.searches.filter((s) => s.device === device && s.result.objective === objective);
+  const remeasured = (objective: SearchObjective) =>
+    new Map(inputs.remeasured.find((r) => r.device === device && r.objective === objective)?.measurements.map((m) => [m.archHash, m.medianMs]) ?? []);
+  const pareto = comparison('pareto');
+  const maxAccuracy = comparison('max-accuracy');
+  return {
+    device,
+    profiles: profiles.map(profileView),
+    sensitivity: first ? { resolution: first.resolution, units: first.sensitivity.units, layers: first.sensitivity.layers } : null,
+    correlation: first && correlationProfile ? correlationView(first, correlationProfile) : null,
+    insights: insights.map((r) => ({ objective: r.objective, resolution: r.resolution, insights: r.insights, diff: r.diff })),
+    pareto: pareto ? paretoView(pareto, runs('pareto'), remeasured('pareto')) : null,
+    maxAccuracy: maxAccuracy ? maxAccuracyView(maxAccuracy, runs('max-accuracy')) : null,
+  };
+}
+
+function rowLabel(unit: string, layer: number): string {
+  return `${unit} · L${layer}`;
+}
+
+function profileView(profile: BlockProfile): ProfileView {
+  const blocks = [...new Set(profile.specs.map((s) => s.block))];
+  const baselineRow = `baseline (random, n=${profile.baseline.n})`;
+  const rows = [baselineRow, ...new Set(profile.specs.map((s) => rowLabel(s.unit, s.layer)))];
+  const cells = Object.fromEntries(
+    profile.metrics.map((metric) => {
+      const base = profile.baseline.metrics[metric]!;
+      const baselineCells = blocks.map(
+        (block): HeatCell => ({ specId: 'baseline', row: baselineRow, unit: 'baseline', layer: null, block, mean: base.mean, std: base.std, n: base.n, effectAbs: 0, effectRel: 0 }),
+      );
+      const specCells = profile.specs.map(
+        (s): HeatCell => ({
+          specId: s.specId,
+          row: rowLabel(s.unit, s.layer),
+          unit: s.unit,
+          layer: s.layer,
+          block: s.block,
+          mean: s.metrics[metric]!.mean,
+          std: s.metrics[metric]!.std,
+          n: s.n,
+          effectAbs: s.effect[metric]!.absolute,
+          effectRel: s.effect[metric]!.relative,
+        }),
+      );
+      return [metric, [...baselineCells, ...specCells]];
+    }),
+  );
+  return {
+    resolution: profile.resolution,
+    metrics: [...profile.metrics],
+    baseline: {
+      n: profile.baseline.n,
+      metrics: Object.fromEntries(Object.entries(profile.baseline.metrics).map(([metric, s]) => [metric, { mean: s.mean, std: s.std }])),
+    },
+    blocks,
+    rows,
+    cells,
+  };
+}
+
+function correlationView(report: InsightReport, profile: BlockProfile): CorrelationView {
+  return {
+    resolution: report.resolution,
+    spearman: report.accuracyLatencyCorrelation.spearman,
+    kendallTau: report.accuracyLatencyCorrelation.kendallTau,
+    specs: report.accuracyLatencyCorrelation.specs,
+    points: profile.specs.map((s) => ({ specId: s.specId, unit: s.unit, accuracy: s.metrics['accuracy']!.mean, latencyMs: s.metrics['latency']!.mean })),
+    baseline: { accuracy: profile.baseline.metrics['accuracy']!.mean, latencyMs: profile.baseline.metrics['latency']!.mean },
+  };
+}
+
+function hypervolumeView(comparison: SearchComparison): HypervolumeView | null {
+  if (comparison.objective !== 'pareto') return null;
+  return { reference: comparison.reference, original: comparison.original, pruned: comparison.pruned, ratio: comparison.hypervolumeRatio };
+}
+
+function bySpaceAndSeed(a: ReportSearchRun, b: ReportSearchRun): number {
+  return a.space.localeCompare(b.space) || String(a.result.seed).localeCompare(String(b.result.seed), undefined, { numeric: true });
+}
+
+function paretoView(artifact: ComparisonArtifact, runs: ReportSearchRun[], measured: Map<string, number>): ParetoView | null {
+  const predicted = hypervolumeView(artifact.comparison);
+  if (!predicted || artifact.comparison.objective !== 'pareto') return null;
+  const remeasured = artifact.remeasured?.comparison ? hypervolumeView(artifact.remeasured.comparison) : null;
+  return {
+    seeds: artifact.comparison.seeds.map(String),
+    predicted,
+    remeasured,
+    predictor: { ...artifact.predictor, onFronts: artifact.remeasured?.predictorOnFronts ?? null },
+    points: [...runs].sort(bySpaceAndSeed).flatMap(({ space, result }) =>
+      result.front.map((e) => ({
+        space,
+        seed: String(result.seed),
+        hash: e.hash,
+        accuracy: e.accuracy,
+        latencyMs: e.latencyMs,
+        measuredLatencyMs: measured.get(e.hash) ?? null,
+        macs: e.macs,
+      })),
+    ),
+  };
+}
+
+function maxAccuracyView(artifact: ComparisonArtifact, runs: ReportSearchRun[]): MaxAccuracyView | null {
+  const c = artifact.comparison;
+  if (c.objective !== 'max-accuracy') return null;
+  return {
+    seeds: c.seeds.map(String),
+    original: c.original,
+    pruned: c.pruned,
+    best: [...runs].sort(bySpaceAndSeed).flatMap(({ space, result }) => {
+      const best = result.top[0];
+      return best ? [{ space, seed: String(result.seed), hash: best.hash, accuracy: best.accuracy, macs: best.macs, latencyMs: best.latencyMs }] : [];
+    }),
+  };
+}
+
+function describeFingerprint(fp: ReportFingerprint): Pick<FingerprintRow, 'backend' | 'host' | 'runtime' | 'settings' | 'identity'> {
+  const pairs = (record: Record<string, string | number | boolean> | undefined) =>
+    Object.entries(record ?? {})
+      .map(([k, v]) => `${k}=${String(v)}`)
+      .join(', ');
+  return {
+    backend: fp.backend,
+    host: fp.host ? `${fp.host.cpuModel}, ${fp.host.logicalCores} logical cores, ${fp.host.platform}/${fp.host.arch}` : '',
+    runtime: fp.runtime ? `${fp.runtime.name} ${fp.runtime.version} on node ${fp.runtime.node}` : '',
+    settings: pairs(fp.settings),
+    identity: pairs(fp.identity),
+  };
+}
+
+function fingerprintRows(inputs: ReportInputs): FingerprintRow[] {
+  const rows = new Map<string, FingerprintRow>();
+  const all = [...inputs.measurements, ...inputs.remeasured].flatMap((group) => group.measurements);
+  for (const m of all) {
+    const key = `${m.device}|${m.fingerprintHash}`;
+    const row = rows.get(key) ?? { device: m.device, fingerprintHash: m.fingerprintHash, ...describeFingerprint(m.fingerprint), measurements: 0 };
+    row.measurements += 1;
+    rows.set(key, row);
+  }
+  return [...rows.values()].sort((a, b) => a.device.localeCompare(b.device) || a.fingerprintHash.localeCompare(b.fingerprintHash));
+}
+
+function timingRow(device: string, stage: TimingRow['stage'], measurements: ReportMeasurement[]): TimingRow {
+  const computed = measurements.filter((m) => !m.fromCache);
+  // ISO 8601 timestamps in UTC sort as strings.
+  const starts = measurements.map((m) => m.startedAt).sort();
+  const ends = measurements.map((m) => m.measuredAt).sort();
+  return {
+    device,
+    stage,
+    architectures: measurements.length,
+    computed: computed.length,
+    cached: measurements.length - computed.length,
+    firstStartedAt: starts[0] ?? null,
+    lastMeasuredAt: ends[ends.length - 1] ?? null,
+    busySeconds: computed.reduce((sum, m) => sum + m.breakdown.totalMs, 0) / 1000,
+  };
+}
+
+function timingRows(inputs: ReportInputs): TimingRow[] {
+  return [
+    ...inputs.measurements.map((g) => timingRow(g.device, 'profiling', g.measurements)),
+    ...inputs.remeasured.map((g) => ({ ...timingRow(g.device, 're-measurement', g.measurements) })),
+  ];
+}

@@ -1,0 +1,46 @@
+/**
+ * One random-mutation search as a workflow: the pure step-wise search of pipelines/search runs here
+ * (it is deterministic, so it replays), and every step's candidates are evaluated by activities — the
+ * accuracy proxy on the orchestrator queue or a user's evaluator on its own queue, latency from the
+ * predictor fitted on the study's device measurements. Each step is visible in the Temporal UI.
+ */
+import { proxyActivities, setCurrentDetails } from '@temporalio/workflow';
+import type { EvaluatorActivities } from '../activities/accuracy/contracts.js';
+import type { OrchestratorActivities, SearchRef, SearchRequest } from '../activities/study/contracts.js';
+import { acceptResults, isDone, nextBatch, searchResult, startSearch, type EvaluationResult } from '../pipelines/search/search.js';
+import type { Architecture } from '../pipelines/spaces/types.js';
+import { NON_RETRYABLE_ERRORS } from './campaign.js';
+import { ORCHESTRATOR_QUEUE } from './definitions.js';
+
+const retry = { initialInterval: '1 second', maximumInterval: '1 minute', nonRetryableErrorTypes: NON_RETRYABLE_ERRORS };
+const orchestrator = proxyActivities<OrchestratorActivities>({ taskQueue: ORCHESTRATOR_QUEUE, startToCloseTimeout: '6 hours', heartbeatTimeout: '2 minutes', retry });
+
+export async function searchWorkflow(request: SearchRequest): Promise<SearchRef> {
+  const { spec } = request;
+  const evaluatorQueue = spec.accuracy.source === 'evaluator' ? spec.accuracy.evaluatorTaskQueue : undefined;
+  const evaluator = evaluatorQueue
+    ? proxyActivities<EvaluatorActivities>({ taskQueue: evaluatorQueue, startToCloseTimeout: '6 hours', heartbeatTimeout: '5 minutes', retry })
+    : undefined;
+
+  const evaluate = async (archs: Architecture[]): Promise<EvaluationResult[]> => {
+    const target = { studyId: request.studyId, planKey: request.planKey, device: request.device, archs };
+    if (!evaluator) return orchestrator.evaluateCandidates({ ...target, spec });
+    const latencies = await orchestrator.predictLatencies(target);
+    const results: EvaluationResult[] = [];
+    for (const [i, arch] of archs.entries()) {
+      const { top1 } = await evaluator.evaluateAccuracy({ arch, resolution: arch.resolution });
+      results.push({ accuracy: top1, latencyMs: latencies[i]! });
+    }
+    return results;
+  };
+
+  let state = startSearch(await orchestrator.searchSetup(request));
+  while (!isDone(state)) {
+    const batch = nextBatch(state);
+    setCurrentDetails(`step ${state.step} of ${state.config.iterations}: evaluating ${batch.length} candidates (${state.evaluations.length} so far)`);
+    state = acceptResults(state, batch.length > 0 ? await evaluate(batch) : []);
+  }
+  const result = searchResult(state);
+  setCurrentDetails(`done: ${result.evaluationCount} evaluations, front of ${result.front.length}`);
+  return orchestrator.storeSearchResult({ ...request, result });
+}
