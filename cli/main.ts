@@ -1,5 +1,6 @@
 /** The `blockscope` command line. */
 import { Command, CommanderError } from 'commander';
+import { accuracyCommand, insightsCommand, searchCommand } from './commands/analysis.js';
 import { archCommand } from './commands/arch.js';
 import { devCommand } from './commands/dev.js';
 import { devicesCommand, lutCommand, measureCommand } from './commands/devices.js';
@@ -15,6 +16,9 @@ export function buildProgram(): Command {
   program.addCommand(devicesCommand());
   program.addCommand(measureCommand());
   program.addCommand(lutCommand());
+  program.addCommand(accuracyCommand());
+  program.addCommand(insightsCommand());
+  program.addCommand(searchCommand());
   program.addCommand(studyCommand());
   program.addCommand(workerCommand());
   program.addCommand(devCommand());

@@ -1,11 +1,13 @@
 /**
  * The embedded default (`blockscope dev`): a Temporal dev server with a persistent SQLite file and its
  * Web UI, the search attributes registered, retention raised so closed studies stay auditable, and the
- * orchestrator plus the cpu-local device worker running in this process on a filesystem store.
+ * orchestrator plus a worker for every configured device (cpu-local at least) running in this process on
+ * a filesystem store.
  */
 import { resolve } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
+import { loadDevices } from '../activities/devices/index.js';
 import { startDevServer, type DevServer } from './dev-server.js';
 import { startDeviceWorker, startOrchestratorWorker, type RunningWorker, type RuntimeConfig } from './runtime.js';
 import { ensureSearchAttributes, setNamespaceRetention } from './temporal.js';
@@ -17,7 +19,7 @@ export interface EmbeddedOptions {
   uiPort?: number;
   headless?: boolean;
   devicesFile?: string;
-  /** Device workers to run in-process (default: cpu-local). */
+  /** Device workers to run in-process (default: every device of the device config, cpu-local included). */
   devices?: string[];
   retentionDays?: number;
 }
@@ -52,7 +54,8 @@ export async function startEmbedded(options: EmbeddedOptions): Promise<Embedded>
   };
   const workerConnection = await NativeConnection.connect({ address: server.address });
   const workers = [await startOrchestratorWorker(config, workerConnection)];
-  for (const device of options.devices ?? ['cpu-local']) workers.push(await startDeviceWorker({ ...config, device }, workerConnection));
+  const devices = options.devices ?? (await loadDevices(options.devicesFile)).ids();
+  for (const device of devices) workers.push(await startDeviceWorker({ ...config, device }, workerConnection));
   return {
     server,
     client,

@@ -20,6 +20,8 @@ export type StoreConfig =
   | { kind: 's3'; endpoint?: string; bucket: string; region?: string; prefix?: string; forcePathStyle?: boolean };
 
 export class StoreConfigError extends Error {
+  readonly userFacing = true;
+
   constructor(message: string) {
     super(message);
     this.name = 'StoreConfigError';

@@ -14,4 +14,8 @@ export const studyKeys = (studyId: string) => ({
   remeasured: (device: string, objective: string) => `studies/${studyId}/search/${device}/${objective}/remeasured.json`,
   comparison: (device: string, objective: string) => `studies/${studyId}/search/${device}/${objective}/comparison.json`,
   profile: (device: string, resolution: number, extension: 'json' | 'csv') => `studies/${studyId}/profiles/${device}/r${resolution}/profile.${extension}`,
+  searchPrefix: (device: string, objective: string) => `studies/${studyId}/search/${device}/${objective}/`,
+  report: (file: 'report.html' | 'report.json') => `studies/${studyId}/report/${file}`,
+  reportTable: (file: string) => `studies/${studyId}/report/tables/${file}`,
+  reportTablesPrefix: `studies/${studyId}/report/tables/`,
 });

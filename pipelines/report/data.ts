@@ -12,6 +12,7 @@ import type { PredictorEvaluation } from '../search/predictor.js';
 import type { SearchObjective, SearchResult } from '../search/search.js';
 import type { StudyPlan } from '../study/plan.js';
 import { studySpecHash, type StudySpec } from '../study/spec.js';
+import { accuracyLabel, naturalCompare, sortMetrics } from './format.js';
 
 /** comparison.json as the search stage writes it (activities/study/search.ts compareStudySearches). */
 export interface ComparisonArtifact {
@@ -176,11 +177,13 @@ export interface FingerprintRow {
 
 export interface TimingRow {
   device: string;
-  stage: 'profiling' | 're-measurement';
+  /** 'profiling', or the re-measurement of one objective's search results. */
+  stage: 'profiling' | `re-measurement (${SearchObjective})`;
   architectures: number;
   /** Measured now; the rest came from the measurement cache. */
   computed: number;
   cached: number;
+  /** Of the computed measurements; null when every one came from the cache. */
   firstStartedAt: string | null;
   lastMeasuredAt: string | null;
   /** Sum of the computed measurements' wall time (export, session, warm-up, timed runs, waits). */
@@ -224,10 +227,6 @@ export interface ReportData {
     timings: TimingRow[];
     searchRuns: SearchRunRow[];
   };
-}
-
-export function accuracyLabel(source: AccuracySource): string {
-  return source === 'naswot-proxy' ? 'NASWOT proxy score' : 'top-1 accuracy (%)';
 }
 
 export function buildReportData(inputs: ReportInputs): ReportData {
@@ -297,11 +296,13 @@ function rowLabel(unit: string, layer: number): string {
 }
 
 function profileView(profile: BlockProfile): ProfileView {
-  const blocks = [...new Set(profile.specs.map((s) => s.block))];
+  const metrics = sortMetrics(profile.metrics);
+  const blocks = [...new Set(profile.specs.map((s) => s.block))].sort(naturalCompare);
   const baselineRow = `baseline (random, n=${profile.baseline.n})`;
-  const rows = [baselineRow, ...new Set(profile.specs.map((s) => rowLabel(s.unit, s.layer)))];
+  const specRows = [...profile.specs].sort((a, b) => naturalCompare(a.unit, b.unit) || a.layer - b.layer).map((s) => rowLabel(s.unit, s.layer));
+  const rows = [baselineRow, ...new Set(specRows)];
   const cells = Object.fromEntries(
-    profile.metrics.map((metric) => {
+    metrics.map((metric) => {
       const base = profile.baseline.metrics[metric]!;
       const baselineCells = blocks.map(
         (block): HeatCell => ({ specId: 'baseline', row: baselineRow, unit: 'baseline', layer: null, block, mean: base.mean, std: base.std, n: base.n, effectAbs: 0, effectRel: 0 }),
@@ -325,7 +326,7 @@ function profileView(profile: BlockProfile): ProfileView {
   );
   return {
     resolution: profile.resolution,
-    metrics: [...profile.metrics],
+    metrics,
     baseline: {
       n: profile.baseline.n,
       metrics: Object.fromEntries(Object.entries(profile.baseline.metrics).map(([metric, s]) => [metric, { mean: s.mean, std: s.std }])),
@@ -421,9 +422,10 @@ function fingerprintRows(inputs: ReportInputs): FingerprintRow[] {
 
 function timingRow(device: string, stage: TimingRow['stage'], measurements: ReportMeasurement[]): TimingRow {
   const computed = measurements.filter((m) => !m.fromCache);
+  // A cached measurement keeps the timestamps of when it was first taken, so only computed ones count.
   // ISO 8601 timestamps in UTC sort as strings.
-  const starts = measurements.map((m) => m.startedAt).sort();
-  const ends = measurements.map((m) => m.measuredAt).sort();
+  const starts = computed.map((m) => m.startedAt).sort();
+  const ends = computed.map((m) => m.measuredAt).sort();
   return {
     device,
     stage,
@@ -439,6 +441,6 @@ function timingRow(device: string, stage: TimingRow['stage'], measurements: Repo
 function timingRows(inputs: ReportInputs): TimingRow[] {
   return [
     ...inputs.measurements.map((g) => timingRow(g.device, 'profiling', g.measurements)),
-    ...inputs.remeasured.map((g) => ({ ...timingRow(g.device, 're-measurement', g.measurements) })),
+    ...inputs.remeasured.map((g) => timingRow(g.device, `re-measurement (${g.objective})`, g.measurements)),
   ];
 }

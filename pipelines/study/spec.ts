@@ -31,6 +31,22 @@ const accuracySchema = z
 
 const objectiveSchema = z.enum(['pareto', 'max-accuracy']);
 
+/** Overrides of the insight rules (docs/insights.md); unknown rule names are rejected. */
+export const insightRulesSchema = z
+  .object({
+    alpha: z.number().gt(0).lt(1),
+    multipleComparisons: z.enum(['bonferroni', 'none']),
+    minLatencyDifference: z.number().min(0),
+    minAccuracyDifference: z.number().min(0),
+    latencyTolerance: z.number().min(0),
+    familyLatencyThreshold: z.number().min(0),
+    minAccuracyGainPerLayer: z.number().min(0),
+    mutationProbabilityRange: z.tuple([z.number().gt(0).max(1), z.number().gt(0).max(1)]),
+    friendlinessCostFloor: z.number().gt(0),
+  })
+  .partial()
+  .strict();
+
 export const studySpecSchema = z
   .object({
     name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,47}$/, 'expected lowercase letters, digits and dashes (at most 48), starting with a letter or digit'),
@@ -56,21 +72,7 @@ export const studySpecSchema = z
       .object({
         objectives: z.array(objectiveSchema).min(1).default(['pareto', 'max-accuracy']),
         /** Overrides of the insight rules (docs/insights.md); unknown rule names are rejected. */
-        rules: z
-          .object({
-            alpha: z.number().gt(0).lt(1),
-            multipleComparisons: z.enum(['bonferroni', 'none']),
-            minLatencyDifference: z.number().min(0),
-            minAccuracyDifference: z.number().min(0),
-            latencyTolerance: z.number().min(0),
-            familyLatencyThreshold: z.number().min(0),
-            minAccuracyGainPerLayer: z.number().min(0),
-            mutationProbabilityRange: z.tuple([z.number().gt(0).max(1), z.number().gt(0).max(1)]),
-            friendlinessCostFloor: z.number().gt(0),
-          })
-          .partial()
-          .strict()
-          .default({}),
+        rules: insightRulesSchema.default({}),
       })
       .strict()
       .default({ objectives: ['pareto', 'max-accuracy'], rules: {} }),
@@ -117,6 +119,13 @@ function describeIssue(issue: z.core.$ZodIssue): string {
     default:
       return `${field}: ${issue.message}`;
   }
+}
+
+/** Validates insight rule overrides given on their own (the CLI's --rules). */
+export function parseInsightRules(raw: unknown, field = 'rules'): z.output<typeof insightRulesSchema> {
+  const result = insightRulesSchema.safeParse(raw);
+  if (!result.success) throw new StudySpecError(result.error.issues.map((issue) => describeIssue({ ...issue, path: [field, ...issue.path] })));
+  return result.data;
 }
 
 /** Parses and validates a raw spec (from YAML/JSON), resolving block lists against the space. */

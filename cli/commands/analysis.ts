@@ -1,0 +1,187 @@
+/** `blockscope accuracy`, `insights` and `search`: the metric, insight and search stages on their own. */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { Command, Option } from 'commander';
+import { createAccuracyScorer, createTensorDatasetEvaluator } from '../../activities/accuracy/index.js';
+import { createMeasurer, loadDevices } from '../../activities/devices/index.js';
+import { openArtifactStore } from '../../activities/storage/index.js';
+import type { PredictorArtifact } from '../../activities/study/search.js';
+import { deriveInsights } from '../../pipelines/insights.js';
+import type { BlockProfile } from '../../pipelines/profile.js';
+import {
+  compareMaxAccuracyRuns,
+  compareParetoRuns,
+  predictLatency,
+  runSearch,
+  searchConfig,
+  type EvaluatedArchitecture,
+  type SearchObjective,
+  type SearchResult,
+} from '../../pipelines/search/index.js';
+import { parseInsightRules } from '../../pipelines/study/spec.js';
+import { originalSpace, validateSpaceDocument, type Architecture, type SpaceDocument, type SpaceId } from '../../pipelines/spaces/index.js';
+import { CliError } from '../errors.js';
+import { parseIntegerOption, parseSpaceOption, readArchitecture, readJsonArgument } from '../input.js';
+import { storeConfig } from '../runtime-options.js';
+
+const objectiveOption = () => new Option('--objective <objective>', 'pareto (accuracy-latency front) or max-accuracy').choices(['pareto', 'max-accuracy']).makeOptionMandatory();
+
+export function accuracyCommand(): Command {
+  return new Command('accuracy')
+    .description('Score one architecture: the NASWOT training-free proxy (not accuracy), a table of measured top-1, or the tensor-dataset evaluator')
+    .addOption(new Option('--source <source>', 'proxy | table | evaluator').choices(['proxy', 'table', 'evaluator']).default('proxy'))
+    .requiredOption('--space <space>', 'design space: ofa-mbv3 | proxylessnas | resnet50', parseSpaceOption)
+    .requiredOption('--arch <json|@file>', 'architecture JSON, or @file')
+    .option('--table <file>', "accuracy table (CSV or JSON) for --source table; see docs/accuracy.md")
+    .option('--dataset <file>', 'tensor dataset header (JSON) for --source evaluator')
+    .option('--models <dir>', 'trained models <archHash>.onnx for --source evaluator (default: seeded weights)')
+    .option('--seed <seed>', 'proxy input/weight seed', '0')
+    .option('--batch <n>', 'NASWOT mini-batch size', parseIntegerOption('--batch', 2, 128), 16)
+    .action(async (opts: { source: 'proxy' | 'table' | 'evaluator'; space: SpaceId; arch: string; table?: string; dataset?: string; models?: string; seed: string; batch: number }) => {
+      const arch = readArchitecture(opts.arch, opts.space);
+      if (opts.source === 'evaluator') {
+        if (!opts.dataset) throw new CliError('--dataset: required with --source evaluator (a tensor dataset header, docs/accuracy.md)');
+        const evaluator = createTensorDatasetEvaluator({ dataset: opts.dataset, ...(opts.models ? { models: opts.models } : {}) });
+        try {
+          process.stdout.write(`${JSON.stringify({ source: 'evaluator', ...(await evaluator.evaluateAccuracy({ arch, resolution: arch.resolution })) })}\n`);
+        } finally {
+          await evaluator.close();
+        }
+        return;
+      }
+      if (opts.source === 'table' && !opts.table) throw new CliError('--table: required with --source table');
+      const scorer = createAccuracyScorer(
+        { source: opts.source === 'proxy' ? 'naswot-proxy' : 'table', proxyBatch: opts.batch, seed: opts.seed, ...(opts.table ? { table: opts.table } : {}) },
+        openArtifactStore(storeConfig()),
+      );
+      try {
+        const scored = await scorer.score(arch);
+        process.stdout.write(`${JSON.stringify({ ...scored.value, fromCache: scored.fromCache })}\n`);
+      } finally {
+        await scorer.close();
+      }
+    });
+}
+
+export function insightsCommand(): Command {
+  return new Command('insights')
+    .description('Derive insights and a pruned design space from a block-wise profile (profile.json of a study)')
+    .requiredOption('--profile <file>', 'profile.json written by a study')
+    .requiredOption('--device <id>', 'the device the profile is for (checked against the profile)')
+    .addOption(objectiveOption())
+    .requiredOption('--out <file>', 'where to write the pruned space document')
+    .option('--rules <json|@file>', 'rule overrides, e.g. {"familyLatencyThreshold": 0.02} (docs/insights.md)')
+    .option('--report <file>', 'also write the full insight report (sensitivity, correlation, friendliness, diff)')
+    .action((opts: { profile: string; device: string; objective: SearchObjective; out: string; rules?: string; report?: string }) => {
+      const profile = readJsonArgument('--profile', `@${opts.profile}`) as BlockProfile;
+      if (profile.kind !== 'blockscope.profile/v1') throw new CliError(`--profile: ${opts.profile} is not a blockscope profile (kind ${JSON.stringify(profile.kind)})`);
+      if (profile.device !== opts.device) throw new CliError(`--device: the profile is for ${profile.device}, not ${opts.device}`);
+      const rules = opts.rules ? parseInsightRules(readJsonArgument('--rules', opts.rules), '--rules') : {};
+      const report = deriveInsights(profile, { objective: opts.objective, rules });
+      writeFileSync(opts.out, `${JSON.stringify(report.prunedSpace, null, 2)}\n`);
+      if (opts.report) writeFileSync(opts.report, `${JSON.stringify(report, null, 2)}\n`);
+      process.stdout.write(`${report.insights.map((i) => `- ${i.sentence}`).join('\n') || '- no insight passed the rules: the space is left as it is'}\n`);
+      process.stderr.write(`wrote ${opts.out}${opts.report ? ` and ${opts.report}` : ''}\n`);
+    });
+}
+
+function frontCsv(entries: EvaluatedArchitecture[]): string {
+  const rows = entries.map((e) => [e.hash, e.accuracy, e.latencyMs, e.macs, JSON.stringify(JSON.stringify(e.arch))].join(','));
+  return `hash,accuracy,latency_ms,macs,arch\n${rows.join('\n')}\n`;
+}
+
+export function searchCommand(): Command {
+  return new Command('search')
+    .description('Random-mutation search of the original space (and a pruned one, compared at equal budget and seeds)')
+    .requiredOption('--space <space>', 'design space: ofa-mbv3 | proxylessnas | resnet50', parseSpaceOption)
+    .option('--pruned <file>', 'a pruned space document (from `blockscope insights`): search both and compare')
+    .requiredOption('--device <id>', 'latency on this device (measured, cached), or from --predictor')
+    .addOption(objectiveOption())
+    .option('--budget <n>', 'evaluations per iteration (the paper: 200 Pareto, 50 max-accuracy)', parseIntegerOption('--budget', 1))
+    .option('--iterations <n>', 'mutation iterations (the paper: 10 Pareto, 4 max-accuracy)', parseIntegerOption('--iterations', 0))
+    .option('--initial <n>', 'random initial set (the paper: 100 Pareto, 20 max-accuracy)', parseIntegerOption('--initial', 1))
+    .option('--seeds <k>', 'seeds 1..K for each space', parseIntegerOption('--seeds', 1, 50), 1)
+    .option('--predictor <file>', "a study's latency predictor (studies/<id>/predictor/<device>.json) instead of measuring every candidate")
+    .option('--resolution <r>', 'input resolution', parseIntegerOption('--resolution', 1), 224)
+    .option('--devices <file>', 'device config file (env BLOCKSCOPE_DEVICES)')
+    .requiredOption('--out <dir>', 'output folder for fronts/top-k (JSON and CSV) and the comparison')
+    .action(
+      async (opts: {
+        space: SpaceId;
+        pruned?: string;
+        device: string;
+        objective: SearchObjective;
+        budget?: number;
+        iterations?: number;
+        initial?: number;
+        seeds: number;
+        predictor?: string;
+        resolution: number;
+        devices?: string;
+        out: string;
+      }) => {
+        const spaces: { name: 'original' | 'pruned'; doc: SpaceDocument }[] = [{ name: 'original', doc: originalSpace(opts.space) }];
+        if (opts.pruned) {
+          const doc = validateSpaceDocument(readJsonArgument('--pruned', `@${opts.pruned}`));
+          if (doc.space !== opts.space) throw new CliError(`--pruned: the document is for ${doc.space}, not ${opts.space}`);
+          spaces.push({ name: 'pruned', doc });
+        }
+        const store = openArtifactStore(storeConfig());
+        const scorer = createAccuracyScorer({ source: 'naswot-proxy', proxyBatch: 16, seed: 0 }, store);
+        const predictor = opts.predictor ? (JSON.parse(readFileSync(opts.predictor, 'utf8')) as PredictorArtifact) : undefined;
+        const measurer = predictor ? undefined : createMeasurer((await loadDevices(opts.devices ?? process.env.BLOCKSCOPE_DEVICES)).get(opts.device), { cache: store });
+        const latency = async (arch: Architecture) => (predictor ? predictLatency(predictor.model, arch) : (await measurer!.measure(arch)).medianMs);
+        const out = resolve(opts.out);
+        const results: Record<'original' | 'pruned', SearchResult[]> = { original: [], pruned: [] };
+        try {
+          for (let seed = 1; seed <= opts.seeds; seed++) {
+            for (const space of spaces) {
+              const config = searchConfig(space.doc, opts.objective, {
+                seed,
+                resolution: opts.resolution,
+                ...(opts.budget !== undefined ? { budgetPerIteration: opts.budget } : {}),
+                ...(opts.iterations !== undefined ? { iterations: opts.iterations } : {}),
+                ...(opts.initial !== undefined ? { initialSize: opts.initial } : {}),
+              });
+              let evaluated = 0;
+              const result = await runSearch(config, async (archs) => {
+                const scores = [];
+                for (const arch of archs) {
+                  scores.push({ accuracy: (await scorer.score(arch)).value.score, latencyMs: await latency(arch) });
+                  evaluated += 1;
+                }
+                process.stderr.write(`${space.name} seed ${seed}: ${evaluated} evaluated\n`);
+                return scores;
+              });
+              results[space.name].push(result);
+              const dir = resolve(out, space.name);
+              mkdirSync(dir, { recursive: true });
+              writeFileSync(resolve(dir, `seed-${seed}.json`), `${JSON.stringify(result, null, 2)}\n`);
+              writeFileSync(resolve(dir, `seed-${seed}.${opts.objective === 'pareto' ? 'front' : 'top'}.csv`), frontCsv(opts.objective === 'pareto' ? result.front : result.top));
+            }
+          }
+        } finally {
+          await scorer.close();
+          await measurer?.close();
+        }
+        const lines = [`space     seed  evaluations  front  best accuracy (proxy)  at latency ms`];
+        for (const name of ['original', 'pruned'] as const) {
+          for (const r of results[name]) {
+            const best = r.top[0]!;
+            lines.push(`${name.padEnd(9)} ${String(r.seed).padStart(4)}  ${String(r.evaluationCount).padStart(11)}  ${String(r.front.length).padStart(5)}  ${best.accuracy.toFixed(3).padStart(21)}  ${best.latencyMs.toFixed(3).padStart(13)}`);
+          }
+        }
+        if (opts.pruned) {
+          const runs = { device: opts.device, original: results.original, pruned: results.pruned };
+          const comparison = opts.objective === 'pareto' ? compareParetoRuns(runs) : compareMaxAccuracyRuns(runs);
+          writeFileSync(resolve(out, 'comparison.json'), `${JSON.stringify(comparison, null, 2)}\n`);
+          lines.push(
+            comparison.objective === 'pareto'
+              ? `hypervolume original ${comparison.original.mean.toFixed(4)} ± ${comparison.original.std.toFixed(4)}, pruned ${comparison.pruned.mean.toFixed(4)} ± ${comparison.pruned.std.toFixed(4)}, ratio ${comparison.hypervolumeRatio?.toFixed(3) ?? 'n/a'}`
+              : `best accuracy original ${comparison.original.accuracy.mean.toFixed(3)} ± ${comparison.original.accuracy.std.toFixed(3)}, pruned ${comparison.pruned.accuracy.mean.toFixed(3)} ± ${comparison.pruned.accuracy.std.toFixed(3)}`,
+          );
+        }
+        process.stdout.write(`${lines.join('\n')}\n`);
+      },
+    );
+}

@@ -1,0 +1,216 @@
+/**
+ * The report's figures as Vega-Lite specifications, built from the report data alone. Rendering them to
+ * SVG is render.ts's job; every figure has an id so the HTML and the tests can find it.
+ */
+import type { TopLevelSpec } from 'vega-lite';
+import type { CorrelationView, DeviceReport, ParetoView, ProfileView, ReportData } from './data.js';
+import { formatNumber, metricTitle, sortMetrics } from './format.js';
+
+export interface Figure {
+  /** Unique in the report; also the figure's HTML id. */
+  id: string;
+  caption: string;
+  spec: TopLevelSpec;
+}
+
+const SPACE_COLORS = { domain: ['original', 'pruned'], range: ['#7f7f7f', '#d62728'] };
+
+function heatmap(data: ReportData, device: string, view: ProfileView, metric: string): Figure {
+  const cells = view.cells[metric]!;
+  const baseline = view.baseline.metrics[metric]!;
+  const pct = (rel: number) => rel * 100;
+  const extent = Math.max(1e-9, ...cells.map((c) => Math.abs(pct(c.effectRel))));
+  const firstBlock = view.blocks[0];
+  const values = cells.map((c) => ({
+    ...c,
+    pct: pct(c.effectRel),
+    // The baseline row shows its mean once; spec cells show their change against it.
+    label: c.specId === 'baseline' ? (c.block === firstBlock ? formatNumber(c.mean) : '') : `${c.effectRel >= 0 ? '+' : ''}${pct(c.effectRel).toFixed(Math.abs(pct(c.effectRel)) < 10 ? 1 : 0)}`,
+    isBaseline: c.specId === 'baseline',
+  }));
+  const title = metricTitle(metric, data.study.accuracySource);
+  return {
+    id: `heatmap-${device}-r${view.resolution}-${metric}`,
+    caption:
+      `${device}, resolution ${view.resolution}: ${title} of the architectures sampled with each block fixed, as % change of the mean against ` +
+      `the random baseline (top row, mean ${formatNumber(baseline.mean)} ± ${formatNumber(baseline.std)}, n=${view.baseline.n}).`,
+    spec: {
+      title: { text: `${title} — ${device} @ ${view.resolution}px`, subtitle: `% vs random baseline (mean ${formatNumber(baseline.mean)}, outlined row)` },
+      data: { values },
+      width: Math.max(160, view.blocks.length * 46),
+      height: view.rows.length * 22,
+      encoding: {
+        x: { field: 'block', type: 'ordinal', sort: view.blocks, title: 'block', axis: { orient: 'top', labelAngle: 0 } },
+        y: { field: 'row', type: 'ordinal', sort: view.rows, title: 'unit · layer' },
+      },
+      layer: [
+        {
+          mark: { type: 'rect', stroke: 'white', strokeWidth: 1 },
+          encoding: {
+            color: { field: 'pct', type: 'quantitative', title: '% vs baseline', scale: { scheme: 'blueorange', domain: [-extent, extent] } },
+            tooltip: [
+              { field: 'specId', title: 'spec' },
+              { field: 'mean', title: 'mean', format: '.4~g' },
+              { field: 'std', title: 'std', format: '.3~g' },
+              { field: 'pct', title: '% vs baseline', format: '+.2f' },
+            ],
+          },
+        },
+        {
+          mark: { type: 'text', fontSize: 9 },
+          encoding: {
+            text: { field: 'label' },
+            color: { condition: { test: `abs(datum.pct) > ${0.6 * extent}`, value: 'white' }, value: '#222' },
+          },
+        },
+        {
+          transform: [{ filter: 'datum.isBaseline' }],
+          mark: { type: 'rect', fill: null, stroke: '#111', strokeWidth: 1.5 },
+        },
+      ],
+    },
+  };
+}
+
+function sensitivityFigures(data: ReportData, report: DeviceReport): Figure[] {
+  // Sensitivity needs a position with two profiled choices; without one there is nothing to draw.
+  if (!report.sensitivity || report.sensitivity.layers.length === 0) return [];
+  const { device } = report;
+  const metric = (m: string) => metricTitle(m, data.study.accuracySource);
+  const order = sortMetrics([...new Set(report.sensitivity.units.map((u) => u.metric))]).map(metric);
+  const units = report.sensitivity.units.map((u) => ({ unit: u.unit, metric: metric(u.metric), explained: u.explainedVariance, significant: u.significantPositions }));
+  const layers = report.sensitivity.layers.map((l) => ({
+    position: `${l.unit}.${l.position}`,
+    metric: metric(l.metric),
+    omega: Math.max(0, l.omegaSquared),
+    significant: l.significant ? 'yes' : 'no',
+  }));
+  return [
+    {
+      id: `sensitivity-units-${device}`,
+      caption:
+        `${device}: how much of each metric's variance one block choice in a unit typically explains (mean ω² over the unit's positions; ` +
+        'positions whose choices do not differ significantly count 0).',
+      spec: {
+        title: { text: `Unit sensitivity — ${device}`, subtitle: 'mean ω² of the block choice per position' },
+        data: { values: units },
+        width: { step: 14 },
+        height: 180,
+        mark: 'bar',
+        encoding: {
+          x: { field: 'unit', type: 'nominal', title: 'unit', axis: { labelAngle: 0 } },
+          xOffset: { field: 'metric', sort: order },
+          y: { field: 'explained', type: 'quantitative', title: 'explained variance (ω²)' },
+          color: { field: 'metric', type: 'nominal', title: 'metric', sort: order },
+          tooltip: [{ field: 'unit' }, { field: 'metric' }, { field: 'explained', format: '.3f' }, { field: 'significant', title: 'significant positions' }],
+        },
+      },
+    },
+    {
+      id: `sensitivity-layers-${device}`,
+      caption: `${device}: ω² of the block choice at every profiled position (faded bars: not significant at the rules' alpha).`,
+      spec: {
+        title: { text: `Layer sensitivity — ${device}`, subtitle: 'ω² of the block choice per position (faded: not significant)' },
+        data: { values: layers },
+        width: { step: 10 },
+        height: 180,
+        mark: 'bar',
+        encoding: {
+          x: { field: 'position', type: 'nominal', title: 'unit.layer', axis: { labelAngle: -45 } },
+          xOffset: { field: 'metric', sort: order },
+          y: { field: 'omega', type: 'quantitative', title: 'ω² (clamped at 0)' },
+          color: { field: 'metric', type: 'nominal', title: 'metric', sort: order },
+          opacity: { field: 'significant', type: 'ordinal', scale: { domain: ['yes', 'no'], range: [1, 0.35] }, title: 'significant' },
+          tooltip: [{ field: 'position' }, { field: 'metric' }, { field: 'omega', title: 'ω²', format: '.3f' }, { field: 'significant' }],
+        },
+      },
+    },
+  ];
+}
+
+function correlationFigure(data: ReportData, device: string, view: CorrelationView): Figure {
+  const accuracy = metricTitle('accuracy', data.study.accuracySource);
+  return {
+    id: `correlation-${device}`,
+    caption:
+      `${device}, resolution ${view.resolution}: mean ${accuracy} against mean latency of every block specification ` +
+      `(Spearman ${view.spearman.toFixed(2)}, Kendall τ ${view.kendallTau.toFixed(2)} over ${view.specs} specs); the cross is the random baseline.`,
+    spec: {
+      title: { text: `${accuracy} vs latency — ${device}`, subtitle: `Spearman ρ ${view.spearman.toFixed(2)}, Kendall τ ${view.kendallTau.toFixed(2)}, ${view.specs} specs` },
+      width: 320,
+      height: 240,
+      layer: [
+        {
+          data: { values: view.points },
+          mark: { type: 'point', filled: true, size: 50 },
+          encoding: {
+            x: { field: 'latencyMs', type: 'quantitative', title: 'mean latency (ms)', scale: { zero: false } },
+            y: { field: 'accuracy', type: 'quantitative', title: `mean ${accuracy}`, scale: { zero: false } },
+            color: { field: 'unit', type: 'nominal', title: 'unit' },
+            tooltip: [{ field: 'specId', title: 'spec' }, { field: 'latencyMs', format: '.3f' }, { field: 'accuracy', format: '.4~g' }],
+          },
+        },
+        {
+          data: { values: [{ ...view.baseline, label: 'random baseline' }] },
+          encoding: { x: { field: 'latencyMs', type: 'quantitative' }, y: { field: 'accuracy', type: 'quantitative' } },
+          layer: [
+            { mark: { type: 'point', shape: 'cross', size: 140, color: '#111', filled: true } },
+            { mark: { type: 'text', align: 'left', dx: 8, fontSize: 10, color: '#111' }, encoding: { text: { field: 'label' } } },
+          ],
+        },
+      ],
+    },
+  };
+}
+
+function hypervolumeSubtitle(view: ParetoView): string {
+  const { original, pruned, ratio } = view.predicted;
+  return `hypervolume original ${formatNumber(original.mean)} ± ${formatNumber(original.std)}, pruned ${formatNumber(pruned.mean)} ± ${formatNumber(pruned.std)}` +
+    (ratio === null ? '' : ` (ratio ${ratio.toFixed(3)})`);
+}
+
+function paretoFigure(data: ReportData, device: string, view: ParetoView): Figure {
+  const accuracy = metricTitle('accuracy', data.study.accuracySource);
+  const values = view.points.map((p) => ({ ...p, run: `${p.space} seed ${p.seed}` }));
+  return {
+    id: `pareto-${device}`,
+    caption:
+      `${device}: the final Pareto fronts of the search in the original and the pruned space, one line per seed ` +
+      `(${view.seeds.join(', ')}), with the latencies the search optimised (the device's latency predictor). ${hypervolumeSubtitle(view)}.`,
+    spec: {
+      title: { text: `Pareto fronts, original vs pruned — ${device}`, subtitle: hypervolumeSubtitle(view) },
+      data: { values },
+      width: 380,
+      height: 260,
+      encoding: {
+        x: { field: 'latencyMs', type: 'quantitative', title: 'latency (ms, predicted)', scale: { zero: false } },
+        y: { field: 'accuracy', type: 'quantitative', title: accuracy, scale: { zero: false } },
+        color: { field: 'space', type: 'nominal', title: 'space', scale: SPACE_COLORS },
+      },
+      layer: [
+        {
+          mark: { type: 'line', interpolate: 'step-after', strokeWidth: 1.5 },
+          encoding: { detail: { field: 'run' }, order: { field: 'latencyMs', type: 'quantitative' }, strokeDash: { field: 'space', type: 'nominal', scale: { domain: SPACE_COLORS.domain, range: [[1, 0], [5, 3]] } } },
+        },
+        {
+          mark: { type: 'point', filled: true, size: 45 },
+          encoding: {
+            shape: { field: 'seed', type: 'nominal', title: 'seed' },
+            tooltip: [{ field: 'run' }, { field: 'hash' }, { field: 'latencyMs', format: '.3f' }, { field: 'measuredLatencyMs', title: 're-measured ms', format: '.3f' }, { field: 'accuracy', format: '.4~g' }],
+          },
+        },
+      ],
+    },
+  };
+}
+
+/** Every figure of the report, grouped by device, in the order the HTML shows them. */
+export function reportFigures(data: ReportData): { device: string; heatmaps: Figure[]; sensitivity: Figure[]; correlation: Figure | null; pareto: Figure | null }[] {
+  return data.devices.map((report) => ({
+    device: report.device,
+    heatmaps: report.profiles.flatMap((view) => view.metrics.map((metric) => heatmap(data, report.device, view, metric))),
+    sensitivity: sensitivityFigures(data, report),
+    correlation: report.correlation ? correlationFigure(data, report.device, report.correlation) : null,
+    pareto: report.pareto && report.pareto.points.length > 0 ? paretoFigure(data, report.device, report.pareto) : null,
+  }));
+}

@@ -1,0 +1,275 @@
+/**
+ * The report as one self-contained HTML document: inline CSS, figures rendered to inline SVG on the server
+ * with Vega-Lite and Vega (no scripts, fonts or data fetched when it is viewed), every text escaped.
+ */
+import * as vega from 'vega';
+import { compile, version as vegaLiteVersion } from 'vega-lite';
+import { canonicalJson } from '../hash.js';
+import type { DeviceReport, HypervolumeView, ParetoView, ReportData } from './data.js';
+import { reportFigures, type Figure } from './figures.js';
+import { escapeHtml, formatMeanStd, formatNumber, metricTitle } from './format.js';
+import { spaceDiffRows, type TableCell } from './tables.js';
+
+export interface RenderOptions {
+  /** Link to a workflow in the Temporal UI; without it workflow ids are shown as plain text. */
+  uiLink?: (workflowId: string) => string;
+}
+
+/** The plotting libraries the report is rendered with, for the reproduction section. */
+export const RENDERER_VERSIONS: Readonly<Record<string, string>> = { vega: vega.version, 'vega-lite': vegaLiteVersion };
+
+const FONT = 'DejaVu Sans, Helvetica, Arial, sans-serif';
+
+/**
+ * Vega names gradients and clip paths from process-wide counters ("gradient_3"), so ids would clash
+ * between the figures of one document and change with what was rendered before. Renaming them in order
+ * of appearance under the figure's id makes them unique and the output the same for the same data.
+ */
+function scopeSvgIds(svg: string, scope: string): string {
+  const renamed = new Map([...new Set([...svg.matchAll(/\bid="([^"]+)"/g)].map((m) => m[1]!))].map((id, i) => [id, `${scope}-def${i}`]));
+  const rename = (id: string) => renamed.get(id) ?? id;
+  return svg
+    .replace(/\bid="([^"]+)"/g, (_, id: string) => `id="${rename(id)}"`)
+    .replace(/url\(#([^)]+)\)/g, (_, id: string) => `url(#${rename(id)})`)
+    .replace(/href="#([^"]+)"/g, (_, id: string) => `href="#${rename(id)}"`);
+}
+
+async function renderSvg(figure: Figure): Promise<string> {
+  const warnings: string[] = [];
+  const logger = {
+    level: () => logger,
+    error: (...args: readonly unknown[]) => {
+      throw new Error(`vega-lite: ${figure.id}: ${args.map(String).join(' ')}`);
+    },
+    warn: (...args: readonly unknown[]) => {
+      warnings.push(args.map(String).join(' '));
+      return logger;
+    },
+    info: () => logger,
+    debug: () => logger,
+  };
+  const { spec } = compile(figure.spec, { config: { font: FONT, background: 'white' }, logger });
+  if (warnings.length > 0) throw new Error(`vega-lite: ${figure.id}: ${warnings.join('; ')}`);
+  const view = new vega.View(vega.parse(spec), { renderer: 'none', logLevel: vega.Warn });
+  try {
+    return scopeSvgIds(await view.toSVG(), figure.id);
+  } finally {
+    view.finalize();
+  }
+}
+
+function cell(value: TableCell): string {
+  if (value === null) return '<td class="na">–</td>';
+  if (typeof value === 'number') return `<td class="num">${escapeHtml(formatNumber(value))}</td>`;
+  return `<td>${escapeHtml(String(value))}</td>`;
+}
+
+function table(columns: readonly string[], rows: readonly TableCell[][], className = ''): string {
+  const head = columns.map((c) => `<th>${escapeHtml(c)}</th>`).join('');
+  const body = rows.map((row) => `<tr>${row.map(cell).join('')}</tr>`).join('\n');
+  return `<table${className ? ` class="${className}"` : ''}><thead><tr>${head}</tr></thead><tbody>\n${body}\n</tbody></table>`;
+}
+
+function figureHtml(figure: Figure, svg: string, kind: string): string {
+  return `<figure class="figure" id="${escapeHtml(figure.id)}" data-kind="${kind}">${svg}<figcaption>${escapeHtml(figure.caption)}</figcaption></figure>`;
+}
+
+function workflowLink(workflowId: string, options: RenderOptions): string {
+  const text = `<code>${escapeHtml(workflowId)}</code>`;
+  return options.uiLink ? `<a href="${escapeHtml(options.uiLink(workflowId))}">${text}</a>` : text;
+}
+
+function anchor(device: string): string {
+  return `device-${device}`;
+}
+
+function hypervolumeRows(view: ParetoView): TableCell[][] {
+  const row = (label: string, hv: HypervolumeView): TableCell[] => [
+    label,
+    formatMeanStd(hv.original),
+    formatMeanStd(hv.pruned),
+    hv.ratio === null ? null : hv.ratio.toFixed(3),
+    `${formatNumber(hv.reference.accuracyFloor)} / ${formatNumber(hv.reference.latencyCeilingMs)} ms`,
+  ];
+  return [row('predicted (as searched)', view.predicted), ...(view.remeasured ? [row('re-measured on the device', view.remeasured)] : [])];
+}
+
+function searchHtml(data: ReportData, report: DeviceReport, pareto: string): string {
+  const accuracy = data.study.accuracyLabel;
+  const parts: string[] = [];
+  if (report.pareto) {
+    const { predictor } = report.pareto;
+    parts.push(
+      '<h4>Pareto search (the paper\'s Figure 8)</h4>',
+      `<div class="figures">${pareto}</div>`,
+      table(['latency', 'hypervolume original (mean ± std)', 'hypervolume pruned (mean ± std)', 'pruned / original', `reference (${accuracy} floor / latency ceiling)`], hypervolumeRows(report.pareto), 'hypervolume'),
+      `<p class="note">Latency predictor: fitted on ${predictor.trainedOn} measured architectures; held-out MAPE ${(predictor.heldOut.mape * 100).toFixed(1)}% ` +
+        `(Kendall τ ${predictor.heldOut.kendallTau.toFixed(2)}, n=${predictor.heldOut.n})` +
+        (predictor.onFronts ? `; on the re-measured fronts MAPE ${(predictor.onFronts.mape * 100).toFixed(1)}% (Kendall τ ${predictor.onFronts.kendallTau.toFixed(2)}, n=${predictor.onFronts.n})` : '') +
+        '.</p>',
+    );
+  }
+  if (report.maxAccuracy) {
+    const m = report.maxAccuracy;
+    parts.push(
+      '<h4>Max-accuracy search (the shape of the paper\'s Table 2)</h4>',
+      table(
+        ['device', 'space', `best ${accuracy} (mean ± std)`, 'MACs (mean ± std)', 'seeds'],
+        (['original', 'pruned'] as const).map((space) => [report.device, space, formatMeanStd(m[space].accuracy), formatMeanStd(m[space].macs), m.seeds.join(', ')]),
+        'max-accuracy',
+      ),
+    );
+  }
+  return parts.length > 0 ? parts.join('\n') : '<p class="note">No search ran on this device.</p>';
+}
+
+function insightsHtml(report: DeviceReport): string {
+  if (report.insights.length === 0) return '<p class="note">No insights were derived for this device.</p>';
+  return report.insights
+    .map((view) => {
+      const items = view.insights
+        .map((insight) => {
+          const numbers = Object.entries(insight.numbers)
+            .map(([key, value]) => `${escapeHtml(key)} = ${escapeHtml(formatNumber(value))}`)
+            .join(', ');
+          return `<li data-insight="${escapeHtml(insight.id)}"><span class="kind">${escapeHtml(insight.kind)}</span> ${escapeHtml(insight.sentence)}${numbers ? ` <span class="numbers">(${numbers})</span>` : ''}</li>`;
+        })
+        .join('\n');
+      return `<h4>Objective: ${escapeHtml(view.objective)} (profile at ${view.resolution}px)</h4>\n<ul class="insights">\n${items}\n</ul>`;
+    })
+    .join('\n');
+}
+
+function diffHtml(report: DeviceReport): string {
+  return report.insights
+    .map((view) => {
+      const rows = spaceDiffRows(view.diff);
+      const body = view.diff.unchanged || rows.length === 0
+        ? '<p class="note">The pruned space is the original space: no insight removed anything.</p>'
+        : table(['part', 'change', 'original', 'pruned'], rows.map((r) => [r.part, r.change, r.from || null, r.to || null]), 'diff');
+      return `<h4>${escapeHtml(view.diff.from)} → ${escapeHtml(view.diff.to)} (objective ${escapeHtml(view.objective)})</h4>\n${body}`;
+    })
+    .join('\n');
+}
+
+function reproductionHtml(data: ReportData, options: RenderOptions): string {
+  const r = data.reproduction;
+  return [
+    '<h3>Study spec</h3>',
+    `<p>Spec hash <code>${escapeHtml(data.study.specHash)}</code>. Starting this spec again (<code>blockscope study start spec.json</code>) is the same study: ` +
+      'it attaches to it, or re-runs it with every measurement already taken coming from the cache.</p>',
+    `<pre class="spec">${escapeHtml(JSON.stringify(data.study.spec, null, 2))}</pre>`,
+    '<h3>Seeds</h3>',
+    `<p>Sampling seed <code>${escapeHtml(data.seeds.sampling)}</code>; search seeds ${escapeHtml(data.seeds.search.join(', '))} in both the original and the pruned space.</p>`,
+    '<h3>Device fingerprints</h3>',
+    table(['device', 'fingerprint', 'backend', 'host', 'runtime', 'settings', 'identity', 'measurements'],
+      r.fingerprints.map((f) => [f.device, f.fingerprintHash, f.backend, f.host || null, f.runtime || null, f.settings || null, f.identity || null, f.measurements]), 'fingerprints'),
+    '<h3>Software</h3>',
+    table(['software', 'version'], Object.entries(r.software).map(([k, v]) => [k, v]), 'software'),
+    '<h3>Timings</h3>',
+    table(['device', 'stage', 'architectures', 'measured', 'from cache', 'first started', 'last finished', 'busy (s)'],
+      r.timings.map((t) => [t.device, t.stage, t.architectures, t.computed, t.cached, t.firstStartedAt, t.lastMeasuredAt, Number(t.busySeconds.toFixed(1))]), 'timings'),
+    '<h3>Search runs</h3>',
+    table(['device', 'objective', 'space', 'seed', 'evaluations', 'archive', 'front', 'iterations'],
+      r.searchRuns.map((s) => [s.device, s.objective, s.space, s.seed, s.evaluations, s.archiveSize, s.frontSize, s.completedIterations]), 'search-runs'),
+    '<h3>Workflows</h3>',
+    `<ul class="workflows">${data.workflows.map((w) => `<li>${escapeHtml(w.label)}: ${workflowLink(w.workflowId, options)}</li>`).join('')}</ul>`,
+  ].join('\n');
+}
+
+const STYLE = `
+body{font-family:${FONT};margin:0 auto;max-width:1200px;padding:16px 24px;color:#1b1b1b;line-height:1.45}
+h1{font-size:1.6em;margin-bottom:4px}h2{border-bottom:2px solid #ddd;padding-bottom:4px;margin-top:2em}h3{margin-top:1.6em}
+dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:2px 16px}dl.facts dt{font-weight:bold}dl.facts dd{margin:0}
+.figures{display:flex;flex-wrap:wrap;gap:16px;align-items:flex-start}
+figure.figure{margin:0;border:1px solid #e3e3e3;padding:8px;background:#fff;max-width:100%;overflow-x:auto}
+figure.figure figcaption{font-size:.82em;color:#555;max-width:520px}
+table{border-collapse:collapse;margin:8px 0;font-size:.88em}th,td{border:1px solid #ddd;padding:3px 8px;text-align:left;vertical-align:top}
+th{background:#f4f4f4}td.num{text-align:right;font-variant-numeric:tabular-nums}td.na{color:#999}
+.note{color:#555;font-size:.9em}.warning{background:#fff6e0;border-left:4px solid #f0a500;padding:6px 10px}
+ul.insights li{margin-bottom:6px}.kind{display:inline-block;font-size:.75em;background:#eef;border-radius:3px;padding:0 5px;color:#335}
+.numbers{color:#555;font-size:.85em}pre.spec{background:#f7f7f7;padding:10px;overflow-x:auto;font-size:.85em}
+`;
+
+/** Renders the report data as one HTML document. Same data and options give the same bytes. */
+export async function renderReportHtml(data: ReportData, options: RenderOptions = {}): Promise<string> {
+  const { study } = data;
+  const figures = reportFigures(data);
+  const svgs = new Map<string, string>();
+  // One at a time: the figures are small and the machine's cores are shared with the workers.
+  for (const group of figures) {
+    for (const figure of [...group.heatmaps, ...group.sensitivity, group.correlation, group.pareto]) {
+      if (figure) svgs.set(figure.id, await renderSvg(figure));
+    }
+  }
+  const render = (figure: Figure | null, kind: string) => (figure ? figureHtml(figure, svgs.get(figure.id)!, kind) : '');
+  const deviceSections = data.devices.map((report, i) => {
+    const group = figures[i]!;
+    const profiles = report.profiles
+      .map((p) => {
+        const heatmaps = group.heatmaps.filter((f) => f.id.startsWith(`heatmap-${report.device}-r${p.resolution}-`));
+        const baseline = p.metrics.map((m) => `${escapeHtml(metricTitle(m, study.accuracySource))} ${escapeHtml(formatMeanStd(p.baseline.metrics[m]!))}`).join('; ');
+        return `<h4>Resolution ${p.resolution}px</h4>\n<p class="note">Random baseline (n=${p.baseline.n}): ${baseline}.</p>\n<div class="figures">${heatmaps.map((f) => render(f, 'heatmap')).join('\n')}</div>`;
+      })
+      .join('\n');
+    return [
+      `<section class="device" id="${escapeHtml(anchor(report.device))}">`,
+      `<h2>Device ${escapeHtml(report.device)}</h2>`,
+      '<h3>Block profiles</h3>',
+      profiles || '<p class="note">No profile.</p>',
+      '<h3>Unit and layer sensitivity</h3>',
+      group.sensitivity.length > 0
+        ? `<div class="figures">${group.sensitivity.map((f) => render(f, 'sensitivity')).join('\n')}</div>`
+        : '<p class="note">No profiled position has two block choices, so there is no sensitivity to show.</p>',
+      `<h3>${escapeHtml(study.accuracyLabel)} vs latency</h3>`,
+      `<div class="figures">${render(group.correlation, 'correlation')}</div>`,
+      '<h3>Insights</h3>',
+      insightsHtml(report),
+      '<h3>Pruned vs original space</h3>',
+      diffHtml(report),
+      '<h3>Search: original vs pruned space</h3>',
+      searchHtml(data, report, render(group.pareto, 'pareto')),
+      '</section>',
+    ].join('\n');
+  });
+  const proxyNote =
+    study.accuracySource === 'naswot-proxy'
+      ? '<p class="warning">This study scores architectures with the training-free <strong>NASWOT proxy</strong>, not with trained accuracy: every "accuracy" axis and table here is a proxy score.</p>'
+      : '';
+  const toc = [...data.devices.map((d) => `<li><a href="#${escapeHtml(anchor(d.device))}">Device ${escapeHtml(d.device)}</a></li>`), '<li><a href="#reproduce">Reproduce and audit</a></li>'].join('');
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="generator" content="blockscope report ${escapeHtml(canonicalJson(RENDERER_VERSIONS))}">
+<title>blockscope study ${escapeHtml(study.name)}</title>
+<style>${STYLE}</style>
+</head>
+<body>
+<header>
+<h1>blockscope study report: ${escapeHtml(study.name)}</h1>
+${study.description ? `<p class="description">${escapeHtml(study.description)}</p>` : ''}
+<dl class="facts">
+<dt>study</dt><dd>${workflowLink(study.id, options)}</dd>
+<dt>space</dt><dd>${escapeHtml(study.space)}</dd>
+<dt>devices</dt><dd>${escapeHtml(study.devices.join(', '))}</dd>
+<dt>resolutions</dt><dd>${escapeHtml(study.resolutions.join(', '))}</dd>
+<dt>accuracy source</dt><dd>${escapeHtml(study.accuracySource)} (${escapeHtml(study.accuracyLabel)})</dd>
+<dt>architectures</dt><dd>${study.architectures} distinct, over ${study.blockSpecs} block specifications</dd>
+<dt>spec hash</dt><dd><code>${escapeHtml(study.specHash)}</code></dd>
+</dl>
+${proxyNote}
+<nav><ul>${toc}</ul></nav>
+</header>
+<main>
+${deviceSections.join('\n')}
+<section id="reproduce">
+<h2>Reproduce and audit</h2>
+${reproductionHtml(data, options)}
+</section>
+</main>
+</body>
+</html>
+`;
+}
