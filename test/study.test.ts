@@ -14,7 +14,7 @@ import type { BlockProfile } from '../pipelines/profile.js';
 import type { StudyPlan } from '../pipelines/study/plan.js';
 import { StudySpecError } from '../pipelines/study/spec.js';
 import { startDeviceWorker, startOrchestratorWorker, type RunningWorker, type RuntimeConfig } from '../workers/runtime.js';
-import { pauseStudy, resumeStudy, startStudy, studyStatus } from '../workers/study-client.js';
+import { cancelStudy, pauseStudy, resumeStudy, startStudy, studyStatus } from '../workers/study-client.js';
 import { SEARCH_ATTRIBUTES } from '../workflows/definitions.js';
 import { startMinio, type MinioServer } from './helpers/minio.js';
 import { TEST_DEVICE, TEST_TIMEOUTS, smallSpec, spawnDeviceWorker, startTestTemporal, tempDir, writeTestDevicesFile, type TestTemporal } from './helpers/study.js';
@@ -143,6 +143,20 @@ describe('a study on the filesystem store', () => {
     }
   });
 
+  it('cancels a study cleanly: campaigns cancelled, status recorded, measurements kept', async () => {
+    const started = await startStudy(temporal.client, smallSpec('cancel', { seed: 99 }), { timeouts: TEST_TIMEOUTS });
+    const latencyId = `${started.workflowId}.latency.${TEST_DEVICE}`;
+    await expect.poll(async () => (await studyStatus(temporal.client, started.workflowId)).progress?.stage, { timeout: 60_000, interval: 200 }).toBe('measuring');
+    await cancelStudy(temporal.client, started.workflowId);
+    await expect(started.handle.result()).rejects.toThrow();
+    const description = await started.handle.describe();
+    expect(description.status.name).toBe('CANCELLED');
+    expect(description.typedSearchAttributes.get(SEARCH_ATTRIBUTES.status)).toBe('cancelled');
+    await expect.poll(async () => (await temporal.client.workflow.getHandle(latencyId).describe()).status.name, { timeout: 30_000 }).toBe('CANCELLED');
+    // What was measured before the cancel stays in the cache, each entry whole.
+    for (const key of await cachedMeasurements(store)) expect((await store.getJson<LatencyMeasurement>(key)).medianMs).toBeGreaterThan(0);
+  });
+
   it('rejects invalid specs and unknown spaces at the edge, naming the field', async () => {
     await expect(startStudy(temporal.client, smallSpec('bad', { samplesPerSpec: 0 }))).rejects.toThrow(/samplesPerSpec/);
     await expect(startStudy(temporal.client, smallSpec('bad', { space: 'mobilenet' }))).rejects.toThrow(/space: got an invalid value; allowed: "ofa-mbv3", "proxylessnas", "resnet50"/);
@@ -254,12 +268,16 @@ describe('reliability', () => {
     const store = new FsArtifactStore(root);
     const workers = await startWorkers({ address: temporal.server.address, namespace: temporal.server.namespace, store: { kind: 'fs', root }, devicesFile });
     try {
-      const started = await startStudy(temporal.client, smallSpec('restart'), { timeouts: TEST_TIMEOUTS });
+      // One batch per campaign run: the campaigns also continue as new across the restart.
+      const started = await startStudy(temporal.client, smallSpec('restart'), { timeouts: TEST_TIMEOUTS, batchesPerRun: 1 });
       await expect.poll(async () => (await cachedMeasurements(store)).length, { timeout: 120_000, interval: 100 }).toBeGreaterThanOrEqual(1);
       await temporal.close();
       temporal = await startTestTemporal(dbFile, port);
       const result = await temporal.client.workflow.getHandle(started.workflowId).result();
       await expectCompleteStudy(store, result.studyId);
+      const runs: string[] = [];
+      for await (const run of temporal.client.workflow.list({ query: `WorkflowId = '${started.workflowId}.latency.${TEST_DEVICE}'` })) runs.push(run.runId);
+      expect(runs.length).toBeGreaterThan(1);
     } finally {
       await stopWorkers(workers);
       await temporal.close();

@@ -26,7 +26,7 @@ export interface StartedStudy {
   handle: WorkflowHandle<typeof studyWorkflow>;
 }
 
-export async function startStudy(client: Client, rawSpec: unknown, options: { timeouts?: StudyTimeouts } = {}): Promise<StartedStudy> {
+export async function startStudy(client: Client, rawSpec: unknown, options: { timeouts?: StudyTimeouts; batchesPerRun?: number } = {}): Promise<StartedStudy> {
   const spec: StudySpec = parseStudySpec(rawSpec);
   const specHash = studySpecHash(spec);
   const workflowId = studyWorkflowId(spec);
@@ -42,7 +42,7 @@ export async function startStudy(client: Client, rawSpec: unknown, options: { ti
     const handle = await client.workflow.start<typeof studyWorkflow>('studyWorkflow', {
       taskQueue: ORCHESTRATOR_QUEUE,
       workflowId,
-      args: [{ studyId: workflowId, specHash, spec, ...(options.timeouts ? { timeouts: options.timeouts } : {}) }],
+      args: [{ studyId: workflowId, specHash, spec, ...options }],
       // The same spec is the same study: attach to a running one; re-run only one that failed or was cancelled.
       workflowIdConflictPolicy: 'USE_EXISTING',
       workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',

@@ -32,6 +32,8 @@ export interface StudyWorkflowInput {
   specHash: string;
   spec: StudySpec;
   timeouts?: StudyTimeouts;
+  /** Batches a campaign runs before it continues as new (default 200); tests make it small. */
+  batchesPerRun?: number;
 }
 
 export interface StudyResult {

@@ -86,7 +86,7 @@ export async function studyWorkflow(input: StudyWorkflowInput): Promise<StudyRes
       workflowId,
       parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
       staticSummary: `${kind} of ${total} architectures on ${taskQueue}`,
-      args: [{ studyId, kind, target, taskQueue, planKey, spec, total, batchSize, timeouts, startBatch: 0, carried: { computed: 0, cached: 0, paused, elapsedMs: 0 }, batchesPerRun: BATCHES_PER_RUN }],
+      args: [{ studyId, kind, target, taskQueue, planKey, spec, total, batchSize, timeouts, startBatch: 0, carried: { computed: 0, cached: 0, paused, elapsedMs: 0 }, batchesPerRun: input.batchesPerRun ?? BATCHES_PER_RUN }],
     });
     return handle.result();
   };
