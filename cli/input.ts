@@ -1,5 +1,6 @@
 /** Parsing of CLI argument values, each failure naming the argument and what it accepts. */
 import { readFileSync } from 'node:fs';
+import { Option } from 'commander';
 import { parseSpaceId, validateArchitecture, type Architecture, type SpaceDocument, type SpaceId } from '../pipelines/spaces/index.js';
 import { CliError } from './errors.js';
 
@@ -47,4 +48,9 @@ export function readArchitecture(value: string, space: SpaceId, document?: Space
 
 export function parseResolutionOption(value: string): number {
   return parseIntegerOption('--resolution', 1)(value);
+}
+
+/** The mandatory --space option every space-specific command takes. */
+export function spaceOption(): Option {
+  return new Option('--space <space>', 'design space: ofa-mbv3 | proxylessnas | resnet50').argParser(parseSpaceOption).makeOptionMandatory();
 }

@@ -1,5 +1,6 @@
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
+import { uniformMb as mb, uniformResNet as resnet } from './helpers/reference-archs.js';
 import { blockCounts, networkCounts } from '../pipelines/network/counts.js';
 import type { IRBlock, NetworkIR, Shape } from '../pipelines/network/ir.js';
 import { analyzeOnnxGraph, countOnnxMacs, exportBlocks, exportNetwork, onnxWeightStats } from '../pipelines/onnx/index.js';
@@ -14,25 +15,10 @@ import {
   validateArchitecture,
   type Activation,
   type Architecture,
-  type MbArchitecture,
-  type ResNetArchitecture,
   type SpaceId,
 } from '../pipelines/spaces/index.js';
 
-// The same reference architectures as test/spaces.test.ts (§9 of the design-space reference).
-const mb = (space: 'ofa-mbv3' | 'proxylessnas', depth: number, block: string, resolution = 224): MbArchitecture => ({
-  space,
-  resolution,
-  units: (space === 'ofa-mbv3' ? [depth, depth, depth, depth, depth] : [depth, depth, depth, depth, depth, 1]).map((d) => Array<string>(d).fill(block)),
-});
 
-const resnet = (d: number[], expand: string, width: number): ResNetArchitecture => ({
-  space: 'resnet50',
-  resolution: 224,
-  stem: { skip: d[0] !== 2, hiddenWidth: width, outWidth: width },
-  units: [2, 2, 4, 2].map((b, u) => Array<string>(b + d[u + 1]!).fill(expand)),
-  widths: [width, width, width, width],
-});
 
 /** One ORT session at a time on one thread: the machine's two cores are shared. */
 const SESSION_OPTIONS: ort.InferenceSession.SessionOptions = { intraOpNumThreads: 1, interOpNumThreads: 1 };

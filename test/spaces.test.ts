@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { uniformMb as mb, uniformResNet as resnet } from './helpers/reference-archs.js';
 import {
   architectureCounts,
   architectureHash,
@@ -10,26 +11,7 @@ import {
   validateArchitecture,
   validateSpaceDocument,
   type Architecture,
-  type MbArchitecture,
-  type ResNetArchitecture,
 } from '../pipelines/spaces/index.js';
-
-const mb = (space: 'ofa-mbv3' | 'proxylessnas', depth: number, block: string, resolution = 224): MbArchitecture => ({
-  space,
-  resolution,
-  units: (space === 'ofa-mbv3' ? [depth, depth, depth, depth, depth] : [depth, depth, depth, depth, depth, 1]).map((d) => Array<string>(d).fill(block)),
-});
-
-const resnet = (d: number[], expand: string, width: number): ResNetArchitecture => {
-  const base = [2, 2, 4, 2];
-  return {
-    space: 'resnet50',
-    resolution: 224,
-    stem: { skip: d[0] !== 2, hiddenWidth: width, outWidth: width },
-    units: base.map((b, u) => Array<string>(b + d[u + 1]!).fill(expand)),
-    widths: [width, width, width, width],
-  };
-};
 
 // §9 of the design-space reference: MACs, params, BN params.
 const reference: [string, Architecture, number, number, number][] = [

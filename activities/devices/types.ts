@@ -2,7 +2,7 @@
 import type { Architecture } from '../../pipelines/spaces/types.js';
 import type { DeviceBackend, DeviceConfig } from './config.js';
 import type { DeviceFingerprint } from './fingerprint.js';
-import type { StopReason } from './protocol.js';
+import type { StopReason, TimingSummary } from './protocol.js';
 
 /** The settings of how a device measures (runs, repeats, table protocol); hashed into the cache key. */
 export type ProtocolSettings = Record<string, string | number | boolean>;
@@ -21,20 +21,12 @@ export interface LatencyBreakdown {
   totalMs: number;
 }
 
-export interface LatencyMeasurement {
+/** The statistics of the timed runs (median, spread, CV, the median's 95% interval). */
+export interface LatencyMeasurement extends Omit<TimingSummary, 'relativeHalfWidth'> {
   device: string;
   backend: DeviceBackend;
   archHash: string;
   resolution: number;
-  medianMs: number;
-  meanMs: number;
-  p10Ms: number;
-  p90Ms: number;
-  iqrMs: number;
-  /** Coefficient of variation of the timed runs. */
-  cv: number;
-  /** 95% confidence interval of the median. */
-  medianCi95Ms: [number, number];
   runs: number;
   /** The raw timed runs, in order. */
   timingsMs: number[];

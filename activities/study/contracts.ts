@@ -8,9 +8,9 @@ import type { EvaluationResult, SearchConfig, SearchObjective, SearchResult } fr
 import type { Architecture } from '../../pipelines/spaces/types.js';
 import type { StudySpec } from '../../pipelines/study/spec.js';
 import type { InsightRef } from './insights.js';
-import type { ComparisonRef, SearchRef, SearchRequest } from './search.js';
+import type { CompareSearchesRequest, ComparisonRef, SearchRef, SearchRequest } from './search.js';
 
-export type { ComparisonRef, InsightRef, SearchRef, SearchRequest };
+export type { CompareSearchesRequest, ComparisonRef, InsightRef, SearchRef, SearchRequest };
 
 export interface PreparedStudy {
   studyId: string;
@@ -59,14 +59,7 @@ export interface OrchestratorActivities {
   predictLatencies(input: { studyId: string; planKey: string; device: string; archs: Architecture[] }): Promise<number[]>;
   evaluateCandidates(input: { studyId: string; planKey: string; spec: StudySpec; device: string; archs: Architecture[] }): Promise<EvaluationResult[]>;
   storeSearchResult(input: SearchRequest & { result: SearchResult }): Promise<SearchRef>;
-  compareStudySearches(input: {
-    studyId: string;
-    planKey: string;
-    device: string;
-    objective: SearchObjective;
-    searches: SearchRef[];
-    remeasuredKey?: string;
-  }): Promise<ComparisonRef>;
+  compareStudySearches(input: CompareSearchesRequest): Promise<ComparisonRef>;
 }
 
 export interface DeviceActivities {

@@ -49,6 +49,16 @@ export interface SearchRequest {
   seed: number;
 }
 
+/** The searches of one device and objective, both spaces and every seed, and their re-measured fronts. */
+export interface CompareSearchesRequest {
+  studyId: string;
+  planKey: string;
+  device: string;
+  objective: SearchObjective;
+  searches: SearchRef[];
+  remeasuredKey?: string;
+}
+
 export interface SearchRef {
   device: string;
   objective: SearchObjective;
@@ -147,14 +157,7 @@ export function createSearchActivities(deps: { store: ArtifactStore; accuracySco
     return { device: input.device, objective: input.objective, spaceName: input.spaceName, seed: input.seed, resultKey, evaluations: input.result.evaluationCount };
   }
 
-  async function compareStudySearches(input: {
-    studyId: string;
-    planKey: string;
-    device: string;
-    objective: SearchObjective;
-    searches: SearchRef[];
-    remeasuredKey?: string;
-  }): Promise<ComparisonRef> {
+  async function compareStudySearches(input: CompareSearchesRequest): Promise<ComparisonRef> {
     const load = async (spaceName: 'original' | 'pruned') =>
       Promise.all(
         input.searches

@@ -21,7 +21,7 @@ import {
 import { parseInsightRules } from '../../pipelines/study/spec.js';
 import { originalSpace, validateSpaceDocument, type Architecture, type SpaceDocument, type SpaceId } from '../../pipelines/spaces/index.js';
 import { CliError } from '../errors.js';
-import { parseIntegerOption, parseSpaceOption, readArchitecture, readJsonArgument } from '../input.js';
+import { parseIntegerOption, spaceOption, readArchitecture, readJsonArgument } from '../input.js';
 import { storeConfig } from '../runtime-options.js';
 
 const objectiveOption = () => new Option('--objective <objective>', 'pareto (accuracy-latency front) or max-accuracy').choices(['pareto', 'max-accuracy']).makeOptionMandatory();
@@ -30,7 +30,7 @@ export function accuracyCommand(): Command {
   return new Command('accuracy')
     .description('Score one architecture: the NASWOT training-free proxy (not accuracy), a table of measured top-1, or the tensor-dataset evaluator')
     .addOption(new Option('--source <source>', 'proxy | table | evaluator').choices(['proxy', 'table', 'evaluator']).default('proxy'))
-    .requiredOption('--space <space>', 'design space: ofa-mbv3 | proxylessnas | resnet50', parseSpaceOption)
+    .addOption(spaceOption())
     .requiredOption('--arch <json|@file>', 'architecture JSON, or @file')
     .option('--table <file>', "accuracy table (CSV or JSON) for --source table; see docs/accuracy.md")
     .option('--dataset <file>', 'tensor dataset header (JSON) for --source evaluator')
@@ -93,7 +93,7 @@ function frontCsv(entries: EvaluatedArchitecture[]): string {
 export function searchCommand(): Command {
   return new Command('search')
     .description('Random-mutation search of the original space (and a pruned one, compared at equal budget and seeds)')
-    .requiredOption('--space <space>', 'design space: ofa-mbv3 | proxylessnas | resnet50', parseSpaceOption)
+    .addOption(spaceOption())
     .option('--pruned <file>', 'a pruned space document (from `blockscope insights`): search both and compare')
     .requiredOption('--device <id>', 'latency on this device (measured, cached), or from --predictor')
     .addOption(objectiveOption())

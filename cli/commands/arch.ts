@@ -16,9 +16,7 @@ import {
   type SpaceId,
 } from '../../pipelines/spaces/index.js';
 import { CliError } from '../errors.js';
-import { parseIntegerOption, parseResolutionOption, parseSpaceOption, readArchitecture } from '../input.js';
-
-const spaceOption = () => new Option('--space <space>', 'design space: ofa-mbv3 | proxylessnas | resnet50').argParser(parseSpaceOption).makeOptionMandatory();
+import { parseIntegerOption, spaceOption, parseResolutionOption, readArchitecture } from '../input.js';
 
 function checkResolution(space: SpaceId, resolution: number): number {
   const allowed = originalSpace(space).resolutions;

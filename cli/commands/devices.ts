@@ -5,7 +5,7 @@ import { openArtifactStore } from '../../activities/storage/index.js';
 import { canonicalJson } from '../../pipelines/hash.js';
 import { originalSpace, type SpaceId } from '../../pipelines/spaces/index.js';
 import { CliError } from '../errors.js';
-import { parseIntegerOption, parseSpaceOption, readArchitecture } from '../input.js';
+import { parseIntegerOption, spaceOption, readArchitecture } from '../input.js';
 import { storeConfig } from '../runtime-options.js';
 
 const devicesFileOption = ['--devices <file>', 'device config file, YAML or JSON (env BLOCKSCOPE_DEVICES; cpu-local is built in; see docs/devices.md)'] as const;
@@ -38,7 +38,7 @@ export function measureCommand(): Command {
   return new Command('measure')
     .description('Measure the latency of one architecture on a device; prints median and spread (ms), runs, protocol, fingerprint and whether it came from the cache')
     .requiredOption('--device <id>', 'device id (see `blockscope devices`)')
-    .requiredOption('--space <space>', 'design space: ofa-mbv3 | proxylessnas | resnet50', parseSpaceOption)
+    .addOption(spaceOption())
     .requiredOption('--arch <json|@file>', 'architecture JSON, or @file')
     .option('--resolution <r>', 'input resolution (overrides the architecture\'s)', parseIntegerOption('--resolution', 1))
     .option(...devicesFileOption)
@@ -65,7 +65,7 @@ export function lutCommand(): Command {
     .command('build')
     .description('Build a lookup table for a local onnxruntime device by measuring every distinct block of a space')
     .requiredOption('--device <id>', 'an onnxruntime device')
-    .requiredOption('--space <space>', 'design space: ofa-mbv3 | proxylessnas | resnet50', parseSpaceOption)
+    .addOption(spaceOption())
     .option('--resolution <r...>', 'input resolution(s)', ['224'])
     .requiredOption('--out <file>', 'where to write the table (.json, or .yaml/.yml)')
     .option(...devicesFileOption)

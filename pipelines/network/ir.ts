@@ -246,3 +246,18 @@ export function buildBlock(
     nodes: builder.nodes,
   };
 }
+
+/** Collects the blocks of a network in order, each starting at the previous block's output. */
+export class NetworkChain {
+  readonly blocks: IRBlock[] = [];
+  current: { tensor: string; shape: Shape };
+
+  constructor(readonly inputShape: Shape) {
+    this.current = { tensor: 'input', shape: inputShape };
+  }
+
+  push(block: IRBlock): void {
+    this.blocks.push(block);
+    this.current = { tensor: block.output, shape: block.descriptor.outShape };
+  }
+}

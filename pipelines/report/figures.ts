@@ -19,13 +19,18 @@ function heatmap(data: ReportData, device: string, view: ProfileView, metric: st
   const cells = view.cells[metric]!;
   const baseline = view.baseline.metrics[metric]!;
   const pct = (rel: number) => rel * 100;
+  const signedPct = (rel: number) => {
+    const text = pct(rel).toFixed(Math.abs(pct(rel)) < 10 ? 1 : 0);
+    // Tiny negative effects round to "-0.0"; show them as no change.
+    return Number(text) === 0 ? '0' : `${rel > 0 ? '+' : ''}${text}`;
+  };
   const extent = Math.max(1e-9, ...cells.map((c) => Math.abs(pct(c.effectRel))));
   const firstBlock = view.blocks[0];
   const values = cells.map((c) => ({
     ...c,
     pct: pct(c.effectRel),
     // The baseline row shows its mean once; spec cells show their change against it.
-    label: c.specId === 'baseline' ? (c.block === firstBlock ? formatNumber(c.mean) : '') : `${c.effectRel >= 0 ? '+' : ''}${pct(c.effectRel).toFixed(Math.abs(pct(c.effectRel)) < 10 ? 1 : 0)}`,
+    label: c.specId === 'baseline' ? (c.block === firstBlock ? formatNumber(c.mean) : '') : signedPct(c.effectRel),
     isBaseline: c.specId === 'baseline',
   }));
   const title = metricTitle(metric, data.study.accuracySource);
@@ -72,6 +77,11 @@ function heatmap(data: ReportData, device: string, view: ProfileView, metric: st
   };
 }
 
+/** ω² lies in [0, 1]; a fixed floor keeps an all-zero chart (nothing significant) readable as "0". */
+function omegaTop(values: readonly number[]): number {
+  return Math.min(1, Math.max(0.1, ...values));
+}
+
 function sensitivityFigures(data: ReportData, report: DeviceReport): Figure[] {
   // Sensitivity needs a position with two profiled choices; without one there is nothing to draw.
   if (!report.sensitivity || report.sensitivity.layers.length === 0) return [];
@@ -100,7 +110,7 @@ function sensitivityFigures(data: ReportData, report: DeviceReport): Figure[] {
         encoding: {
           x: { field: 'unit', type: 'nominal', title: 'unit', axis: { labelAngle: 0 } },
           xOffset: { field: 'metric', sort: order },
-          y: { field: 'explained', type: 'quantitative', title: 'explained variance (ω²)' },
+          y: { field: 'explained', type: 'quantitative', title: 'explained variance (ω²)', scale: { domain: [0, omegaTop(units.map((u) => u.explained))], nice: true }, axis: { format: '.2~f' } },
           color: { field: 'metric', type: 'nominal', title: 'metric', sort: order },
           tooltip: [{ field: 'unit' }, { field: 'metric' }, { field: 'explained', format: '.3f' }, { field: 'significant', title: 'significant positions' }],
         },
@@ -118,7 +128,7 @@ function sensitivityFigures(data: ReportData, report: DeviceReport): Figure[] {
         encoding: {
           x: { field: 'position', type: 'nominal', title: 'unit.layer', axis: { labelAngle: -45 } },
           xOffset: { field: 'metric', sort: order },
-          y: { field: 'omega', type: 'quantitative', title: 'ω² (clamped at 0)' },
+          y: { field: 'omega', type: 'quantitative', title: 'ω² (clamped at 0)', scale: { domain: [0, omegaTop(layers.map((l) => l.omega))], nice: true }, axis: { format: '.2~f' } },
           color: { field: 'metric', type: 'nominal', title: 'metric', sort: order },
           opacity: { field: 'significant', type: 'ordinal', scale: { domain: ['yes', 'no'], range: [1, 0.35] }, title: 'significant' },
           tooltip: [{ field: 'position' }, { field: 'metric' }, { field: 'omega', title: 'ω²', format: '.3f' }, { field: 'significant' }],

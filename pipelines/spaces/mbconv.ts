@@ -1,7 +1,7 @@
 /**
  * The two MBConv spaces: OFA-MobileNetV3 (width 1.2) and OFA-ProxylessNAS (width 1.3), §1.4, §2, §3.
  */
-import { buildBlock, type IRBlock, type NetworkIR, type Shape } from '../network/ir.js';
+import { NetworkChain, buildBlock, type IRBlock, type NetworkIR, type Shape } from '../network/ir.js';
 import { makeDivisible } from './common.js';
 import type { Activation, MbArchitecture, MbSpaceId } from './types.js';
 
@@ -137,24 +137,18 @@ function mbconvBlock(
 
 export function buildMbNetwork(arch: MbArchitecture): NetworkIR {
   const macro = mbMacro(arch.space);
-  const inputShape: Shape = [3, arch.resolution, arch.resolution];
-  const blocks: IRBlock[] = [];
-  let current = { tensor: 'input', shape: inputShape };
-  const push = (block: IRBlock) => {
-    blocks.push(block);
-    current = { tensor: block.output, shape: block.descriptor.outShape };
-  };
+  const chain = new NetworkChain([3, arch.resolution, arch.resolution]);
 
-  push(
-    buildBlock('stem', current, (b) => {
+  chain.push(
+    buildBlock('stem', chain.current, (b) => {
       b.conv({ cout: macro.stem.cout, kernel: 3, stride: 2, activation: macro.stem.activation });
       return { type: 'stem', kernel: 3, stride: 2, activation: macro.stem.activation };
     }),
   );
-  push(
+  chain.push(
     mbconvBlock(
       'first',
-      current,
+      chain.current,
       { cout: macro.first.cout, kernel: 3, expand: 1, stride: 1, activation: macro.first.activation, se: false },
       'first',
       macro.first.residual,
@@ -165,18 +159,18 @@ export function buildMbNetwork(arch: MbArchitecture): NetworkIR {
     blocksOfUnit.forEach((blockName, l) => {
       const parsed = parseMbBlock(blockName);
       if (!parsed) throw new Error(`internal: unvalidated block ${blockName}`);
-      push(
+      chain.push(
         mbconvBlock(
           `u${u}.l${l}`,
-          current,
+          chain.current,
           { cout: unit.cout, kernel: parsed.kernel, expand: parsed.expand, stride: l === 0 ? unit.stride : 1, activation: unit.activation, se: unit.se },
           'mbconv',
         ),
       );
     });
   });
-  push(
-    buildBlock('head', current, (b) => {
+  chain.push(
+    buildBlock('head', chain.current, (b) => {
       if (macro.head.kind === 'mbv3') {
         b.conv({ cout: macro.head.expand, kernel: 1, activation: 'hswish' });
         b.globalAvgPool();
@@ -194,9 +188,9 @@ export function buildMbNetwork(arch: MbArchitecture): NetworkIR {
     space: arch.space,
     resolution: arch.resolution,
     input: 'input',
-    inputShape,
-    output: current.tensor,
+    inputShape: chain.inputShape,
+    output: chain.current.tensor,
     numClasses: macro.numClasses,
-    blocks,
+    blocks: chain.blocks,
   };
 }

@@ -1,5 +1,5 @@
 /** The OFA-ResNet50 space (§1.5, §4): elastic depth, expand ratio and width. */
-import { buildBlock, type IRBlock, type NetworkIR, type Shape } from '../network/ir.js';
+import { NetworkChain, buildBlock, type NetworkIR } from '../network/ir.js';
 import { makeDivisible } from './common.js';
 import type { ResNetArchitecture } from './types.js';
 
@@ -35,18 +35,12 @@ export function bottleneckMid(unitWidth: number, expand: number): number {
 }
 
 export function buildResNetNetwork(arch: ResNetArchitecture): NetworkIR {
-  const inputShape: Shape = [3, arch.resolution, arch.resolution];
-  const blocks: IRBlock[] = [];
-  let current = { tensor: 'input', shape: inputShape };
-  const push = (block: IRBlock) => {
-    blocks.push(block);
-    current = { tensor: block.output, shape: block.descriptor.outShape };
-  };
+  const chain = new NetworkChain([3, arch.resolution, arch.resolution]);
   const hidden = RESNET_STEM_HIDDEN_WIDTHS[arch.stem.hiddenWidth]!;
   const out = RESNET_STEM_OUT_WIDTHS[arch.stem.outWidth]!;
 
-  push(
-    buildBlock('stem', current, (b) => {
+  chain.push(
+    buildBlock('stem', chain.current, (b) => {
       b.conv({ cout: hidden, kernel: 3, stride: 2, activation: 'relu' });
       if (!arch.stem.skip) {
         const identity = b.current;
@@ -65,8 +59,8 @@ export function buildResNetNetwork(arch: ResNetArchitecture): NetworkIR {
       const expand = parseResNetBlock(blockName);
       if (expand === undefined) throw new Error(`internal: unvalidated block ${blockName}`);
       const stride = l === 0 ? RESNET_STRIDES[u]! : 1;
-      const input = current;
-      push(
+      const input = chain.current;
+      chain.push(
         buildBlock(`u${u}.l${l}`, input, (b) => {
           const mid = bottleneckMid(width, expand);
           const identity = stride === 1 && input.shape[0] === width;
@@ -86,13 +80,13 @@ export function buildResNetNetwork(arch: ResNetArchitecture): NetworkIR {
     });
   });
 
-  push(
-    buildBlock('head', current, (b) => {
+  chain.push(
+    buildBlock('head', chain.current, (b) => {
       b.globalAvgPool();
       b.flatten();
       b.linear(1000);
       return { type: 'head' };
     }),
   );
-  return { space: 'resnet50', resolution: arch.resolution, input: 'input', inputShape, output: current.tensor, numClasses: 1000, blocks };
+  return { space: 'resnet50', resolution: arch.resolution, input: 'input', inputShape: chain.inputShape, output: chain.current.tensor, numClasses: 1000, blocks: chain.blocks };
 }

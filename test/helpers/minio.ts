@@ -5,10 +5,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort } from '../../workers/dev-server.js';
 
 export interface MinioServer {
   endpoint: string;
@@ -23,33 +23,14 @@ export const minioBinaryPath = join(repoRoot, '.tools', 'bin', 'minio');
 const startTimeoutMs = 30_000;
 const logTailChars = 4_000;
 
-/** Asks the OS for a free loopback port by listening on port 0. */
-export async function findFreePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.unref();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      if (address === null || typeof address === 'string') {
-        server.close();
-        reject(new Error('findFreePort: unexpected server address'));
-        return;
-      }
-      const port = address.port;
-      server.close(() => resolvePort(port));
-    });
-  });
-}
-
 export async function startMinio(): Promise<MinioServer> {
   if (!existsSync(minioBinaryPath)) {
     throw new Error(`MinIO binary not found at ${minioBinaryPath}; run \`bash scripts/install-minio.sh\` from the repo root`);
   }
   const dataDir = await mkdtemp(join(tmpdir(), 'blockscope-minio-'));
-  const apiPort = await findFreePort();
-  let consolePort = await findFreePort();
-  while (consolePort === apiPort) consolePort = await findFreePort();
+  const apiPort = await freePort();
+  let consolePort = await freePort();
+  while (consolePort === apiPort) consolePort = await freePort();
 
   const accessKeyId = `test-${randomBytes(4).toString('hex')}`;
   const secretAccessKey = randomBytes(18).toString('base64url');
