@@ -241,29 +241,27 @@ describe('onnxruntime backend', () => {
   });
 
   it('keeps the event loop free while the model runs', async () => {
-    // The largest ResNet: every run blocks the runtime's thread for tens of milliseconds.
+    // The largest ResNet: every run blocks the runtime's thread for tens of milliseconds. Were the runs in
+    // this process, the 2 ms ticker could only fire in the gaps between runs (about one tick per run);
+    // with the runtime in a child process it keeps firing throughout. Counting ticks, not timing gaps,
+    // keeps the check meaningful on a loaded machine.
     const arch: Architecture = { space: 'resnet50', resolution: 160, stem: { skip: false, hiddenWidth: 2, outWidth: 2 }, units: [4, 4, 6, 4].map((d) => Array<string>(d).fill('e0.35')), widths: [2, 2, 2, 2] };
     const measurer = createMeasurer(onnxRuntimeDevice({ id: 'test-loop', protocol: { warmupRuns: 1, minRuns: 4, maxRuns: 4 } }), { lockDir });
     let timing = false;
-    let last = performance.now();
-    let maxGapMs = 0;
+    let ticks = 0;
     const ticker = setInterval(() => {
-      const now = performance.now();
-      if (timing) maxGapMs = Math.max(maxGapMs, now - last);
-      last = now;
+      if (timing) ticks += 1;
     }, 2);
     try {
       const m = await measurer.measure(arch, {
         onProgress: (p) => {
-          if (p.phase === 'warmup') {
-            timing = true;
-            last = performance.now();
-          }
+          if (p.phase === 'warmup') timing = true;
         },
       });
       timing = false;
-      console.info(`largest ResNet@160: median ${m.medianMs.toFixed(1)} ms; longest event-loop gap meanwhile ${maxGapMs.toFixed(1)} ms`);
-      expect(maxGapMs).toBeLessThan(m.medianMs / 2);
+      const runs = m.runs + 1;
+      console.info(`largest ResNet@160: median ${m.medianMs.toFixed(1)} ms over ${runs} runs; ${ticks} event-loop ticks meanwhile`);
+      expect(ticks).toBeGreaterThan(5 * runs);
     } finally {
       clearInterval(ticker);
       await measurer.close();
