@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# Everything the tests and the embedded default need beside npm packages: MinIO and the Temporal CLI,
-# both under the project-local .tools/ folder.
+# Everything the tests and the embedded default need beside npm packages, under the project-local
+# .tools/ folder: MinIO, the Temporal CLI and Docker Compose (for `docker compose config`); plus Debian's
+# chromium for the report's browser test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-minio.sh
 bash scripts/install-temporal.sh
+bash scripts/install-compose.sh
+bash scripts/install-chromium.sh

@@ -2,7 +2,7 @@
  * The `blockscope` command as a user runs it: the real bin in a child process, real onnxruntime, and the
  * embedded default (dev server, workers, filesystem store) running a small study end to end.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -133,6 +133,7 @@ describe('blockscope CLI', () => {
     expect(dev.code, dev.stderr).toBe(0);
     expect(dev.stderr).toMatch(/Web UI http:\/\/127\.0\.0\.1:\d+/);
     const profileCsv = /profiles: \S+@160: (\S+)/.exec(dev.stderr)![1]!;
+    expect(existsSync(/report: (\S+)/.exec(dev.stderr)![1]!)).toBe(true);
     expect(existsSync(profileCsv)).toBe(true);
     const profileJson = profileCsv.replace(/\.csv$/, '.json');
 
@@ -151,5 +152,30 @@ describe('blockscope CLI', () => {
     expect(search.code, search.stderr).toBe(0);
     expect(search.stdout).toMatch(/hypervolume original [\d.]+ ± [\d.]+, pruned [\d.]+ ± [\d.]+, ratio/);
     for (const f of ['original/seed-1.json', 'original/seed-2.front.csv', 'pruned/seed-2.json', 'comparison.json']) expect(existsSync(join(out, f)), f).toBe(true);
+
+    // The study survives in the embedded default's SQLite file: start it again and fetch the report.
+    const studyId = /study (study-cli-e2e-[0-9a-f]{12})/.exec(dev.stderr)![1]!;
+    const port = await freePort();
+    const server = spawn(process.execPath, [BIN, 'dev', '--home', home, '--port', String(port), '--ui-port', String(await freePort()), '--devices', env.BLOCKSCOPE_DEVICES!], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    try {
+      await new Promise<void>((ready, fail) => {
+        let log = '';
+        server.stderr!.on('data', (chunk: Buffer) => {
+          log += chunk.toString();
+          if (log.includes('running; Ctrl-C to stop')) ready();
+        });
+        server.once('exit', (code) => fail(new Error(`dev exited with ${code}: ${log}`)));
+      });
+      const reportDir = join(dir, 'report');
+      const report = await blockscope(['study', 'report', studyId, '--out', reportDir, '--address', `127.0.0.1:${port}`], { ...env, BLOCKSCOPE_STORE: `fs://${join(home, 'store')}` });
+      expect(report.code, report.stderr).toBe(0);
+      expect(readFileSync(join(reportDir, 'report.html'), 'utf8')).toContain('<svg');
+      expect(existsSync(join(reportDir, 'profiles', TEST_DEVICE, 'r160', 'profile.csv'))).toBe(true);
+    } finally {
+      server.kill('SIGTERM');
+    }
   }, 300_000);
 });

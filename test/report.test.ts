@@ -27,6 +27,7 @@ const rawSpec = smallSpec('report', {
   description: DESCRIPTION,
   // Two choices at u2.l1, so the report has a sensitivity to show.
   blocks: ['u0.l0.e3k3', 'u4.l3.e6k7', 'u2.l1.e6k5', 'u2.l1.e3k3'],
+  samplesPerSpec: 3,
   insights: { objectives: ['pareto', 'max-accuracy'] },
   search: { objectives: ['pareto', 'max-accuracy'], seeds: 2, initialSize: 6, iterations: 1, budgetPerIteration: 4, remeasureFront: true },
 });
@@ -104,6 +105,7 @@ describe('report data', () => {
     );
     // Header, then per metric a baseline row and one row per spec.
     expect(csv['profiles.csv']!.trim().split('\n')).toHaveLength(1 + 4 * (1 + 4));
+    expect(csv['profiles.csv']).toContain(`${TEST_DEVICE},160,latency,u2.l1.e3k3,u2,1,e3k3,3,`);
     const sentence = data.devices[0]!.insights[0]!.insights[0]!.sentence;
     expect(csv['insights.csv']).toContain(sentence.includes(',') ? `"${sentence.replace(/"/g, '""')}"` : sentence);
     expect(csv['max-accuracy.csv']!.trim().split('\n').slice(1).map((line) => line.split(',')[1])).toEqual(['original', 'pruned']);

@@ -26,7 +26,11 @@ export interface StartedStudy {
   handle: WorkflowHandle<typeof studyWorkflow>;
 }
 
-export async function startStudy(client: Client, rawSpec: unknown, options: { timeouts?: StudyTimeouts; batchesPerRun?: number } = {}): Promise<StartedStudy> {
+export async function startStudy(
+  client: Client,
+  rawSpec: unknown,
+  options: { timeouts?: StudyTimeouts; batchesPerRun?: number; uiUrl?: string } = {},
+): Promise<StartedStudy> {
   const spec: StudySpec = parseStudySpec(rawSpec);
   const specHash = studySpecHash(spec);
   const workflowId = studyWorkflowId(spec);

@@ -1,7 +1,7 @@
 /** Signals, queries, search attributes and shared types of the study workflows. */
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { defineQuery, defineSignal } from '@temporalio/workflow';
-import type { CampaignKind, ComparisonRef, InsightRef, PreparedStudy, ProfileRef } from '../activities/study/contracts.js';
+import type { CampaignKind, ComparisonRef, InsightRef, PreparedStudy, ProfileRef, StudyReportRef } from '../activities/study/contracts.js';
 import type { StudySpec } from '../pipelines/study/spec.js';
 
 export const ORCHESTRATOR_QUEUE = 'blockscope.orchestrator';
@@ -17,7 +17,7 @@ export const SEARCH_ATTRIBUTES = {
 } as const;
 
 export type StudyStatus = 'running' | 'paused' | 'completed' | 'failed' | 'cancelled';
-export type StudyStage = 'sampling' | 'accuracy' | 'measuring' | 'aggregating' | 'insights' | 'search' | 'done';
+export type StudyStage = 'sampling' | 'accuracy' | 'measuring' | 'aggregating' | 'insights' | 'search' | 'report' | 'done';
 
 /** Timeouts of device work; tests shorten the heartbeat timeout so a killed worker is noticed fast. */
 export interface StudyTimeouts {
@@ -34,6 +34,8 @@ export interface StudyWorkflowInput {
   timeouts?: StudyTimeouts;
   /** Batches a campaign runs before it continues as new (default 200); tests make it small. */
   batchesPerRun?: number;
+  /** Base URL of the Temporal Web UI, for the report's links. */
+  uiUrl?: string;
 }
 
 export interface StudyResult {
@@ -42,6 +44,8 @@ export interface StudyResult {
   profiles: ProfileRef[];
   insights: InsightRef[];
   comparisons: ComparisonRef[];
+  /** Absent for studies recorded before the report stage existed. */
+  report?: StudyReportRef;
 }
 
 export interface CampaignInput {

@@ -8,9 +8,10 @@ import type { EvaluationResult, SearchConfig, SearchObjective, SearchResult } fr
 import type { Architecture } from '../../pipelines/spaces/types.js';
 import type { StudySpec } from '../../pipelines/study/spec.js';
 import type { InsightRef } from './insights.js';
+import type { RenderStudyReportInput, StudyReportRef } from './report.js';
 import type { CompareSearchesRequest, ComparisonRef, SearchRef, SearchRequest } from './search.js';
 
-export type { CompareSearchesRequest, ComparisonRef, InsightRef, SearchRef, SearchRequest };
+export type { CompareSearchesRequest, ComparisonRef, InsightRef, RenderStudyReportInput, SearchRef, SearchRequest, StudyReportRef };
 
 export interface PreparedStudy {
   studyId: string;
@@ -60,6 +61,7 @@ export interface OrchestratorActivities {
   evaluateCandidates(input: { studyId: string; planKey: string; spec: StudySpec; device: string; archs: Architecture[] }): Promise<EvaluationResult[]>;
   storeSearchResult(input: SearchRequest & { result: SearchResult }): Promise<SearchRef>;
   compareStudySearches(input: CompareSearchesRequest): Promise<ComparisonRef>;
+  renderStudyReport(input: RenderStudyReportInput): Promise<StudyReportRef>;
 }
 
 export interface DeviceActivities {

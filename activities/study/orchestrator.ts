@@ -14,6 +14,7 @@ import { runBatchActivity } from './batch.js';
 import type { AccuracyRecord, AccuracyScorerFactory, BatchRequest, BatchSummary, OrchestratorActivities, PreparedStudy, ProfileRef } from './contracts.js';
 import { createInsightActivities } from './insights.js';
 import { studyKeys } from './keys.js';
+import { createReportActivities } from './report.js';
 import { createSearchActivities } from './search.js';
 
 export interface OrchestratorDependencies {
@@ -120,5 +121,6 @@ export function createOrchestratorActivities(deps: OrchestratorDependencies): Or
     storeAccuracyBatch,
     ...createInsightActivities({ store }),
     ...createSearchActivities({ store, accuracyScorers: deps.accuracyScorers }),
+    ...createReportActivities({ store }),
   };
 }

@@ -13,12 +13,12 @@ import {
   type ComparisonArtifact,
   type ReportData,
   type ReportInputs,
-  type ReportMeasurement,
   type ReportSearchRun,
 } from '../../pipelines/report/index.js';
 import type { SearchResult } from '../../pipelines/search/search.js';
 import type { StudyPlan } from '../../pipelines/study/plan.js';
 import type { StudySpec } from '../../pipelines/study/spec.js';
+import type { LatencyMeasurement } from '../devices/index.js';
 import type { ArtifactStore } from '../storage/index.js';
 import type { ComparisonRef, InsightRef, ProfileRef } from './contracts.js';
 import { studyKeys } from './keys.js';
@@ -87,7 +87,7 @@ export async function loadReportInputs(store: ArtifactStore, input: RenderStudyR
       searches.push({ device, space, result: await store.getJson<SearchResult>(key) });
     }
     const remeasuredKey = keys.remeasured(device, objective);
-    if (await store.exists(remeasuredKey)) remeasured.push({ device, objective, measurements: await store.getJson<ReportMeasurement[]>(remeasuredKey) });
+    if (await store.exists(remeasuredKey)) remeasured.push({ device, objective, measurements: await store.getJson<LatencyMeasurement[]>(remeasuredKey) });
   }
   return {
     studyId: input.studyId,
@@ -97,7 +97,7 @@ export async function loadReportInputs(store: ArtifactStore, input: RenderStudyR
     insights: await Promise.all(input.insights.map((ref) => store.getJson<InsightReport>(ref.reportKey))),
     comparisons,
     searches,
-    measurements: await Promise.all(input.spec.devices.map(async (device) => ({ device, measurements: await readBatches<ReportMeasurement>(store, keys.latencyPrefix(device)) }))),
+    measurements: await Promise.all(input.spec.devices.map(async (device) => ({ device, measurements: await readBatches<LatencyMeasurement>(store, keys.latencyPrefix(device)) }))),
     remeasured,
     software: softwareVersions(),
     ...(input.workflows ? { workflows: input.workflows } : {}),

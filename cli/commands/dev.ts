@@ -31,12 +31,13 @@ export function devCommand(): Command {
       process.once('SIGTERM', () => void stop());
       try {
         if (opts.run) {
-          const started = await startStudy(embedded.client, readRawSpec(opts.run));
+          const started = await startStudy(embedded.client, readRawSpec(opts.run), { uiUrl: settings.uiUrl });
           process.stderr.write(`study ${started.workflowId}: ${workflowUiLink(settings, started.workflowId)}\n`);
           const status = await watchStudy(embedded.client, started.workflowId);
           if (status === 'COMPLETED') {
             const result = await studyResult(embedded.client, started.workflowId);
             process.stderr.write(`profiles: ${result.profiles.map((p) => `${p.device}@${p.resolution}: ${resolve(opts.home, 'store', p.csvKey)}`).join('\n          ')}\n`);
+            if (result.report) process.stderr.write(`report: ${resolve(opts.home, 'store', result.report.htmlKey)}\n`);
           } else {
             process.exitCode = 1;
           }

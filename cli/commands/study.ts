@@ -1,11 +1,13 @@
 /** `blockscope study ...`: start, watch, pause, cancel, list studies and fetch their results. */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { basename, resolve } from 'node:path';
+import { basename, dirname, resolve } from 'node:path';
 import { Command } from 'commander';
 import { openArtifactStore } from '../../activities/storage/index.js';
+import { studyReportFiles } from '../../activities/study/report.js';
+import type { StudySpec } from '../../pipelines/study/spec.js';
 import { cancelStudy, listStudies, pauseStudy, resumeStudy, startStudy, studyResult, studyStatus } from '../../workers/study-client.js';
 import { workflowUiLink } from '../../workers/temporal.js';
-import { addRuntimeOptions, connectClient, storeConfig, type RuntimeFlags } from '../runtime-options.js';
+import { addRuntimeOptions, connectClient, storeConfig, temporalSettings, type RuntimeFlags } from '../runtime-options.js';
 import { campaignLine, ProgressPrinter } from '../progress.js';
 import { readRawSpec } from '../spec-file.js';
 import type { Client } from '@temporalio/client';
@@ -48,7 +50,7 @@ export function studyCommand(): Command {
   ).action(async (specArg: string, opts: RuntimeFlags & { wait?: boolean }) => {
     const raw = readRawSpec(specArg);
     await withClient(opts, async (client, uiLink) => {
-      const started = await startStudy(client, raw);
+      const started = await startStudy(client, raw, { uiUrl: temporalSettings(opts).uiUrl });
       process.stdout.write(`${started.workflowId}\n`);
       process.stderr.write(`${started.started ? 'started' : 'already running or completed'}: ${uiLink(started.workflowId)}\n`);
       if (opts.wait) {
@@ -91,7 +93,7 @@ export function studyCommand(): Command {
   addRuntimeOptions(
     study
       .command('report')
-      .description('Write a finished study\'s results (profiles as JSON and CSV) to a folder')
+      .description("Write a finished study's report (self-contained HTML), its data (JSON), every table (CSV) and the profiles to a folder")
       .argument('<id>', 'workflow id')
       .requiredOption('--out <dir>', 'output folder'),
   ).action(async (id: string, opts: RuntimeFlags & { out: string }) => {
@@ -99,13 +101,28 @@ export function studyCommand(): Command {
       const result = await studyResult(client, id);
       const store = openArtifactStore(storeConfig());
       const out = resolve(opts.out);
+      const write = (path: string, data: Uint8Array | string) => {
+        mkdirSync(dirname(path), { recursive: true });
+        writeFileSync(path, data);
+      };
       for (const profile of result.profiles) {
-        const dir = resolve(out, profile.device, `r${profile.resolution}`);
-        mkdirSync(dir, { recursive: true });
-        for (const key of [profile.jsonKey, profile.csvKey]) writeFileSync(resolve(dir, basename(key)), await store.get(key));
+        for (const key of [profile.jsonKey, profile.csvKey]) write(resolve(out, 'profiles', profile.device, `r${profile.resolution}`, basename(key)), await store.get(key));
       }
-      writeFileSync(resolve(out, 'result.json'), `${JSON.stringify(result, null, 2)}\n`);
-      process.stderr.write(`wrote ${result.profiles.length} profile(s) to ${out}\n`);
+      if (result.report) {
+        write(resolve(out, 'report.html'), await store.get(result.report.htmlKey));
+        write(resolve(out, 'report.json'), await store.get(result.report.jsonKey));
+        for (const key of result.report.csvKeys) write(resolve(out, 'tables', basename(key)), await store.get(key));
+      } else {
+        // A study from before the report stage: render it now from its artifacts.
+        const settings = temporalSettings(opts);
+        const spec = await store.getJson<StudySpec>(result.prepared.specKey);
+        const files = await studyReportFiles(store, { ...result, spec, uiUrl: settings.uiUrl, namespace: settings.namespace });
+        write(resolve(out, 'report.html'), files.html);
+        write(resolve(out, 'report.json'), `${JSON.stringify(files.data, null, 2)}\n`);
+        for (const [name, csv] of Object.entries(files.csv)) write(resolve(out, 'tables', name), csv);
+      }
+      write(resolve(out, 'result.json'), `${JSON.stringify(result, null, 2)}\n`);
+      process.stderr.write(`wrote ${resolve(out, 'report.html')}, ${result.profiles.length} profile(s) and the tables to ${out}\n`);
     });
   });
 

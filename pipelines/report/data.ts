@@ -44,6 +44,8 @@ export interface ReportMeasurement {
   measuredAt: string;
   fingerprint: ReportFingerprint;
   fingerprintHash: string;
+  /** How the device measured (warm-up and timed runs, stopping rule); part of the measurement cache key. */
+  protocol: Record<string, string | number | boolean>;
   protocolHash: string;
   breakdown: { totalMs: number };
 }
@@ -164,6 +166,7 @@ export interface DeviceReport {
   maxAccuracy: MaxAccuracyView | null;
 }
 
+/** One device fingerprint and measurement protocol, with how many measurements were taken under them. */
 export interface FingerprintRow {
   device: string;
   fingerprintHash: string;
@@ -172,6 +175,8 @@ export interface FingerprintRow {
   runtime: string;
   settings: string;
   identity: string;
+  protocolHash: string;
+  protocol: string;
   measurements: number;
 }
 
@@ -394,11 +399,13 @@ function maxAccuracyView(artifact: ComparisonArtifact, runs: ReportSearchRun[]):
   };
 }
 
+function pairs(record: Record<string, string | number | boolean> | undefined): string {
+  return Object.entries(record ?? {})
+    .map(([k, v]) => `${k}=${String(v)}`)
+    .join(', ');
+}
+
 function describeFingerprint(fp: ReportFingerprint): Pick<FingerprintRow, 'backend' | 'host' | 'runtime' | 'settings' | 'identity'> {
-  const pairs = (record: Record<string, string | number | boolean> | undefined) =>
-    Object.entries(record ?? {})
-      .map(([k, v]) => `${k}=${String(v)}`)
-      .join(', ');
   return {
     backend: fp.backend,
     host: fp.host ? `${fp.host.cpuModel}, ${fp.host.logicalCores} logical cores, ${fp.host.platform}/${fp.host.arch}` : '',
@@ -412,12 +419,21 @@ function fingerprintRows(inputs: ReportInputs): FingerprintRow[] {
   const rows = new Map<string, FingerprintRow>();
   const all = [...inputs.measurements, ...inputs.remeasured].flatMap((group) => group.measurements);
   for (const m of all) {
-    const key = `${m.device}|${m.fingerprintHash}`;
-    const row = rows.get(key) ?? { device: m.device, fingerprintHash: m.fingerprintHash, ...describeFingerprint(m.fingerprint), measurements: 0 };
+    const key = `${m.device}|${m.fingerprintHash}|${m.protocolHash}`;
+    const row = rows.get(key) ?? {
+      device: m.device,
+      fingerprintHash: m.fingerprintHash,
+      ...describeFingerprint(m.fingerprint),
+      protocolHash: m.protocolHash,
+      protocol: pairs(m.protocol),
+      measurements: 0,
+    };
     row.measurements += 1;
     rows.set(key, row);
   }
-  return [...rows.values()].sort((a, b) => a.device.localeCompare(b.device) || a.fingerprintHash.localeCompare(b.fingerprintHash));
+  return [...rows.values()].sort(
+    (a, b) => a.device.localeCompare(b.device) || a.fingerprintHash.localeCompare(b.fingerprintHash) || a.protocolHash.localeCompare(b.protocolHash),
+  );
 }
 
 function timingRow(device: string, stage: TimingRow['stage'], measurements: ReportMeasurement[]): TimingRow {

@@ -35,6 +35,7 @@ function scopeSvgIds(svg: string, scope: string): string {
 }
 
 async function renderSvg(figure: Figure): Promise<string> {
+  // A Vega-Lite warning means it dropped or changed part of a figure: fail instead of rendering it silently wrong.
   const warnings: string[] = [];
   const logger = {
     level: () => logger,
@@ -162,8 +163,8 @@ function reproductionHtml(data: ReportData, options: RenderOptions): string {
     '<h3>Seeds</h3>',
     `<p>Sampling seed <code>${escapeHtml(data.seeds.sampling)}</code>; search seeds ${escapeHtml(data.seeds.search.join(', '))} in both the original and the pruned space.</p>`,
     '<h3>Device fingerprints</h3>',
-    table(['device', 'fingerprint', 'backend', 'host', 'runtime', 'settings', 'identity', 'measurements'],
-      r.fingerprints.map((f) => [f.device, f.fingerprintHash, f.backend, f.host || null, f.runtime || null, f.settings || null, f.identity || null, f.measurements]), 'fingerprints'),
+    table(['device', 'fingerprint', 'backend', 'host', 'runtime', 'settings', 'identity', 'protocol', 'measurements'],
+      r.fingerprints.map((f) => [f.device, f.fingerprintHash, f.backend, f.host || null, f.runtime || null, f.settings || null, f.identity || null, `${f.protocol} (${f.protocolHash})`, f.measurements]), 'fingerprints'),
     '<h3>Software</h3>',
     table(['software', 'version'], Object.entries(r.software).map(([k, v]) => [k, v]), 'software'),
     '<h3>Timings</h3>',

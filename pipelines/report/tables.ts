@@ -135,8 +135,8 @@ export function reportTables(data: ReportData): ReportTable[] {
     },
     {
       name: 'fingerprints',
-      columns: ['device', 'fingerprint_hash', 'backend', 'host', 'runtime', 'settings', 'identity', 'measurements'],
-      rows: reproduction.fingerprints.map((f) => [f.device, f.fingerprintHash, f.backend, f.host, f.runtime, f.settings, f.identity, f.measurements]),
+      columns: ['device', 'fingerprint_hash', 'backend', 'host', 'runtime', 'settings', 'identity', 'protocol_hash', 'protocol', 'measurements'],
+      rows: reproduction.fingerprints.map((f) => [f.device, f.fingerprintHash, f.backend, f.host, f.runtime, f.settings, f.identity, f.protocolHash, f.protocol, f.measurements]),
     },
     {
       name: 'timings',
