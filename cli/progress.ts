@@ -34,3 +34,24 @@ export class ProgressPrinter {
     this.previousLines = this.interactive ? lines.length : 0;
   }
 }
+
+/** Progress of a counted job (lut build, search): bar, counts and ETA from the pace so far. */
+export class CountProgress {
+  private readonly printer = new ProgressPrinter();
+  private readonly started = performance.now();
+  private lastLine = 0;
+
+  constructor(
+    private readonly label: string,
+    private readonly total: number,
+  ) {}
+
+  update(done: number, detail = ''): void {
+    const elapsed = (performance.now() - this.started) / 1000;
+    const eta = done > 0 ? ((this.total - done) * elapsed) / done : null;
+    // Plain output (a log file, CI) gets a line every 10 s and the last one, not a redraw per item.
+    if (!this.printer.interactive && done < this.total && performance.now() - this.lastLine < 10_000) return;
+    this.lastLine = performance.now();
+    this.printer.show([`${this.label} ${progressBar(done, this.total)} ${done}/${this.total} eta ${formatDuration(eta)}${detail ? ` ${detail}` : ''}`]);
+  }
+}

@@ -21,6 +21,7 @@ import {
 import { parseInsightRules } from '../../pipelines/study/spec.js';
 import { originalSpace, validateSpaceDocument, type Architecture, type SpaceDocument, type SpaceId } from '../../pipelines/spaces/index.js';
 import { CliError } from '../errors.js';
+import { CountProgress } from '../progress.js';
 import { parseIntegerOption, spaceOption, readArchitecture, readJsonArgument } from '../input.js';
 import { storeConfig } from '../runtime-options.js';
 
@@ -133,24 +134,29 @@ export function searchCommand(): Command {
         const latency = async (arch: Architecture) => (predictor ? predictLatency(predictor.model, arch) : (await measurer!.measure(arch)).medianMs);
         const out = resolve(opts.out);
         const results: Record<'original' | 'pruned', SearchResult[]> = { original: [], pruned: [] };
+        // At most this many evaluations: memoised repeats make the real count smaller.
+        const budget = {
+          resolution: opts.resolution,
+          ...(opts.budget !== undefined ? { budgetPerIteration: opts.budget } : {}),
+          ...(opts.iterations !== undefined ? { iterations: opts.iterations } : {}),
+          ...(opts.initial !== undefined ? { initialSize: opts.initial } : {}),
+        };
+        const perSearch = searchConfig(originalSpace(opts.space), opts.objective, budget);
+        const progress = new CountProgress('search', opts.seeds * spaces.length * (perSearch.initialSize + perSearch.iterations * perSearch.budgetPerIteration));
+        let evaluatedTotal = 0;
         try {
           for (let seed = 1; seed <= opts.seeds; seed++) {
             for (const space of spaces) {
-              const config = searchConfig(space.doc, opts.objective, {
-                seed,
-                resolution: opts.resolution,
-                ...(opts.budget !== undefined ? { budgetPerIteration: opts.budget } : {}),
-                ...(opts.iterations !== undefined ? { iterations: opts.iterations } : {}),
-                ...(opts.initial !== undefined ? { initialSize: opts.initial } : {}),
-              });
+              const config = searchConfig(space.doc, opts.objective, { ...budget, seed });
               let evaluated = 0;
               const result = await runSearch(config, async (archs) => {
                 const scores = [];
                 for (const arch of archs) {
                   scores.push({ accuracy: (await scorer.score(arch)).value.score, latencyMs: await latency(arch) });
                   evaluated += 1;
+                  evaluatedTotal += 1;
+                  progress.update(evaluatedTotal, `(${space.name}, seed ${seed}: ${evaluated})`);
                 }
-                process.stderr.write(`${space.name} seed ${seed}: ${evaluated} evaluated\n`);
                 return scores;
               });
               results[space.name].push(result);

@@ -5,6 +5,7 @@ import { openArtifactStore } from '../../activities/storage/index.js';
 import { canonicalJson } from '../../pipelines/hash.js';
 import { originalSpace, type SpaceId } from '../../pipelines/spaces/index.js';
 import { CliError } from '../errors.js';
+import { CountProgress } from '../progress.js';
 import { parseIntegerOption, spaceOption, readArchitecture } from '../input.js';
 import { storeConfig } from '../runtime-options.js';
 
@@ -79,10 +80,14 @@ export function lutCommand(): Command {
       const device = (await loadDevices(devicesFile(opts))).get(opts.device);
       if (device.backend !== 'onnxruntime') throw new DeviceError(`--device: ${device.id} is a ${device.backend} device; lookup tables are built on onnxruntime devices`);
       const started = performance.now();
+      let progress: CountProgress | undefined;
       const table = await buildLookupTable(device, {
         space: opts.space,
         resolutions,
-        onProgress: (p) => process.stderr.write(`[${p.done}/${p.total}] ${p.key} ${p.ms.toFixed(3)} ms\n`),
+        onProgress: (p) => {
+          progress ??= new CountProgress(`lut ${device.id}`, p.total);
+          progress.update(p.done, `${p.key.split(':')[0]} ${p.ms.toFixed(2)} ms`);
+        },
       });
       await saveLookupTable(opts.out, table);
       process.stderr.write(`wrote ${opts.out}: ${Object.keys(table.entries).length} entries in ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
