@@ -88,9 +88,11 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
     return orchestrator.storeAccuracyBatch({ ...request, records });
   };
   const runBatch = (request: BatchRequest): Promise<BatchSummary> => {
-    if (input.kind === 'latency') return device.measureBatch({ ...request, device: input.target });
+    // The summary names the batch in the Temporal UI's event list.
+    const summary = { summary: `batch ${request.batchIndex + 1} of ${batches}: architectures ${request.batchIndex * request.batchSize + 1}-${Math.min(input.total, (request.batchIndex + 1) * request.batchSize)}` };
+    if (input.kind === 'latency') return device.measureBatch.executeWithOptions(summary, [{ ...request, device: input.target }]);
     if (input.spec.accuracy.source === 'evaluator') return evaluateBatch(request);
-    return orchestrator.scoreAccuracyBatch({ ...request, spec: input.spec });
+    return orchestrator.scoreAccuracyBatch.executeWithOptions(summary, [{ ...request, spec: input.spec }]);
   };
 
   let batchesThisRun = 0;
