@@ -16,9 +16,7 @@ import {
 } from '@temporalio/workflow';
 import type { EvaluatorActivities } from '../activities/accuracy/contracts.js';
 import type { AccuracyRecord, BatchRequest, BatchSummary, DeviceActivities, OrchestratorActivities } from '../activities/study/contracts.js';
-import { campaignProgressQuery, pauseSignal, resumeSignal, type CampaignInput, type CampaignProgress } from './definitions.js';
-
-export const NON_RETRYABLE_ERRORS = ['SpaceValidationError', 'StudySpecError', 'DeviceConfigError', 'InvalidInputError'];
+import { RETRY_POLICY, campaignProgressQuery, pauseSignal, resumeSignal, type CampaignInput, type CampaignProgress } from './definitions.js';
 
 function batchActivityOptions(input: CampaignInput): ActivityOptions {
   return {
@@ -26,7 +24,7 @@ function batchActivityOptions(input: CampaignInput): ActivityOptions {
     // No schedule-to-start limit: a device that is offline for days just leaves its batch waiting.
     startToCloseTimeout: `${input.timeouts.batchStartToCloseMinutes} minutes`,
     heartbeatTimeout: `${input.timeouts.heartbeatSeconds} seconds`,
-    retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', nonRetryableErrorTypes: NON_RETRYABLE_ERRORS },
+    retry: RETRY_POLICY,
   };
 }
 

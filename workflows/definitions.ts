@@ -5,6 +5,12 @@ import type { CampaignKind, ComparisonRef, InsightRef, PreparedStudy, ProfileRef
 import type { StudySpec } from '../pipelines/study/spec.js';
 
 export const ORCHESTRATOR_QUEUE = 'blockscope.orchestrator';
+
+/** Errors no retry can fix: bad specs, unknown devices, invalid architectures. */
+const NON_RETRYABLE_ERRORS = ['SpaceValidationError', 'StudySpecError', 'DeviceConfigError', 'InvalidInputError'];
+
+/** Every activity retries with backoff from 1 s to 1 min, for as long as its timeouts allow. */
+export const RETRY_POLICY = { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', nonRetryableErrorTypes: NON_RETRYABLE_ERRORS };
 export const deviceQueue = (device: string) => `device.${device}`;
 
 export const SEARCH_ATTRIBUTES = {

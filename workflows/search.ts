@@ -9,17 +9,15 @@ import type { EvaluatorActivities } from '../activities/accuracy/contracts.js';
 import type { OrchestratorActivities, SearchRef, SearchRequest } from '../activities/study/contracts.js';
 import { acceptResults, isDone, nextBatch, searchResult, startSearch, type EvaluationResult } from '../pipelines/search/search.js';
 import type { Architecture } from '../pipelines/spaces/types.js';
-import { NON_RETRYABLE_ERRORS } from './campaign.js';
-import { ORCHESTRATOR_QUEUE } from './definitions.js';
+import { ORCHESTRATOR_QUEUE, RETRY_POLICY } from './definitions.js';
 
-const retry = { initialInterval: '1 second', maximumInterval: '1 minute', nonRetryableErrorTypes: NON_RETRYABLE_ERRORS };
-const orchestrator = proxyActivities<OrchestratorActivities>({ taskQueue: ORCHESTRATOR_QUEUE, startToCloseTimeout: '6 hours', heartbeatTimeout: '2 minutes', retry });
+const orchestrator = proxyActivities<OrchestratorActivities>({ taskQueue: ORCHESTRATOR_QUEUE, startToCloseTimeout: '6 hours', heartbeatTimeout: '2 minutes', retry: RETRY_POLICY });
 
 export async function searchWorkflow(request: SearchRequest): Promise<SearchRef> {
   const { spec } = request;
   const evaluatorQueue = spec.accuracy.source === 'evaluator' ? spec.accuracy.evaluatorTaskQueue : undefined;
   const evaluator = evaluatorQueue
-    ? proxyActivities<EvaluatorActivities>({ taskQueue: evaluatorQueue, startToCloseTimeout: '6 hours', heartbeatTimeout: '5 minutes', retry })
+    ? proxyActivities<EvaluatorActivities>({ taskQueue: evaluatorQueue, startToCloseTimeout: '6 hours', heartbeatTimeout: '5 minutes', retry: RETRY_POLICY })
     : undefined;
 
   const evaluate = async (archs: Architecture[]): Promise<EvaluationResult[]> => {

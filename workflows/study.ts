@@ -19,11 +19,12 @@ import {
 } from '@temporalio/workflow';
 import type { CampaignKind, ComparisonRef, DeviceActivities, OrchestratorActivities, SearchRef, SearchRequest } from '../activities/study/contracts.js';
 import type { SearchObjective } from '../pipelines/search/search.js';
-import { campaignWorkflow, NON_RETRYABLE_ERRORS } from './campaign.js';
+import { campaignWorkflow } from './campaign.js';
 import { searchWorkflow } from './search.js';
 import {
   DEFAULT_TIMEOUTS,
   ORCHESTRATOR_QUEUE,
+  RETRY_POLICY,
   SEARCH_ATTRIBUTES,
   campaignWorkflowId,
   deviceQueue,
@@ -42,7 +43,7 @@ const orchestrator = proxyActivities<OrchestratorActivities>({
   // Searches at paper scale score thousands of candidates; heartbeats, not this bound, detect a dead worker.
   startToCloseTimeout: '6 hours',
   heartbeatTimeout: '2 minutes',
-  retry: { initialInterval: '1 second', maximumInterval: '1 minute', nonRetryableErrorTypes: NON_RETRYABLE_ERRORS },
+  retry: RETRY_POLICY,
 });
 
 /** Batches a campaign runs before continuing as new: ~10 history events each, far below the limits. */
@@ -119,7 +120,7 @@ export async function studyWorkflow(input: StudyWorkflowInput): Promise<StudyRes
         taskQueue: deviceQueue(device),
         startToCloseTimeout: `${timeouts.batchStartToCloseMinutes} minutes`,
         heartbeatTimeout: `${timeouts.heartbeatSeconds} seconds`,
-        retry: { initialInterval: '1 second', maximumInterval: '1 minute', nonRetryableErrorTypes: NON_RETRYABLE_ERRORS },
+        retry: RETRY_POLICY,
       });
       remeasuredKey = (await deviceActivities.remeasureSearchResults({ studyId, device, objective, searches })).key;
     }
