@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { chromium } from 'playwright-core';
+import { defaultPayloadConverter, type WorkflowHandle } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FsArtifactStore } from '../activities/storage/index.js';
 import { createReportActivities, loadReportInputs, studyReportFiles, type RenderStudyReportInput } from '../activities/study/report.js';
@@ -54,21 +55,22 @@ const FIGURE_IDS = [
 beforeAll(async () => {
   home = tempDir('report');
   embedded = await startEmbedded({ home, headless: true, devicesFile: writeTestDevicesFile(home), devices: [TEST_DEVICE] });
-  const started = await startStudy(embedded.client, rawSpec, { timeouts: TEST_TIMEOUTS });
+  const started = await startStudy(embedded.client, rawSpec, { timeouts: TEST_TIMEOUTS, uiUrl: UI });
   result = await started.handle.result();
   store = new FsArtifactStore(join(home, 'store'));
-  input = {
-    studyId: result.studyId,
-    spec,
-    profiles: result.profiles,
-    insights: result.insights,
-    comparisons: result.comparisons,
-    uiUrl: UI,
-    workflows: [{ label: `latency ${TEST_DEVICE}`, workflowId: `${result.studyId}.latency.${TEST_DEVICE}` }],
-  };
+  input = await recordedReportInput(started.handle);
   inputs = await loadReportInputs(store, input);
   data = buildReportData(inputs);
 }, 600_000);
+
+/** The input the study workflow gave its report activity, decoded from the workflow's history. */
+async function recordedReportInput(handle: WorkflowHandle): Promise<RenderStudyReportInput> {
+  const history = await handle.fetchHistory();
+  const scheduled = history.events?.find((event) => event.activityTaskScheduledEventAttributes?.activityType?.name === 'renderStudyReport');
+  const payload = scheduled?.activityTaskScheduledEventAttributes?.input?.payloads?.[0];
+  if (!payload) throw new Error('the study history has no renderStudyReport activity');
+  return defaultPayloadConverter.fromPayload<RenderStudyReportInput>(payload);
+}
 
 afterAll(async () => {
   await embedded?.stop();
@@ -95,7 +97,11 @@ describe('report data', () => {
     expect(data.reproduction.fingerprints.map((f) => f.device)).toEqual([TEST_DEVICE]);
     expect(data.reproduction.timings.find((t) => t.stage === 'profiling')).toMatchObject({ architectures: result.prepared.architectures });
     expect(data.reproduction.searchRuns).toHaveLength(8);
-    expect(data.workflows.map((w) => w.workflowId)).toEqual([result.studyId, `${result.studyId}.latency.${TEST_DEVICE}`]);
+    // The study, its accuracy and latency campaigns, and 2 objectives x 2 spaces x 2 seeds searches.
+    const workflowIds = data.workflows.map((w) => w.workflowId);
+    expect(workflowIds[0]).toBe(result.studyId);
+    expect(workflowIds).toContain(`${result.studyId}.latency.${TEST_DEVICE}`);
+    expect(workflowIds).toHaveLength(1 + 2 + 8);
   });
 
   it('writes one CSV per table', () => {
@@ -114,7 +120,8 @@ describe('report data', () => {
 
 describe('report HTML', () => {
   beforeAll(async () => {
-    const refs = await createReportActivities({ store }).renderStudyReport(input);
+    // The report the study rendered as its last stage.
+    const refs = result.report!;
     expect(refs.htmlKey).toBe(`studies/${result.studyId}/report/report.html`);
     expect(refs.csvKeys).toContain(`studies/${result.studyId}/report/tables/hypervolume.csv`);
     expect(await store.getJson<ReportData>(refs.jsonKey)).toMatchObject({ kind: 'blockscope.report/v1', study: { id: result.studyId } });
@@ -151,7 +158,7 @@ describe('report HTML', () => {
 
   it('renders the same bytes every time, so the immutable store accepts a retried activity', async () => {
     expect((await studyReportFiles(store, input)).html).toBe(html);
-    await expect(createReportActivities({ store }).renderStudyReport(input)).resolves.toMatchObject({ htmlKey: `studies/${result.studyId}/report/report.html` });
+    await expect(createReportActivities({ store }).renderStudyReport(input)).resolves.toEqual(result.report);
   });
 
   it('calls top-1 accuracy what it is when the study has real accuracies', async () => {
