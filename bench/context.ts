@@ -15,6 +15,8 @@ import type { FigureId, FigureResult } from './results.js';
 export interface BenchSizes {
   /** Figures 1 and 3: architectures measured in each of the two passes. */
   fidelityArchs: number;
+  /** Figure 3: the first architectures measured in two more passes with the reference-normalised protocol. */
+  referenceArchs: number;
   /** Figure 3: architectures also measured with two intra-op threads (0: skipped). */
   threadVariantArchs: number;
   /** Figure 1: architectures also measured with a fixed 50-run protocol. */
@@ -52,7 +54,8 @@ const DEMO_BLOCKS = ['u0.l0.e3k3', 'u0.l0.e3k7', 'u0.l0.e6k3', 'u0.l0.e6k7', 'u4
 
 export const SIZES: Record<'quick' | 'full', BenchSizes> = {
   quick: {
-    fidelityArchs: 30,
+    fidelityArchs: 24,
+    referenceArchs: 6,
     threadVariantArchs: 0,
     fixedRunArchs: 3,
     fairnessModels: 4,
@@ -64,7 +67,7 @@ export const SIZES: Record<'quick' | 'full', BenchSizes> = {
     proxylessArchs: 2,
     resnetArchs: 1,
     proxyArchs: 1,
-    predictorArchs: 40,
+    predictorArchs: 36,
     search: {
       resolution: 160,
       blocks: ['u0.l0.e3k3', 'u0.l0.e6k7', 'u4.l0.e3k3', 'u4.l0.e6k7'],
@@ -79,6 +82,7 @@ export const SIZES: Record<'quick' | 'full', BenchSizes> = {
   },
   full: {
     fidelityArchs: 50,
+    referenceArchs: 50,
     threadVariantArchs: 10,
     fixedRunArchs: 8,
     fairnessModels: 8,

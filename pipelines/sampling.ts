@@ -6,7 +6,7 @@
 import { Rng, deriveSeed, type Seed } from './rng.js';
 import { originalSpace } from './spaces/registry.js';
 import { blockSpecId } from './spaces/specs.js';
-import { SpaceValidationError, type Architecture, type BlockSpec, type DepthRule, type SpaceDocument } from './spaces/types.js';
+import { SpaceValidationError, type Architecture, type SpaceId, type BlockSpec, type DepthRule, type SpaceDocument } from './spaces/types.js';
 
 interface Encoding {
   depths: number[];
@@ -46,6 +46,15 @@ export function sampleArchitecture(doc: SpaceDocument, rng: Rng, resolution = 22
 export function sampleArchitectures(doc: SpaceDocument, count: number, seed: Seed, resolution = 224): Architecture[] {
   const rng = new Rng(deriveSeed(seed, 'random', doc.space, doc.name, resolution));
   return Array.from({ length: count }, () => sampleArchitecture(doc, rng, resolution));
+}
+
+/**
+ * The space's reference architecture at a resolution: one fixed random draw of the original space, the same on
+ * every machine. Devices that normalise by a reference model time it next to every measured architecture.
+ */
+export function referenceArchitecture(space: SpaceId, resolution: number): Architecture {
+  const doc = originalSpace(space);
+  return sampleArchitecture(doc, new Rng(deriveSeed('blockscope-reference', space)), resolution);
 }
 
 function fixInEncoding(doc: SpaceDocument, enc: Encoding, spec: BlockSpec, rule: DepthRule): void {

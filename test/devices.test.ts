@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  CALIBRATION_RUNS,
   CPU_LOCAL,
   DeviceConfigError,
   LookupTableMissingEntryError,
@@ -20,6 +21,7 @@ import {
   acquireDeviceLock,
   blockKey,
   buildLookupTable,
+  calibrationKey,
   commandDevice,
   createMeasurer,
   deviceLockPath,
@@ -42,13 +44,14 @@ import {
   type LatencyMeasurement,
   type LookupTable,
   type OnnxRuntimeProtocol,
+  type ReferenceCalibration,
 } from '../activities/devices/index.js';
 import { FsArtifactStore } from '../activities/storage/index.js';
-import { sampleArchitectures } from '../pipelines/sampling.js';
+import { referenceArchitecture, sampleArchitectures } from '../pipelines/sampling.js';
 import { architectureHash, buildNetwork, originalSpace, type Architecture, type SpaceDocument } from '../pipelines/spaces/index.js';
 
 const repoRoot = new URL('..', import.meta.url).pathname;
-const quick: OnnxRuntimeProtocol = { warmupRuns: 1, minRuns: 5, maxRuns: 10, targetRelativeHalfWidth: 0.05, maxSeconds: 5 };
+const quick: OnnxRuntimeProtocol = { warmupRuns: 1, minRuns: 5, maxRuns: 10, targetRelativeHalfWidth: 0.05, maxSeconds: 5, reference: 'none' };
 let scratch: string;
 let lockDir: string;
 
@@ -132,6 +135,7 @@ describe('device config', () => {
             { id: 'c', backend: 'lookup-table' },
             { id: 'd', backend: 'onnxruntime', protocol: { minRuns: 20, maxRuns: 10 } },
             { id: 'e', backend: 'command', command: 'bench {modle}', pattern: 'took (\\d+)' },
+            { id: 'f', backend: 'onnxruntime', protocol: { reference: 'sometimes' } },
           ],
         },
         { source: 'devices.json', baseDir: scratch },
@@ -146,7 +150,8 @@ describe('device config', () => {
     expect(lines).toContain('devices.json: devices[4].protocol.maxRuns: maxRuns must be at least minRuns');
     expect(lines).toContain('devices.json: devices[5].command: unknown placeholder {modle}; allowed: {model}, {resolution}, {device}, {threads}');
     expect(lines.find((l) => l.startsWith('devices.json: devices[5].pattern:'))).toMatch(/named group \(\?<ms>…\), \(\?<us>…\) or \(\?<s>…\)/);
-    expect(lines).toHaveLength(8);
+    expect(lines).toContain('devices.json: devices[6].protocol.reference: Invalid option: expected one of "none"|"interleaved"');
+    expect(lines).toHaveLength(9);
 
     expect(configError(() => parseDevices({ devices: [{ id: 'x', backend: 'onnxruntime' }, { id: 'x', backend: 'onnxruntime' }] }, { source: 'f', baseDir: scratch }))).toBe(
       'f: devices[1].id: duplicate id "x" (also devices[0])',
@@ -224,7 +229,7 @@ describe('onnxruntime backend', () => {
   });
 
   it('calls a measurement stable once the median is pinned down, adding a quarter of the runs per batch', () => {
-    const protocol: OnnxRuntimeProtocol = { warmupRuns: 0, minRuns: 8, maxRuns: 40, targetRelativeHalfWidth: 0.02, maxSeconds: 10 };
+    const protocol: OnnxRuntimeProtocol = { warmupRuns: 0, minRuns: 8, maxRuns: 40, targetRelativeHalfWidth: 0.02, maxSeconds: 10, reference: 'none' };
     const steady = [10, 10.05, 9.95, 10.1, 9.9, 10, 10.02, 9.98];
     const noisy = [10, 14, 8, 12, 9, 15, 7, 11];
     expect(stopReason(steady.slice(0, 7), protocol, 0)).toBeUndefined();
@@ -336,6 +341,72 @@ describe('measurement cache', () => {
 
     // Another protocol is another cache entry.
     expect(protocolHash({ ...quick, minRuns: 6 })).not.toBe(protocolHash(quick));
+  });
+});
+
+describe('reference normalisation', () => {
+  const interleaved: OnnxRuntimeProtocol = { ...quick, reference: 'interleaved' };
+
+  it('pairs every run with the reference, scales by a calibration measured once per device and resolution, and keeps the raw runs', async () => {
+    const store = new FsArtifactStore(join(scratch, 'reference-store'));
+    const device = onnxRuntimeDevice({ id: 'test-reference', protocol: interleaved });
+    const measurer = createMeasurer(device, { cache: store, lockDir });
+    let first: LatencyMeasurement;
+    let second: LatencyMeasurement;
+    try {
+      first = await measurer.measure(randomArch('ofa-mbv3', 160, 21));
+      second = await measurer.measure(randomArch('ofa-mbv3', 160, 22));
+    } finally {
+      await measurer.close();
+    }
+    const reference = referenceArchitecture('ofa-mbv3', 160);
+    const key = calibrationKey({ device: device.id, fingerprintHash: first.fingerprintHash, protocolHash: protocolHash(interleaved), archHash: architectureHash(reference), resolution: 160 });
+    const calibration = await store.getJson<ReferenceCalibration>(key);
+    expect(calibration).toMatchObject({ archHash: architectureHash(reference), resolution: 160, runs: CALIBRATION_RUNS });
+    expect(calibration.timingsMs).toHaveLength(CALIBRATION_RUNS);
+
+    for (const m of [first, second]) {
+      const norm = m.reference!;
+      expect(m.protocol).toEqual(interleaved);
+      expect(norm.archHash).toBe(architectureHash(reference));
+      expect(norm.calibratedMs).toBe(calibration.medianMs);
+      expect(norm.rawTimingsMs).toHaveLength(m.runs);
+      expect(norm.referenceTimingsMs).toHaveLength(m.runs);
+      m.timingsMs.forEach((ms, i) => expect(ms).toBeCloseTo((norm.rawTimingsMs[i]! / norm.referenceTimingsMs[i]!) * norm.calibratedMs, 9));
+      expect(m.medianMs).toBe(summarizeTimings(m.timingsMs).medianMs);
+      expect(m.breakdown.timedMs).toBeCloseTo(norm.rawTimingsMs.reduce((a, b) => a + b, 0), 9);
+    }
+    // The first measurement paid for the calibration's 200 runs; the second only for its paired runs.
+    expect(first.breakdown.referenceMs!).toBeGreaterThan(calibration.timingsMs.reduce((a, b) => a + b, 0));
+    expect(second.breakdown.referenceMs!).toBeLessThan(CALIBRATION_RUNS * Math.min(...calibration.timingsMs) / 4);
+
+    // After a restart the stored calibration is reused, so every worker of the device scales alike.
+    const restarted = createMeasurer(device, { cache: store, lockDir });
+    try {
+      const third = await restarted.measure(randomArch('ofa-mbv3', 160, 23));
+      expect(third.reference!.calibratedMs).toBe(calibration.medianMs);
+      expect(third.breakdown.referenceMs!).toBeLessThan(CALIBRATION_RUNS * Math.min(...calibration.timingsMs) / 4);
+    } finally {
+      await restarted.close();
+    }
+  });
+
+  it('refuses to build a lookup table, whose single blocks have no reference', async () => {
+    const device = onnxRuntimeDevice({ id: 'test-reference-lut', protocol: interleaved });
+    await expect(buildLookupTable(device, { space: 'ofa-mbv3', resolutions: [160], lockDir })).rejects.toThrow(
+      /protocol\.reference is "interleaved", but a lookup table times single blocks, which have no reference model; build it with protocol\.reference "none"/,
+    );
+  });
+
+  it('refuses paired runs without a reference model', async () => {
+    const runner = new OnnxRuntimeRunner('test-reference-runner', sessionSettings(CPU_LOCAL));
+    try {
+      const source = { kind: 'network' as const, network: buildNetwork(randomArch('ofa-mbv3', 160)) };
+      await expect(runner.measureModel(source, interleaved)).rejects.toThrow(/protocol\.reference is 'interleaved', so every measurement needs a reference model/);
+      expect(runner.childStarts).toBe(0);
+    } finally {
+      await runner.close();
+    }
   });
 });
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { uniformMb as mb, uniformResNet as resnet } from './helpers/reference-archs.js';
+import { referenceArchitecture } from '../pipelines/sampling.js';
 import {
   architectureCounts,
   architectureHash,
@@ -117,5 +118,21 @@ describe('hash', () => {
 
   it('is pinned: the same architecture hashes the same on any machine', () => {
     expect(architectureHash(mb('ofa-mbv3', 2, 'e3k3'))).toMatchInlineSnapshot(`"dc40cfc815274e3458180cebd17d26c26b964aa1f8e4a45e92f1de72300b6ef8"`);
+  });
+});
+
+describe('reference architecture', () => {
+  it('is one fixed valid architecture per space and resolution, the same on every machine', () => {
+    for (const space of ['ofa-mbv3', 'proxylessnas', 'resnet50'] as const) {
+      for (const resolution of originalSpace(space).resolutions) {
+        const reference = referenceArchitecture(space, resolution);
+        expect(validateArchitecture(reference)).toEqual(reference);
+        expect(reference.resolution).toBe(resolution);
+      }
+    }
+    expect(architectureHash(referenceArchitecture('ofa-mbv3', 224))).toBe('254fe719fdaedfdb72fbbe5a2c8f27b2ee140a58579d9aeed5a97a04b00b68e3');
+    expect(architectureHash(referenceArchitecture('resnet50', 224))).toBe('ea1d1aad62ac4abcceefbb069f4bc50129f07f178dfcd3766a4a6827e9044b5f');
+    // Only the resolution differs between resolutions.
+    expect({ ...referenceArchitecture('proxylessnas', 160), resolution: 224 }).toEqual(referenceArchitecture('proxylessnas', 224));
   });
 });

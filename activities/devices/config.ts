@@ -10,6 +10,7 @@ import { DeviceConfigError, UnknownDeviceError, errorMessage } from './errors.js
 
 export const DEVICE_ID_PATTERN = /^[a-z0-9][a-z0-9-]*$/;
 export const BACKENDS = ['onnxruntime', 'lookup-table', 'command'] as const;
+export const REFERENCE_MODES = ['none', 'interleaved'] as const;
 export type DeviceBackend = (typeof BACKENDS)[number];
 /** Placeholders a `command` device's template may use; each is substituted shell-quoted. */
 export const COMMAND_PLACEHOLDERS = ['model', 'resolution', 'device', 'threads'] as const;
@@ -37,6 +38,12 @@ const protocolSchema = strictObject({
   targetRelativeHalfWidth: z.number().gt(0).lt(1).default(0.02),
   /** No further runs are added after this many seconds of warm-up and timed runs (minRuns always run). */
   maxSeconds: z.number().positive().default(30),
+  /**
+   * 'interleaved': every run of the model is followed by a run of the space's reference architecture at the same
+   * resolution, and the latency is the median model/reference ratio times the reference's calibrated latency.
+   * Slow changes of the host's speed (other tenants, frequency) cancel in the ratio; the reference runs double the time.
+   */
+  reference: z.enum(REFERENCE_MODES).default('none'),
 }).refine((p) => p.minRuns <= p.maxRuns, { message: 'maxRuns must be at least minRuns', path: ['maxRuns'] });
 
 const onnxRuntimeDeviceSchema = strictObject({

@@ -5,6 +5,7 @@ export {
   CPU_LOCAL,
   DEVICE_ID_PATTERN,
   DeviceRegistry,
+  REFERENCE_MODES,
   commandDevice,
   loadDevices,
   onnxRuntimeDevice,
@@ -18,9 +19,9 @@ export {
 } from './config.js';
 export { BenchmarkCommandError, DeviceConfigError, DeviceError, LookupTableMissingEntryError, RunnerError, UnknownDeviceError } from './errors.js';
 export { fingerprintHash, hostFingerprint, onnxRuntimeNodeVersion, type DeviceFingerprint } from './fingerprint.js';
-export { MeasurementCache, measurementKey, type MeasurementStore } from './cache.js';
+export { MeasurementCache, calibrationKey, measurementKey, type MeasurementStore } from './cache.js';
 export { acquireDeviceLock, defaultLockDir, deviceLockPath, processIsRunning, withDeviceLock, type DeviceLock, type DeviceLockOptions } from './lock.js';
-export { createMeasurer, protocolHash, type MeasurerOptions } from './measure.js';
+export { CALIBRATION_RUNS, createMeasurer, protocolHash, type MeasurerOptions } from './measure.js';
 export { OnnxRuntimeRunner, sessionSettings, type ModelTiming } from './onnxruntime-runner.js';
 export { medianConfidenceInterval, nextBatchSize, stopReason, summarizeTimings, type StopReason, type TimingSummary } from './protocol.js';
 export { parseLatencies, renderCommand, runBenchmarkCommand, runShellCommand, shellQuote } from './command.js';
@@ -36,4 +37,4 @@ export {
   type LookupTable,
   type LookupTableEntry,
 } from './lookup-table.js';
-export type { Measurer, LatencyMeasurement, MeasureOptions, MeasureProgress, ProtocolSettings } from './types.js';
+export type { LatencyMeasurement, MeasureOptions, MeasureProgress, Measurer, ProtocolSettings, ReferenceCalibration, ReferenceNormalisation } from './types.js';

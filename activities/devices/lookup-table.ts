@@ -259,6 +259,9 @@ export interface BuildLookupTableOptions {
  * (exportBlocks), each under the device's lock and with the device's protocol.
  */
 export async function buildLookupTable(device: OnnxRuntimeDevice, options: BuildLookupTableOptions): Promise<LookupTable> {
+  if (device.protocol.reference !== 'none') {
+    throw new DeviceConfigError(`device ${device.id}: protocol.reference is ${JSON.stringify(device.protocol.reference)}, but a lookup table times single blocks, which have no reference model; build it with protocol.reference "none"`);
+  }
   const blocks = distinctBlocks(options.space, options.resolutions);
   const fingerprint = onnxRuntimeFingerprint(device);
   const runner = new OnnxRuntimeRunner(device.id, sessionSettings(device));

@@ -6,9 +6,11 @@
  * measured, so they skip the lock and the cache.
  */
 import { canonicalHashHex } from '../../pipelines/hash.js';
+import { referenceArchitecture } from '../../pipelines/sampling.js';
+import { median } from '../../pipelines/stats.js';
 import type { NetworkIR } from '../../pipelines/network/ir.js';
 import { architectureHash, buildNetwork, validateArchitecture, type Architecture } from '../../pipelines/spaces/index.js';
-import { MeasurementCache, measurementKey, type MeasurementStore } from './cache.js';
+import { MeasurementCache, calibrationKey, measurementKey, type MeasurementStore } from './cache.js';
 import { createCommandEngine } from './command.js';
 import type { DeviceConfig, OnnxRuntimeDevice } from './config.js';
 import { fingerprintHash, onnxRuntimeFingerprint, type DeviceFingerprint } from './fingerprint.js';
@@ -16,7 +18,7 @@ import { acquireDeviceLock } from './lock.js';
 import { createLookupTableEngine } from './lookup-table.js';
 import { OnnxRuntimeRunner, sessionSettings } from './onnxruntime-runner.js';
 import { summarizeTimings, type TimingSummary } from './protocol.js';
-import type { Measurer, LatencyMeasurement, MeasureOptions, ProtocolSettings } from './types.js';
+import type { LatencyMeasurement, MeasureOptions, Measurer, ProtocolSettings, ReferenceCalibration, ReferenceNormalisation } from './types.js';
 
 export interface MeasurerOptions {
   /** Where measurements are cached (an ArtifactStore); no caching without one. */
@@ -41,16 +43,20 @@ export interface EngineResult {
   timingsMs: number[];
   stopReason: LatencyMeasurement['stopReason'];
   breakdown: Omit<LatencyMeasurement['breakdown'], 'lockWaitMs' | 'totalMs'>;
+  reference?: ReferenceNormalisation;
   blocks?: LatencyMeasurement['blocks'];
 }
+
+/** Plain timed runs of the reference model that calibrate its latency on a device (once per resolution). */
+export const CALIBRATION_RUNS = 200;
 
 export function protocolHash(protocol: ProtocolSettings): string {
   return canonicalHashHex(protocol).slice(0, 16);
 }
 
 export function createMeasurer(device: DeviceConfig, options: MeasurerOptions = {}): Measurer {
-  const engine = createEngine(device);
   const cache = options.cache ? new MeasurementCache(options.cache) : undefined;
+  const engine = createEngine(device, cache);
   const counts = { measured: 0, cacheHits: 0 };
 
   async function measure(rawArch: Architecture, measureOptions: MeasureOptions = {}): Promise<LatencyMeasurement> {
@@ -108,6 +114,7 @@ export function createMeasurer(device: DeviceConfig, options: MeasurerOptions = 
         measuredAt: new Date().toISOString(),
         breakdown: { ...result.breakdown, lockWaitMs, totalMs: performance.now() - callStarted },
       };
+      if (result.reference) measurement.reference = result.reference;
       if (result.blocks) measurement.blocks = result.blocks;
       if (engine.measuresDevice) counts.measured += 1;
       return cache && engine.measuresDevice ? await cache.put(key, measurement) : measurement;
@@ -125,10 +132,10 @@ export function createMeasurer(device: DeviceConfig, options: MeasurerOptions = 
   };
 }
 
-function createEngine(device: DeviceConfig): MeasurementEngine {
+function createEngine(device: DeviceConfig, cache: MeasurementCache | undefined): MeasurementEngine {
   switch (device.backend) {
     case 'onnxruntime':
-      return createOnnxRuntimeEngine(device);
+      return createOnnxRuntimeEngine(device, cache);
     case 'lookup-table':
       return createLookupTableEngine(device);
     case 'command':
@@ -136,31 +143,82 @@ function createEngine(device: DeviceConfig): MeasurementEngine {
   }
 }
 
-/** The whole network exported to ONNX and timed in the device's onnxruntime child process. */
-function createOnnxRuntimeEngine(device: OnnxRuntimeDevice): MeasurementEngine {
+/**
+ * The whole network exported to ONNX and timed in the device's onnxruntime child process; with
+ * protocol.reference 'interleaved', each run paired with one of the space's reference architecture.
+ */
+function createOnnxRuntimeEngine(device: OnnxRuntimeDevice, cache: MeasurementCache | undefined): MeasurementEngine {
   const runner = new OnnxRuntimeRunner(device.id, sessionSettings(device));
   const identity = { fingerprint: onnxRuntimeFingerprint(device), protocol: { ...device.protocol } };
+  const identityKeys = { device: device.id, fingerprintHash: fingerprintHash(identity.fingerprint), protocolHash: protocolHash(identity.protocol) };
+  const calibrations = new Map<string, ReferenceCalibration>();
+
+  /** The reference's calibrated latency: from memory, else the cache, else measured now (under the device's lock). */
+  async function calibration(reference: Architecture, network: NetworkIR, signal: AbortSignal | undefined): Promise<{ calibration: ReferenceCalibration; spentMs: number }> {
+    const archHash = architectureHash(reference);
+    const key = calibrationKey({ ...identityKeys, archHash, resolution: reference.resolution });
+    const known = calibrations.get(key) ?? (await cache?.getCalibration(key));
+    if (known) {
+      calibrations.set(key, known);
+      return { calibration: known, spentMs: 0 };
+    }
+    const started = performance.now();
+    const plain = { ...device.protocol, reference: 'none' as const, minRuns: CALIBRATION_RUNS, maxRuns: CALIBRATION_RUNS };
+    const timing = await runner.measureModel({ kind: 'network', network }, plain, { signal });
+    const measured: ReferenceCalibration = {
+      archHash,
+      resolution: reference.resolution,
+      medianMs: median(timing.timingsMs),
+      runs: timing.timingsMs.length,
+      timingsMs: timing.timingsMs,
+      ...identityKeys,
+      measuredAt: new Date().toISOString(),
+    };
+    const stored = cache ? await cache.putCalibration(key, measured) : measured;
+    calibrations.set(key, stored);
+    return { calibration: stored, spentMs: performance.now() - started };
+  }
+
   return {
     measuresDevice: true,
     identity: () => Promise.resolve(identity),
-    async run(_arch, network, { signal, onProgress }) {
+    async run(arch, network, { signal, onProgress }) {
+      const paired = device.protocol.reference === 'interleaved';
+      const referenceArch = paired ? referenceArchitecture(arch.space, arch.resolution) : undefined;
+      const referenceNetwork = referenceArch && buildNetwork(referenceArch);
+      const calibrated = referenceArch && referenceNetwork ? await calibration(referenceArch, referenceNetwork, signal) : undefined;
       onProgress?.({ device: device.id, phase: 'exporting' });
       const timing = await runner.measureModel({ kind: 'network', network }, device.protocol, {
         signal,
-        onRuns: (phase, timingsMs) =>
+        onRuns: (phase, values) =>
           onProgress?.({
             device: device.id,
             phase,
-            runs: phase === 'timing' ? timingsMs.length : 0,
-            relativeHalfWidth: phase === 'timing' ? summarizeTimings(timingsMs).relativeHalfWidth : undefined,
+            runs: phase === 'timing' ? values.length : 0,
+            relativeHalfWidth: phase === 'timing' ? summarizeTimings(values).relativeHalfWidth : undefined,
           }),
+        ...(calibrated && referenceNetwork ? { reference: { key: `${calibrated.calibration.archHash}@${arch.resolution}`, source: { kind: 'network', network: referenceNetwork } } } : {}),
       });
+      const breakdown = { exportMs: timing.exportMs, sessionCreateMs: timing.sessionCreateMs, warmupMs: sum(timing.warmupTimingsMs), timedMs: sum(timing.timingsMs) };
+      const referenceTimingsMs = timing.referenceTimingsMs;
+      if (!calibrated || !referenceTimingsMs) {
+        return { summary: summarizeTimings(timing.timingsMs), runs: timing.timingsMs.length, timingsMs: timing.timingsMs, stopReason: timing.stopReason, breakdown };
+      }
+      const calibratedMs = calibrated.calibration.medianMs;
+      const normalised = timing.timingsMs.map((ms, i) => (ms / referenceTimingsMs[i]!) * calibratedMs);
       return {
-        summary: summarizeTimings(timing.timingsMs),
-        runs: timing.timingsMs.length,
-        timingsMs: timing.timingsMs,
+        summary: summarizeTimings(normalised),
+        runs: normalised.length,
+        timingsMs: normalised,
         stopReason: timing.stopReason,
-        breakdown: { exportMs: timing.exportMs, sessionCreateMs: timing.sessionCreateMs, warmupMs: sum(timing.warmupTimingsMs), timedMs: sum(timing.timingsMs) },
+        breakdown: { ...breakdown, referenceMs: sum(timing.referenceWarmupTimingsMs ?? []) + sum(referenceTimingsMs) + calibrated.spentMs },
+        reference: {
+          archHash: calibrated.calibration.archHash,
+          calibratedMs,
+          rawTimingsMs: timing.timingsMs,
+          rawMedianMs: median(timing.timingsMs),
+          referenceTimingsMs,
+        },
       };
     },
     close: () => runner.close(),

@@ -10,7 +10,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { OnnxRuntimeDevice, OnnxRuntimeProtocol } from './config.js';
 import { RunnerError, outputTail } from './errors.js';
 import { nextBatchSize, stopReason, type StopReason } from './protocol.js';
-import type { ModelSource, RunnerRequest, RunnerResponse, RunnerResult, SessionSettings } from './runner-protocol.js';
+import type { ModelSource, ReferenceModel, RunnerRequest, RunnerResponse, RunnerResult, SessionSettings } from './runner-protocol.js';
 
 /** What one model's measurement produced, before any statistics. */
 export interface ModelTiming {
@@ -18,13 +18,23 @@ export interface ModelTiming {
   sessionCreateMs: number;
   warmupTimingsMs: number[];
   timingsMs: number[];
+  /** With protocol.reference 'interleaved': the reference's run after each warm-up and timed run. */
+  referenceWarmupTimingsMs?: number[];
+  referenceTimingsMs?: number[];
   stopReason: StopReason;
 }
 
 export interface ModelTimingOptions {
   signal?: AbortSignal;
-  /** Called after the warm-up and after every batch of timed runs. */
-  onRuns?: (phase: 'warmup' | 'timing', timingsMs: readonly number[]) => void;
+  /** Called after the warm-up and after every batch of timed runs, with the statistic the protocol stops on. */
+  onRuns?: (phase: 'warmup' | 'timing', values: readonly number[]) => void;
+  /** The model each run is paired with; required when protocol.reference is 'interleaved'. */
+  reference?: ReferenceModel;
+}
+
+interface RunTimings {
+  timingsMs: number[];
+  referenceTimingsMs: number[];
 }
 
 /** A request without its id (Omit applied to each member of the union). */
@@ -66,29 +76,44 @@ export class OnnxRuntimeRunner {
     return this.child?.pid;
   }
 
-  /** Loads the model, runs the warm-up, then timed runs until the protocol stops, and unloads it. */
+  /**
+   * Loads the model, runs the warm-up, then timed runs until the protocol stops, and unloads it. With
+   * protocol.reference 'interleaved' every run is followed by one of the reference, and the protocol stops on
+   * the precision of the median model/reference ratio.
+   */
   async measureModel(source: ModelSource, protocol: OnnxRuntimeProtocol, options: ModelTimingOptions = {}): Promise<ModelTiming> {
-    const { signal, onRuns } = options;
+    const { signal, onRuns, reference } = options;
+    const paired = protocol.reference === 'interleaved';
+    if (paired && !reference) {
+      throw new RunnerError(`device ${this.deviceId}: protocol.reference is 'interleaved', so every measurement needs a reference model, and this one was given none`);
+    }
     signal?.throwIfAborted();
     // An abort kills the child at once (a run cannot be interrupted otherwise); the next call starts a new one.
     const onAbort = () => this.stopChild(abortReason(signal));
     signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      const loaded = await this.request({ type: 'load', source, settings: this.settings }, 'exporting the model and creating its session', signal);
+      const load = { type: 'load' as const, source, settings: this.settings, ...(paired ? { reference } : {}) };
+      const loaded = await this.request(load, 'exporting the model and creating its session', signal);
       if (loaded.type !== 'loaded') throw new RunnerError(`unexpected runner answer ${loaded.type} to load`);
       const started = performance.now();
       const elapsedSeconds = () => (performance.now() - started) / 1000;
-      const warmupTimingsMs = protocol.warmupRuns > 0 ? await this.runs(protocol.warmupRuns, 'warm-up runs', signal) : [];
-      onRuns?.('warmup', warmupTimingsMs);
-      const timingsMs: number[] = [];
-      let reason = stopReason(timingsMs, protocol, elapsedSeconds());
+      const warmup = protocol.warmupRuns > 0 ? await this.runs(protocol.warmupRuns, paired, 'warm-up runs', signal) : { timingsMs: [], referenceTimingsMs: [] };
+      onRuns?.('warmup', warmup.timingsMs);
+      const timed: RunTimings = { timingsMs: [], referenceTimingsMs: [] };
+      // The statistic the protocol stops on, and the time one step (a run, or a run and its reference) takes.
+      const statistic = () => (paired ? timed.timingsMs.map((ms, i) => ms / timed.referenceTimingsMs[i]!) : timed.timingsMs);
+      const stepMs = () => (paired ? timed.timingsMs.map((ms, i) => ms + timed.referenceTimingsMs[i]!) : timed.timingsMs);
+      let reason = stopReason(statistic(), protocol, elapsedSeconds());
       while (reason === undefined) {
-        timingsMs.push(...(await this.runs(nextBatchSize(timingsMs, protocol, elapsedSeconds()), 'timed runs', signal)));
-        onRuns?.('timing', timingsMs);
-        reason = stopReason(timingsMs, protocol, elapsedSeconds());
+        const batch = await this.runs(nextBatchSize(stepMs(), protocol, elapsedSeconds()), paired, 'timed runs', signal);
+        timed.timingsMs.push(...batch.timingsMs);
+        timed.referenceTimingsMs.push(...batch.referenceTimingsMs);
+        onRuns?.('timing', statistic());
+        reason = stopReason(statistic(), protocol, elapsedSeconds());
       }
       await this.request({ type: 'unload' }, 'releasing the session', signal);
-      return { exportMs: loaded.exportMs, sessionCreateMs: loaded.sessionCreateMs, warmupTimingsMs, timingsMs, stopReason: reason };
+      const timing: ModelTiming = { exportMs: loaded.exportMs, sessionCreateMs: loaded.sessionCreateMs, warmupTimingsMs: warmup.timingsMs, timingsMs: timed.timingsMs, stopReason: reason };
+      return paired ? { ...timing, referenceWarmupTimingsMs: warmup.referenceTimingsMs, referenceTimingsMs: timed.referenceTimingsMs } : timing;
     } finally {
       signal?.removeEventListener('abort', onAbort);
     }
@@ -105,10 +130,10 @@ export class OnnxRuntimeRunner {
     this.closing = false;
   }
 
-  private async runs(count: number, what: string, signal: AbortSignal | undefined): Promise<number[]> {
-    const result = await this.request({ type: 'run', count }, what, signal);
+  private async runs(count: number, paired: boolean, what: string, signal: AbortSignal | undefined): Promise<RunTimings> {
+    const result = await this.request({ type: 'run', count, paired }, what, signal);
     if (result.type !== 'timings') throw new RunnerError(`unexpected runner answer ${result.type} to run`);
-    return result.timingsMs;
+    return { timingsMs: result.timingsMs, referenceTimingsMs: result.referenceTimingsMs ?? [] };
   }
 
   private request(body: RequestBody, what: string, signal?: AbortSignal): Promise<RunnerResult> {

@@ -11,16 +11,22 @@ export interface SessionSettings {
   allowSpinning: boolean;
 }
 
+/** A reference model that stays loaded across models; `key` names it, so it is built again only when it changes. */
+export interface ReferenceModel {
+  key: string;
+  source: ModelSource;
+}
+
 export type RunnerRequest =
-  /** Exports the model and creates its session (replacing any loaded one) with a deterministic input. */
-  | { id: number; type: 'load'; source: ModelSource; settings: SessionSettings }
-  /** Runs the loaded session `count` times and returns each run's wall time. */
-  | { id: number; type: 'run'; count: number }
+  /** Exports the model and creates its session (replacing any loaded one) with a deterministic input; loads the reference too if given. */
+  | { id: number; type: 'load'; source: ModelSource; settings: SessionSettings; reference?: ReferenceModel }
+  /** Runs the loaded session `count` times and returns each run's wall time; `paired`: each run is followed by one of the reference. */
+  | { id: number; type: 'run'; count: number; paired: boolean }
   | { id: number; type: 'unload' };
 
 export type RunnerResult =
   | { type: 'loaded'; exportMs: number; sessionCreateMs: number }
-  | { type: 'timings'; timingsMs: number[] }
+  | { type: 'timings'; timingsMs: number[]; referenceTimingsMs?: number[] }
   | { type: 'unloaded' };
 
 export type RunnerResponse = ({ id: number; ok: true } & RunnerResult) | { id: number; ok: false; error: string };

@@ -17,6 +17,8 @@ export interface LatencyBreakdown {
   timedMs: number;
   /** Waiting for another measurement on the same device to finish. */
   lockWaitMs: number;
+  /** Devices that normalise by a reference model: its warm-up and timed runs, and its calibration when this measurement did it. */
+  referenceMs?: number;
   /** Everything from the call to the result. */
   totalMs: number;
 }
@@ -28,7 +30,7 @@ export interface LatencyMeasurement extends Omit<TimingSummary, 'relativeHalfWid
   archHash: string;
   resolution: number;
   runs: number;
-  /** The raw timed runs, in order. */
+  /** The timed runs, in order: raw, or for a device that normalises by a reference model, normalised (see `reference`). */
   timingsMs: number[];
   /** 'stable' | 'max-runs' | 'max-seconds' for onnxruntime, 'command' and 'lookup-table' for the others. */
   stopReason: StopReason | 'command' | 'lookup-table';
@@ -41,8 +43,37 @@ export interface LatencyMeasurement extends Omit<TimingSummary, 'relativeHalfWid
   startedAt: string;
   measuredAt: string;
   breakdown: LatencyBreakdown;
+  /** Devices with protocol.reference 'interleaved': how the timings were normalised. */
+  reference?: ReferenceNormalisation;
   /** Lookup-table devices: each block's entry, in network order. */
   blocks?: { name: string; key: string; ms: number }[];
+}
+
+/**
+ * Normalisation by a reference model: run i of the model was followed by run i of the reference, and
+ * timingsMs[i] = rawTimingsMs[i] / referenceTimingsMs[i] × calibratedMs, so the host's slow speed changes cancel.
+ */
+export interface ReferenceNormalisation {
+  /** The space's reference architecture at the measured resolution (referenceArchitecture in pipelines/sampling). */
+  archHash: string;
+  /** The reference's median latency from the device's calibration, shared by all its measurements at this resolution. */
+  calibratedMs: number;
+  rawTimingsMs: number[];
+  rawMedianMs: number;
+  referenceTimingsMs: number[];
+}
+
+/** The reference's calibration on a device: its median over many plain timed runs, measured once and then reused. */
+export interface ReferenceCalibration {
+  device: string;
+  archHash: string;
+  resolution: number;
+  medianMs: number;
+  runs: number;
+  timingsMs: number[];
+  fingerprintHash: string;
+  protocolHash: string;
+  measuredAt: string;
 }
 
 export interface MeasureProgress {
