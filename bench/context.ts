@@ -35,6 +35,8 @@ export interface BenchSizes {
   proxyArchs: number;
   /** Figure 6: measured architectures; every fifth (by hash) is held out. */
   predictorArchs: number;
+  /** Figure 6: the same architectures labelled by the reference-normalised protocol (0: skipped). */
+  predictorNormalisedArchs: number;
   /** Figure 7: the profiling plan and the search budget. */
   search: {
     resolution: number;
@@ -68,6 +70,7 @@ export const SIZES: Record<'quick' | 'full', BenchSizes> = {
     resnetArchs: 1,
     proxyArchs: 1,
     predictorArchs: 36,
+    predictorNormalisedArchs: 0,
     search: {
       resolution: 160,
       blocks: ['u0.l0.e3k3', 'u0.l0.e6k7', 'u4.l0.e3k3', 'u4.l0.e6k7'],
@@ -83,18 +86,19 @@ export const SIZES: Record<'quick' | 'full', BenchSizes> = {
   full: {
     fidelityArchs: 50,
     referenceArchs: 50,
-    threadVariantArchs: 10,
+    threadVariantArchs: 6,
     fixedRunArchs: 8,
     fairnessModels: 8,
     fairnessRuns: 50,
-    fairnessRounds: 3,
+    fairnessRounds: 2,
     orchestrationArchs: 30,
     orchestrationResolution: 224,
     orchestrationReps: 2,
     proxylessArchs: 8,
     resnetArchs: 4,
     proxyArchs: 3,
-    predictorArchs: 120,
+    predictorArchs: 100,
+    predictorNormalisedArchs: 100,
     search: {
       resolution: 160,
       blocks: DEMO_BLOCKS,
@@ -144,6 +148,8 @@ export class BenchContext {
   readonly results = new Map<FigureId, FigureResult>();
   private readonly pool: TimedMeasurement[] = [];
   private poolMeasurer: Measurer | undefined;
+  private readonly normalisedPoolList: TimedMeasurement[] = [];
+  private normalised: Measurer | undefined;
   private scratchCount = 0;
 
   constructor(
@@ -170,15 +176,33 @@ export class BenchContext {
    * cpu-local device in its own child process and cache, in order; later calls measure only what is missing.
    */
   async mbv3Pool(n: number): Promise<TimedMeasurement[]> {
-    if (this.pool.length < n) {
+    this.poolMeasurer ??= createMeasurer(CPU_LOCAL, { cache: this.freshStore('pool-cache') });
+    return this.extendPool(this.pool, this.poolMeasurer, n, 'pool');
+  }
+
+  /**
+   * cpu-local's twin with protocol.reference 'interleaved', one measurer without a cache: every call measures,
+   * and its one calibration of the reference serves all its measurements, as a device's stored calibration does.
+   */
+  normalisedMeasurer(): Measurer {
+    this.normalised ??= createMeasurer(cpuLocalVariant('bench-reference', { protocol: { ...CPU_LOCAL.protocol, reference: 'interleaved' } }));
+    return this.normalised;
+  }
+
+  /** The pool's first n architectures measured once each by normalisedMeasurer(), in order. */
+  async normalisedPool(n: number): Promise<TimedMeasurement[]> {
+    return this.extendPool(this.normalisedPoolList, this.normalisedMeasurer(), n, 'reference-normalised pool');
+  }
+
+  private async extendPool(pool: TimedMeasurement[], measurer: Measurer, n: number, name: string): Promise<TimedMeasurement[]> {
+    if (pool.length < n) {
       const archs = sampleArchitectures(originalSpace('ofa-mbv3'), n, 'bench', 224);
-      this.poolMeasurer ??= createMeasurer(CPU_LOCAL, { cache: this.freshStore('pool-cache') });
-      for (let i = this.pool.length; i < n; i++) {
-        this.pool.push(await timedMeasure(this.poolMeasurer, archs[i]!));
-        if ((i + 1) % 10 === 0 || i + 1 === n) this.log(`pool: ${i + 1}/${n} OFA-MobileNetV3 architectures measured at 224`);
+      for (let i = pool.length; i < n; i++) {
+        pool.push(await timedMeasure(measurer, archs[i]!));
+        if ((i + 1) % 10 === 0 || i + 1 === n) this.log(`${name}: ${i + 1}/${n} OFA-MobileNetV3 architectures measured at 224`);
       }
     }
-    return this.pool.slice(0, n);
+    return pool.slice(0, n);
   }
 
   /**
@@ -192,6 +216,7 @@ export class BenchContext {
 
   async close(): Promise<void> {
     await this.poolMeasurer?.close();
+    await this.normalised?.close();
     rmSync(this.workDir, { recursive: true, force: true });
   }
 }

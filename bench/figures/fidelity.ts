@@ -4,9 +4,8 @@
  */
 import { cpus, loadavg } from 'node:os';
 import { CPU_LOCAL, createMeasurer, type LatencyMeasurement } from '../../activities/devices/index.js';
-import type { Architecture } from '../../pipelines/spaces/index.js';
 import { kendallTau, median, pearson } from '../../pipelines/stats.js';
-import { cpuLocalVariant, timedMeasure, type TimedMeasurement } from '../context.js';
+import { cpuLocalVariant, timedMeasure, type BenchContext, type TimedMeasurement } from '../context.js';
 import { atLeast, atMost, formatMs, formatPercent } from '../results.js';
 import type { Figure } from './figure.js';
 
@@ -68,29 +67,21 @@ export interface ReferenceDetails {
   pass2: { archHash: string; medianMs: number; rawMedianMs: number }[];
 }
 
-/** Two passes over the architectures with one reference-normalised measurer (so one calibration, as on a real device). */
-async function referencePasses(archs: readonly Architecture[], log: (message: string) => void): Promise<ReferenceDetails> {
-  const device = cpuLocalVariant('bench-reference', { protocol: { ...CPU_LOCAL.protocol, reference: 'interleaved' } });
-  // No cache: every pass measures, and the calibration lives in the measurer, shared by both passes.
-  const measurer = createMeasurer(device);
-  const passes: TimedMeasurement[][] = [[], []];
-  try {
-    for (const [index, pass] of passes.entries()) {
-      for (const arch of archs) pass.push(await timedMeasure(measurer, arch));
-      log(`fidelity: reference-normalised pass ${index + 1} done (${archs.length} archs)`);
-    }
-  } finally {
-    await measurer.close();
-  }
-  const [a, b] = passes.map((pass) => pass.map((t) => t.measurement)) as [LatencyMeasurement[], LatencyMeasurement[]];
+/** The reference-normalised pool's first architectures, and a second pass over them with the same measurer (one calibration, as on a real device). */
+async function referencePasses(ctx: BenchContext, archs: number): Promise<ReferenceDetails> {
+  const first = await ctx.normalisedPool(archs);
+  const second: TimedMeasurement[] = [];
+  for (const { arch } of first) second.push(await timedMeasure(ctx.normalisedMeasurer(), arch));
+  ctx.log(`fidelity: reference-normalised pass 2 done (${archs} archs)`);
+  const [a, b] = [first, second].map((pass) => pass.map((t) => t.measurement)) as [LatencyMeasurement[], LatencyMeasurement[]];
   const between = (x: number[], y: number[]) => median(x.map((v, i) => relativeDifference(v, y[i]!)));
   const medians = (list: LatencyMeasurement[]) => list.map((m) => m.medianMs);
   const raws = (list: LatencyMeasurement[]) => list.map((m) => m.reference!.rawMedianMs);
   const referenceMedians = (list: LatencyMeasurement[]) => list.map((m) => median(m.reference!.referenceTimingsMs));
-  const all = [...passes[0]!, ...passes[1]!];
+  const all = [...first, ...second];
   const summary = (list: LatencyMeasurement[]) => list.map((m) => ({ archHash: m.archHash, medianMs: m.medianMs, rawMedianMs: m.reference!.rawMedianMs }));
   return {
-    archs: archs.length,
+    archs,
     kendallTau: kendallTau(medians(a), medians(b)),
     kendallTauRaw: kendallTau(raws(a), raws(b)),
     medianBetweenPassDifference: between(medians(a), medians(b)),
@@ -173,7 +164,7 @@ export const fidelity: Figure = {
         medianSpeedup: median(subset.map((t, i) => t.measurement.medianMs / variant[i]!.measurement.medianMs)),
       };
     }
-    if (referenceArchs > 0) details.referenceNormalised = await referencePasses(pass1.slice(0, referenceArchs).map((t) => t.arch), ctx.log);
+    if (referenceArchs > 0) details.referenceNormalised = await referencePasses(ctx, Math.min(referenceArchs, pass1.length));
     ctx.log(`fidelity: median CV ${formatPercent(details.medianCv)}, tau ${details.kendallTau.toFixed(3)}`);
 
     const checks = [
