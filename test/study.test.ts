@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { syntheticDataset, writeTensorDataset } from '../activities/accuracy/dataset.js';
 import { createTensorDatasetEvaluator } from '../activities/accuracy/evaluator.js';
 import { FsArtifactStore, type ArtifactStore, type StoreConfig, openArtifactStore } from '../activities/storage/index.js';
-import type { LatencyMeasurement } from '../activities/devices/index.js';
+import type { LatencyMeasurement, ReferenceCalibration } from '../activities/devices/index.js';
 import type { BlockProfile } from '../pipelines/profile.js';
 import type { StudyPlan } from '../pipelines/study/plan.js';
 import { StudySpecError } from '../pipelines/study/spec.js';
@@ -17,7 +17,7 @@ import { startDeviceWorker, startOrchestratorWorker, type RunningWorker, type Ru
 import { cancelStudy, pauseStudy, resumeStudy, startStudy, studyStatus } from '../workers/study-client.js';
 import { SEARCH_ATTRIBUTES } from '../workflows/definitions.js';
 import { startMinio, type MinioServer } from './helpers/minio.js';
-import { TEST_DEVICE, TEST_TIMEOUTS, smallSpec, spawnDeviceWorker, startTestTemporal, tempDir, writeTestDevicesFile, type TestTemporal } from './helpers/study.js';
+import { TEST_DEVICE, TEST_REFERENCE_DEVICE, TEST_TIMEOUTS, smallSpec, spawnDeviceWorker, startTestTemporal, tempDir, writeTestDevicesFile, type TestTemporal } from './helpers/study.js';
 
 async function startWorkers(config: RuntimeConfig): Promise<RunningWorker[]> {
   return [await startOrchestratorWorker(config), await startDeviceWorker({ ...config, device: TEST_DEVICE })];
@@ -27,8 +27,8 @@ async function stopWorkers(workers: RunningWorker[]): Promise<void> {
   await Promise.all(workers.map((w) => w.close()));
 }
 
-async function latencyBatches(store: ArtifactStore, studyId: string): Promise<LatencyMeasurement[]> {
-  const keys = await store.list(`studies/${studyId}/latency/${TEST_DEVICE}/`);
+async function latencyBatches(store: ArtifactStore, studyId: string, device = TEST_DEVICE): Promise<LatencyMeasurement[]> {
+  const keys = await store.list(`studies/${studyId}/latency/${device}/`);
   return (await Promise.all(keys.map((k) => store.getJson<LatencyMeasurement[]>(k)))).flat();
 }
 
@@ -187,13 +187,14 @@ describe('a study on MinIO (S3)', () => {
     process.env.AWS_ACCESS_KEY_ID = minio.accessKeyId;
     process.env.AWS_SECRET_ACCESS_KEY = minio.secretAccessKey;
     temporal = await startTestTemporal(join(dir, 'temporal.db'));
-    const devicesFile = writeTestDevicesFile(dir);
-    workers = await startWorkers({
+    const devicesFile = writeTestDevicesFile(dir, { referenceDevice: true });
+    const config: RuntimeConfig = {
       address: temporal.server.address,
       namespace: temporal.server.namespace,
       store: { kind: 's3', endpoint: minio.endpoint, bucket: 'blockscope-test', region: 'us-east-1' },
       devicesFile,
-    });
+    };
+    workers = [...(await startWorkers(config)), await startDeviceWorker({ ...config, device: TEST_REFERENCE_DEVICE })];
   });
 
   afterAll(async () => {
@@ -204,11 +205,25 @@ describe('a study on MinIO (S3)', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('runs end to end with every artifact in the bucket', async () => {
-    const started = await startStudy(temporal.client, smallSpec('s3-e2e'), { timeouts: TEST_TIMEOUTS });
+  it('runs end to end with every artifact in the bucket, on a plain and a reference-normalised device', async () => {
+    const spec = smallSpec('s3-e2e', { devices: [TEST_DEVICE, TEST_REFERENCE_DEVICE] });
+    const started = await startStudy(temporal.client, spec, { timeouts: TEST_TIMEOUTS });
     await started.handle.result();
     const store = openArtifactStore({ kind: 's3', endpoint: minio.endpoint, bucket: 'blockscope-test', region: 'us-east-1' });
-    await expectCompleteStudy(store, started.workflowId);
+    const { plan } = await expectCompleteStudy(store, started.workflowId);
+
+    // The normalised device measured everything too, every measurement scaled by the one calibration in the bucket.
+    const normalised = await latencyBatches(store, started.workflowId, TEST_REFERENCE_DEVICE);
+    expect(normalised.map((m) => m.archHash).sort()).toEqual(plan.architectures.map((a) => a.hash).sort());
+    const calibrations = (await store.list(`measurements/${TEST_REFERENCE_DEVICE}/`)).filter((key) => key.includes('/reference/'));
+    expect(calibrations).toHaveLength(1);
+    const calibration = await store.getJson<ReferenceCalibration>(calibrations[0]!);
+    for (const m of normalised) {
+      expect(m.protocol).toMatchObject({ reference: 'interleaved' });
+      expect(m.reference).toMatchObject({ archHash: calibration.archHash, calibratedMs: calibration.medianMs });
+      expect(m.reference!.referenceTimingsMs).toHaveLength(m.runs);
+    }
+    expect(await store.exists(`studies/${started.workflowId}/profiles/${TEST_REFERENCE_DEVICE}/r160/profile.json`)).toBe(true);
   });
 });
 

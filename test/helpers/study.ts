@@ -9,23 +9,22 @@ import { ensureSearchAttributes } from '../../workers/temporal.js';
 import type { StudyTimeouts } from '../../workflows/definitions.js';
 
 export const TEST_DEVICE = 'cpu-test';
+/** The same quick protocol, normalised by the reference model (protocol.reference 'interleaved'). */
+export const TEST_REFERENCE_DEVICE = 'cpu-test-reference';
 /** Shorter heartbeats so a killed worker's batch is retried within seconds. */
 export const TEST_TIMEOUTS: StudyTimeouts = { batchStartToCloseMinutes: 30, heartbeatSeconds: 5 };
 
-/** A devices file with a quick measurement protocol (tests check behaviour, not precision). */
-export function writeTestDevicesFile(dir: string): string {
+/** A devices file with a quick measurement protocol (tests check behaviour, not precision); optionally its normalised twin. */
+export function writeTestDevicesFile(dir: string, options: { referenceDevice?: boolean } = {}): string {
   const file = join(dir, 'devices.yaml');
-  writeFileSync(
-    file,
-    [
-      'devices:',
-      `  - id: ${TEST_DEVICE}`,
-      '    backend: onnxruntime',
-      '    threads: { intraOp: 1, interOp: 1 }',
-      '    protocol: { warmupRuns: 1, minRuns: 3, maxRuns: 5, maxSeconds: 5 }',
-      '',
-    ].join('\n'),
-  );
+  const device = (id: string, reference: string) => [
+    `  - id: ${id}`,
+    '    backend: onnxruntime',
+    '    threads: { intraOp: 1, interOp: 1 }',
+    `    protocol: { warmupRuns: 1, minRuns: 3, maxRuns: 5, maxSeconds: 5, reference: ${reference} }`,
+  ];
+  const lines = ['devices:', ...device(TEST_DEVICE, 'none'), ...(options.referenceDevice ? device(TEST_REFERENCE_DEVICE, 'interleaved') : []), ''];
+  writeFileSync(file, lines.join('\n'));
   return file;
 }
 
