@@ -17,6 +17,7 @@ import { fingerprintHash, onnxRuntimeFingerprint, type DeviceFingerprint } from 
 import { acquireDeviceLock } from './lock.js';
 import { createLookupTableEngine } from './lookup-table.js';
 import { OnnxRuntimeRunner, sessionSettings } from './onnxruntime-runner.js';
+import type { ReferenceModel } from './runner-protocol.js';
 import { summarizeTimings, type TimingSummary } from './protocol.js';
 import type { LatencyMeasurement, MeasureOptions, Measurer, ProtocolSettings, ReferenceCalibration, ReferenceNormalisation } from './types.js';
 
@@ -151,42 +152,48 @@ function createOnnxRuntimeEngine(device: OnnxRuntimeDevice, cache: MeasurementCa
   const runner = new OnnxRuntimeRunner(device.id, sessionSettings(device));
   const identity = { fingerprint: onnxRuntimeFingerprint(device), protocol: { ...device.protocol } };
   const identityKeys = { device: device.id, fingerprintHash: fingerprintHash(identity.fingerprint), protocolHash: protocolHash(identity.protocol) };
-  const calibrations = new Map<string, ReferenceCalibration>();
+  /** Per space and resolution: the reference model (built once) and its calibration. */
+  const references = new Map<string, { model: ReferenceModel; calibration: ReferenceCalibration }>();
 
-  /** The reference's calibrated latency: from memory, else the cache, else measured now (under the device's lock). */
-  async function calibration(reference: Architecture, network: NetworkIR, signal: AbortSignal | undefined): Promise<{ calibration: ReferenceCalibration; spentMs: number }> {
+  /**
+   * The reference of the architecture's space at its resolution, with its calibrated latency: from memory, else
+   * the cache, else measured now (run() holds the device's lock). spentMs is the time a calibration took here.
+   */
+  async function referenceFor(arch: Architecture, signal: AbortSignal | undefined): Promise<{ model: ReferenceModel; calibration: ReferenceCalibration; spentMs: number }> {
+    const memoKey = `${arch.space}@${arch.resolution}`;
+    const known = references.get(memoKey);
+    if (known) return { ...known, spentMs: 0 };
+    const reference = referenceArchitecture(arch.space, arch.resolution);
     const archHash = architectureHash(reference);
-    const key = calibrationKey({ ...identityKeys, archHash, resolution: reference.resolution });
-    const known = calibrations.get(key) ?? (await cache?.getCalibration(key));
-    if (known) {
-      calibrations.set(key, known);
-      return { calibration: known, spentMs: 0 };
+    const model: ReferenceModel = { key: `${archHash}@${arch.resolution}`, source: { kind: 'network', network: buildNetwork(reference) } };
+    const key = calibrationKey({ ...identityKeys, archHash, resolution: arch.resolution });
+    let calibration = await cache?.getCalibration(key);
+    let spentMs = 0;
+    if (!calibration) {
+      const started = performance.now();
+      const plain = { ...device.protocol, reference: 'none' as const, minRuns: CALIBRATION_RUNS, maxRuns: CALIBRATION_RUNS };
+      const timing = await runner.measureModel(model.source, plain, { signal });
+      const measured: ReferenceCalibration = {
+        archHash,
+        resolution: arch.resolution,
+        medianMs: median(timing.timingsMs),
+        runs: timing.timingsMs.length,
+        timingsMs: timing.timingsMs,
+        ...identityKeys,
+        measuredAt: new Date().toISOString(),
+      };
+      calibration = cache ? await cache.putCalibration(key, measured) : measured;
+      spentMs = performance.now() - started;
     }
-    const started = performance.now();
-    const plain = { ...device.protocol, reference: 'none' as const, minRuns: CALIBRATION_RUNS, maxRuns: CALIBRATION_RUNS };
-    const timing = await runner.measureModel({ kind: 'network', network }, plain, { signal });
-    const measured: ReferenceCalibration = {
-      archHash,
-      resolution: reference.resolution,
-      medianMs: median(timing.timingsMs),
-      runs: timing.timingsMs.length,
-      timingsMs: timing.timingsMs,
-      ...identityKeys,
-      measuredAt: new Date().toISOString(),
-    };
-    const stored = cache ? await cache.putCalibration(key, measured) : measured;
-    calibrations.set(key, stored);
-    return { calibration: stored, spentMs: performance.now() - started };
+    references.set(memoKey, { model, calibration });
+    return { model, calibration, spentMs };
   }
 
   return {
     measuresDevice: true,
     identity: () => Promise.resolve(identity),
     async run(arch, network, { signal, onProgress }) {
-      const paired = device.protocol.reference === 'interleaved';
-      const referenceArch = paired ? referenceArchitecture(arch.space, arch.resolution) : undefined;
-      const referenceNetwork = referenceArch && buildNetwork(referenceArch);
-      const calibrated = referenceArch && referenceNetwork ? await calibration(referenceArch, referenceNetwork, signal) : undefined;
+      const reference = device.protocol.reference === 'interleaved' ? await referenceFor(arch, signal) : undefined;
       onProgress?.({ device: device.id, phase: 'exporting' });
       const timing = await runner.measureModel({ kind: 'network', network }, device.protocol, {
         signal,
@@ -197,23 +204,23 @@ function createOnnxRuntimeEngine(device: OnnxRuntimeDevice, cache: MeasurementCa
             runs: phase === 'timing' ? values.length : 0,
             relativeHalfWidth: phase === 'timing' ? summarizeTimings(values).relativeHalfWidth : undefined,
           }),
-        ...(calibrated && referenceNetwork ? { reference: { key: `${calibrated.calibration.archHash}@${arch.resolution}`, source: { kind: 'network', network: referenceNetwork } } } : {}),
+        ...(reference ? { reference: reference.model } : {}),
       });
       const breakdown = { exportMs: timing.exportMs, sessionCreateMs: timing.sessionCreateMs, warmupMs: sum(timing.warmupTimingsMs), timedMs: sum(timing.timingsMs) };
       const referenceTimingsMs = timing.referenceTimingsMs;
-      if (!calibrated || !referenceTimingsMs) {
+      if (!reference || !referenceTimingsMs) {
         return { summary: summarizeTimings(timing.timingsMs), runs: timing.timingsMs.length, timingsMs: timing.timingsMs, stopReason: timing.stopReason, breakdown };
       }
-      const calibratedMs = calibrated.calibration.medianMs;
+      const calibratedMs = reference.calibration.medianMs;
       const normalised = timing.timingsMs.map((ms, i) => (ms / referenceTimingsMs[i]!) * calibratedMs);
       return {
         summary: summarizeTimings(normalised),
         runs: normalised.length,
         timingsMs: normalised,
         stopReason: timing.stopReason,
-        breakdown: { ...breakdown, referenceMs: sum(timing.referenceWarmupTimingsMs ?? []) + sum(referenceTimingsMs) + calibrated.spentMs },
+        breakdown: { ...breakdown, referenceMs: sum(timing.referenceWarmupTimingsMs ?? []) + sum(referenceTimingsMs) + reference.spentMs },
         reference: {
-          archHash: calibrated.calibration.archHash,
+          archHash: reference.calibration.archHash,
           calibratedMs,
           rawTimingsMs: timing.timingsMs,
           rawMedianMs: median(timing.timingsMs),
