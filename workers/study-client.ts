@@ -78,16 +78,75 @@ export async function startStudy(
   }
 }
 
+/**
+ * A running workflow of a study whose workflow task keeps failing: Temporal retries such a task for ever
+ * while the workflow shows "running" (blockscope's workflows fail on errors in their code instead, so what
+ * is left here is mainly a nondeterminism error after a deployment that does not match a running study).
+ */
+export interface WorkflowTaskProblem {
+  workflowId: string;
+  workflowType: string;
+  /** The attempt the workflow task is on; every earlier one failed. */
+  attempt: number;
+  /** The failure Temporal recorded, e.g. "RangeError: result 4: ...". */
+  message: string;
+}
+
+/** A workflow task on this attempt or later has failed at least once. */
+const FAILED_TASK_MIN_ATTEMPT = 2;
+
+/** The failure message of a workflow's latest failed workflow task, read from the end of its history. */
+async function lastWorkflowTaskFailure(client: Client, workflowId: string, runId: string): Promise<string | undefined> {
+  const page = await client.workflowService.getWorkflowExecutionHistoryReverse({
+    namespace: client.options.namespace,
+    execution: { workflowId, runId },
+    maximumPageSize: 100,
+  });
+  for (const event of page.history?.events ?? []) {
+    if (event.workflowTaskCompletedEventAttributes) return undefined;
+    const failure = event.workflowTaskFailedEventAttributes?.failure;
+    if (failure) {
+      // The stack names the error class ("RangeError: message"); the message alone does not.
+      const message = failure.message ?? 'the workflow task failed';
+      return failure.stackTrace?.split('\n').find((line) => /^\w+: /.test(line) && line.endsWith(`: ${message}`)) ?? message;
+    }
+  }
+  return undefined;
+}
+
+/** The study's running workflows (itself, its campaigns and searches) whose workflow task keeps failing. */
+export async function workflowTaskProblems(client: Client, studyId: string): Promise<WorkflowTaskProblem[]> {
+  const problems: WorkflowTaskProblem[] = [];
+  // Every child of a study has an id that starts with the study's id (campaignWorkflowId, the search ids).
+  const query = `ExecutionStatus = 'Running' AND (WorkflowId = '${studyId}' OR WorkflowId STARTS_WITH '${studyId}.')`;
+  for await (const execution of client.workflow.list({ query })) {
+    const description = await client.workflow.getHandle(execution.workflowId, execution.runId).describe();
+    const attempt = description.raw.pendingWorkflowTask?.attempt ?? 0;
+    if (attempt < FAILED_TASK_MIN_ATTEMPT) continue;
+    const message = await lastWorkflowTaskFailure(client, execution.workflowId, execution.runId);
+    if (message !== undefined) problems.push({ workflowId: execution.workflowId, workflowType: execution.type, attempt, message });
+  }
+  return problems;
+}
+
+/** One line per problem, for the CLI and the dev watcher. */
+export function problemLine(problem: WorkflowTaskProblem): string {
+  return `workflow task of ${problem.workflowId} keeps failing (attempt ${problem.attempt}): ${problem.message}`;
+}
+
 export interface StudyStatusReport {
   workflowId: string;
   status: string;
   progress: StudyProgress | null;
   campaigns: CampaignProgress[];
+  /** Workflows of a running study whose workflow task keeps failing: the study is stuck until they are fixed. */
+  problems: WorkflowTaskProblem[];
 }
 
 export async function studyStatus(client: Client, workflowId: string): Promise<StudyStatusReport> {
   const handle = client.workflow.getHandle<typeof studyWorkflow>(workflowId);
   const description = await handle.describe();
+  const problems = description.status.name === 'RUNNING' ? await workflowTaskProblems(client, workflowId) : [];
   let progress: StudyProgress | null = null;
   try {
     progress = await handle.query(studyProgressQuery);
@@ -102,7 +161,7 @@ export async function studyStatus(client: Client, workflowId: string): Promise<S
       // The campaign may not have started its first task yet.
     }
   }
-  return { workflowId, status: description.status.name, progress, campaigns };
+  return { workflowId, status: description.status.name, progress, campaigns, problems };
 }
 
 export async function pauseStudy(client: Client, workflowId: string): Promise<void> {
@@ -128,6 +187,8 @@ export interface StudyListing {
   space: string;
   devices: string[];
   startTime: Date;
+  /** Running studies only: workflows of the study whose workflow task keeps failing. */
+  problems: WorkflowTaskProblem[];
 }
 
 export async function listStudies(client: Client, limit = 50): Promise<StudyListing[]> {
@@ -141,6 +202,7 @@ export async function listStudies(client: Client, limit = 50): Promise<StudyList
       space: attrs.get(SEARCH_ATTRIBUTES.space) ?? '',
       devices: attrs.get(SEARCH_ATTRIBUTES.devices) ?? [],
       startTime: wf.startTime,
+      problems: wf.status.name === 'RUNNING' ? await workflowTaskProblems(client, wf.workflowId) : [],
     });
     if (out.length >= limit) break;
   }

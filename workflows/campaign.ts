@@ -11,12 +11,13 @@ import {
   proxyActivities,
   setCurrentDetails,
   setHandler,
+  setWorkflowOptions,
   workflowInfo,
   type ActivityOptions,
 } from '@temporalio/workflow';
 import type { EvaluatorActivities } from '../activities/accuracy/contracts.js';
 import type { AccuracyRecord, BatchRequest, BatchSummary, DeviceActivities, OrchestratorActivities } from '../activities/study/contracts.js';
-import { RETRY_POLICY, campaignProgressQuery, pauseSignal, resumeSignal, type CampaignInput, type CampaignProgress } from './definitions.js';
+import { RETRY_POLICY, WORKFLOW_DEFINITION_OPTIONS, campaignProgressQuery, pauseSignal, resumeSignal, type CampaignInput, type CampaignProgress } from './definitions.js';
 
 function batchActivityOptions(input: CampaignInput): ActivityOptions {
   return {
@@ -122,3 +123,5 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
   setCurrentDetails(`${input.kind} on ${input.taskQueue}: all ${input.total} done (${computed} computed, ${cached} from cache)`);
   return { kind: input.kind, target: input.target, batches, total: input.total, computed, cached };
 }
+
+setWorkflowOptions(WORKFLOW_DEFINITION_OPTIONS, campaignWorkflow);

@@ -1,17 +1,32 @@
 /** Signals, queries, search attributes and shared types of the study workflows. */
-import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { defineSearchAttributeKey, SearchAttributeType, type WorkflowDefinitionOptions } from '@temporalio/common';
 import { defineQuery, defineSignal } from '@temporalio/workflow';
 import type { CampaignKind, ComparisonRef, InsightRef, PreparedStudy, ProfileRef, StudyReportRef } from '../activities/study/contracts.js';
 import type { StudySpec } from '../pipelines/study/spec.js';
 
 export const ORCHESTRATOR_QUEUE = 'blockscope.orchestrator';
 
-/** Errors no retry can fix: bad specs, unknown devices, invalid architectures. */
-const NON_RETRYABLE_ERRORS = ['SpaceValidationError', 'StudySpecError', 'DeviceConfigError', 'InvalidInputError'];
+/**
+ * Errors no retry can fix: bad specs, unknown devices, invalid architectures, and programming errors
+ * (a TypeError, RangeError or ReferenceError thrown by an activity on the same input throws again), which
+ * would otherwise be retried for ever while the study shows "running". Transient failures (the store or a
+ * device unreachable, a worker killed) are other error types and keep retrying.
+ */
+const NON_RETRYABLE_ERRORS = ['SpaceValidationError', 'StudySpecError', 'DeviceConfigError', 'InvalidInputError', 'TypeError', 'RangeError', 'ReferenceError'];
 
 /** Every activity retries with backoff from 1 s to 1 min, for as long as its timeouts allow. */
 export const RETRY_POLICY = { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', nonRetryableErrorTypes: NON_RETRYABLE_ERRORS };
 export const deviceQueue = (device: string) => `device.${device}`;
+
+/**
+ * Every blockscope workflow: an error thrown by its code (a TypeError, a RangeError, any Error) fails the
+ * workflow execution with that error's message instead of failing the workflow task, which Temporal would
+ * retry for ever while the study showed "running". Cancellation and continue-as-new are unaffected. A
+ * nondeterminism error detected while replaying history is not covered on purpose: it means the deployed
+ * workflow code does not match the running study, which a rollback fixes, so it stays a failing workflow
+ * task, and `study status`, `study list` and the `dev` watcher report it (workers/study-client.ts).
+ */
+export const WORKFLOW_DEFINITION_OPTIONS: WorkflowDefinitionOptions = { failureExceptionTypes: [Error] };
 
 export const SEARCH_ATTRIBUTES = {
   space: defineSearchAttributeKey('BlockscopeSpace', SearchAttributeType.KEYWORD),

@@ -3,13 +3,18 @@
  * (it is deterministic, so it replays), and every step's candidates are evaluated by activities — the
  * accuracy proxy on the orchestrator queue or a user's evaluator on its own queue, latency from the
  * predictor fitted on the study's device measurements. Each step is visible in the Temporal UI.
+ *
+ * The activities validate what they return: a candidate they cannot score (NaN accuracy, an implausible
+ * predicted latency) comes back as a rejection with its reason, is recorded in the search result and
+ * skipped. A search most of whose candidates are rejected fails with the reasons (non-retryable), and so
+ * does the study: a broken evaluation is a visible failure, never a silently retried workflow task.
  */
-import { proxyActivities, setCurrentDetails } from '@temporalio/workflow';
+import { ApplicationFailure, proxyActivities, setCurrentDetails, setWorkflowOptions } from '@temporalio/workflow';
 import type { EvaluatorActivities } from '../activities/accuracy/contracts.js';
 import type { OrchestratorActivities, SearchRef, SearchRequest } from '../activities/study/contracts.js';
-import { acceptResults, isDone, nextBatch, searchResult, startSearch, type EvaluationResult } from '../pipelines/search/search.js';
+import { acceptResults, isDone, nextBatch, predictedOutcome, searchFailure, searchResult, startSearch, type EvaluationOutcome } from '../pipelines/search/search.js';
 import type { Architecture } from '../pipelines/spaces/types.js';
-import { ORCHESTRATOR_QUEUE, RETRY_POLICY } from './definitions.js';
+import { ORCHESTRATOR_QUEUE, RETRY_POLICY, WORKFLOW_DEFINITION_OPTIONS } from './definitions.js';
 
 const orchestrator = proxyActivities<OrchestratorActivities>({ taskQueue: ORCHESTRATOR_QUEUE, startToCloseTimeout: '6 hours', heartbeatTimeout: '2 minutes', retry: RETRY_POLICY });
 
@@ -20,14 +25,15 @@ export async function searchWorkflow(request: SearchRequest): Promise<SearchRef>
     ? proxyActivities<EvaluatorActivities>({ taskQueue: evaluatorQueue, startToCloseTimeout: '6 hours', heartbeatTimeout: '5 minutes', retry: RETRY_POLICY })
     : undefined;
 
-  const evaluate = async (archs: Architecture[]): Promise<EvaluationResult[]> => {
+  const evaluate = async (archs: Architecture[]): Promise<EvaluationOutcome[]> => {
     const target = { studyId: request.studyId, planKey: request.planKey, device: request.device, archs };
     if (!evaluator) return orchestrator.evaluateCandidates({ ...target, spec });
     const latencies = await orchestrator.predictLatencies(target);
-    const results: EvaluationResult[] = [];
+    const results: EvaluationOutcome[] = [];
     for (const [i, arch] of archs.entries()) {
+      // A user's evaluator is not ours to validate: a bad top-1 becomes a recorded rejection in acceptResults.
       const { top1 } = await evaluator.evaluateAccuracy({ arch, resolution: arch.resolution });
-      results.push({ accuracy: top1, latencyMs: latencies[i]! });
+      results.push(predictedOutcome(top1, latencies[i]!));
     }
     return results;
   };
@@ -35,10 +41,16 @@ export async function searchWorkflow(request: SearchRequest): Promise<SearchRef>
   let state = startSearch(await orchestrator.searchSetup(request));
   while (!isDone(state)) {
     const batch = nextBatch(state);
-    setCurrentDetails(`step ${state.step} of ${state.config.iterations}: evaluating ${batch.length} candidates (${state.evaluations.length} so far)`);
+    setCurrentDetails(
+      `step ${state.step} of ${state.config.iterations}: evaluating ${batch.length} candidates (${state.evaluations.length} so far, ${state.rejections.length} rejected)`,
+    );
     state = acceptResults(state, batch.length > 0 ? await evaluate(batch) : []);
+    const failure = searchFailure(state);
+    if (failure) throw ApplicationFailure.nonRetryable(`${request.objective} search of the ${request.spaceName} space on ${request.device}, seed ${request.seed}: ${failure}`, 'SearchFailed');
   }
   const result = searchResult(state);
-  setCurrentDetails(`done: ${result.evaluationCount} evaluations, front of ${result.front.length}`);
+  setCurrentDetails(`done: ${result.evaluationCount} evaluations (${state.rejections.length} rejected), front of ${result.front.length}`);
   return orchestrator.storeSearchResult({ ...request, result });
 }
+
+setWorkflowOptions(WORKFLOW_DEFINITION_OPTIONS, searchWorkflow);

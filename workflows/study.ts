@@ -12,6 +12,7 @@ import {
   proxyActivities,
   setCurrentDetails,
   setHandler,
+  setWorkflowOptions,
   startChild,
   upsertSearchAttributes,
   workflowInfo,
@@ -26,6 +27,7 @@ import {
   ORCHESTRATOR_QUEUE,
   RETRY_POLICY,
   SEARCH_ATTRIBUTES,
+  WORKFLOW_DEFINITION_OPTIONS,
   campaignWorkflowId,
   deviceQueue,
   pauseSignal,
@@ -189,3 +191,5 @@ export async function studyWorkflow(input: StudyWorkflowInput): Promise<StudyRes
     throw error;
   }
 }
+
+setWorkflowOptions(WORKFLOW_DEFINITION_OPTIONS, studyWorkflow);

@@ -4,7 +4,8 @@
  * workflow history.
  */
 import type { AccuracySource } from '../../pipelines/records.js';
-import type { EvaluationResult, SearchConfig, SearchObjective, SearchResult } from '../../pipelines/search/search.js';
+import type { LatencyPrediction } from '../../pipelines/search/predictor.js';
+import type { EvaluationOutcome, SearchConfig, SearchObjective, SearchResult } from '../../pipelines/search/search.js';
 import type { Architecture } from '../../pipelines/spaces/types.js';
 import type { StudySpec } from '../../pipelines/study/spec.js';
 import type { InsightRef } from './insights.js';
@@ -57,8 +58,10 @@ export interface OrchestratorActivities {
   storeAccuracyBatch(input: BatchRequest & { records: AccuracyRecord[] }): Promise<BatchSummary>;
   deriveStudyInsights(input: { studyId: string; spec: StudySpec; profiles: ProfileRef[] }): Promise<InsightRef[]>;
   searchSetup(input: SearchRequest): Promise<SearchConfig>;
-  predictLatencies(input: { studyId: string; planKey: string; device: string; archs: Architecture[] }): Promise<number[]>;
-  evaluateCandidates(input: { studyId: string; planKey: string; spec: StudySpec; device: string; archs: Architecture[] }): Promise<EvaluationResult[]>;
+  /** Plausible predicted latencies, or why a candidate has none (validated here, not in the workflow). */
+  predictLatencies(input: { studyId: string; planKey: string; device: string; archs: Architecture[] }): Promise<LatencyPrediction[]>;
+  /** Accuracy and predicted latency of candidates, each a checked result or a rejection with its reason. */
+  evaluateCandidates(input: { studyId: string; planKey: string; spec: StudySpec; device: string; archs: Architecture[] }): Promise<EvaluationOutcome[]>;
   storeSearchResult(input: SearchRequest & { result: SearchResult }): Promise<SearchRef>;
   compareStudySearches(input: CompareSearchesRequest): Promise<ComparisonRef>;
   renderStudyReport(input: RenderStudyReportInput): Promise<StudyReportRef>;

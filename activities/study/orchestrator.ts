@@ -63,6 +63,15 @@ export function createOrchestratorActivities(deps: OrchestratorDependencies): Or
   }
 
   async function storeAccuracyBatch(input: BatchRequest & { records: AccuracyRecord[] }): Promise<BatchSummary> {
+    // Checked before anything is stored, so a fixed evaluator re-scores the batch on the study's re-run.
+    for (const record of input.records) {
+      if (typeof record.score !== 'number' || !Number.isFinite(record.score) || record.score < 0 || record.score > 100) {
+        throw ApplicationFailure.nonRetryable(
+          `batch ${input.batchIndex}: the evaluator returned top1 ${JSON.stringify(record.score) ?? 'nothing'} for architecture ${record.hash}; evaluateAccuracy must return top-1 accuracy in percent, a number in 0..100`,
+          'InvalidInputError',
+        );
+      }
+    }
     const key = studyKeys(input.studyId).accuracyBatch(input.batchIndex);
     const put = await store.putJson(key, input.records);
     return { batchIndex: input.batchIndex, key, count: input.records.length, computed: put.created ? input.records.length : 0, cached: put.created ? 0 : input.records.length };

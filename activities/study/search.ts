@@ -3,18 +3,20 @@
  * run the random-mutation search on the original and the pruned space, re-measure the final fronts on
  * the device, and compare. The algorithms live in pipelines/search; these only load and store.
  */
-import { Context } from '@temporalio/activity';
+import { Context, log } from '@temporalio/activity';
 import {
   compareMaxAccuracyRuns,
   compareParetoRuns,
   evaluateLatencyPredictor,
   fitLatencyPredictor,
-  predictLatency,
+  plausibleLatency,
+  predictedOutcome,
   searchConfig,
+  type EvaluationOutcome,
+  type LatencyPrediction,
   type LatencyPredictorModel,
   type LatencySample,
   type PredictorEvaluation,
-  type EvaluationResult,
   type SearchComparison,
   type SearchConfig,
   type SearchObjective,
@@ -131,21 +133,28 @@ export function createSearchActivities(deps: { store: ArtifactStore; accuracySco
     });
   }
 
-  /** Device latency of candidates from the predictor fitted on the study's own measurements. */
-  async function predictLatencies(input: { studyId: string; planKey: string; device: string; archs: Architecture[] }): Promise<number[]> {
+  /**
+   * Device latency of candidates from the predictor fitted on the study's own measurements; a prediction
+   * outside the plausible range (e.g. a negative one from a model stored by an older version) is a rejection.
+   */
+  async function predictLatencies(input: { studyId: string; planKey: string; device: string; archs: Architecture[] }): Promise<LatencyPrediction[]> {
     const predictor = await devicePredictor(input.studyId, input.planKey, input.device);
-    return input.archs.map((arch) => predictLatency(predictor.model, arch));
+    const predictions = input.archs.map((arch) => plausibleLatency(predictor.model, arch));
+    const rejected = predictions.filter((p) => 'rejected' in p).length;
+    if (rejected > 0) log.warn(`${rejected} of ${predictions.length} latency predictions on ${input.device} are implausible; those candidates are rejected`);
+    return predictions;
   }
 
-  /** Accuracy (or proxy) and predicted latency of one step's candidates. */
-  async function evaluateCandidates(input: { studyId: string; planKey: string; spec: StudySpec; device: string; archs: Architecture[] }): Promise<EvaluationResult[]> {
+  /** Accuracy (or proxy) and predicted latency of one step's candidates, each checked here. */
+  async function evaluateCandidates(input: { studyId: string; planKey: string; spec: StudySpec; device: string; archs: Architecture[] }): Promise<EvaluationOutcome[]> {
     const scorer = await deps.accuracyScorers(input.spec);
     const latencies = await predictLatencies(input);
     const context = Context.current();
-    const out: EvaluationResult[] = [];
+    const out: EvaluationOutcome[] = [];
     for (const [i, arch] of input.archs.entries()) {
-      const accuracy = await scorer.score(arch, context.cancellationSignal);
-      out.push({ accuracy: accuracy.value.score, latencyMs: latencies[i]! });
+      const latency = latencies[i]!;
+      // A candidate without a plausible latency is rejected before it costs an accuracy evaluation.
+      out.push('rejected' in latency ? latency : predictedOutcome((await scorer.score(arch, context.cancellationSignal)).value.score, latency));
       context.heartbeat({ evaluated: out.length });
     }
     return out;

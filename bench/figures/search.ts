@@ -9,7 +9,16 @@ import { CPU_LOCAL, createMeasurer } from '../../activities/devices/index.js';
 import { deriveInsights } from '../../pipelines/insights.js';
 import { aggregateProfile } from '../../pipelines/profile.js';
 import type { ArchitectureMetrics } from '../../pipelines/records.js';
-import { compareParetoRuns, fitLatencyPredictor, predictLatency, runSearch, searchConfig, type EvaluationResult, type SearchResult } from '../../pipelines/search/index.js';
+import {
+  compareParetoRuns,
+  fitLatencyPredictor,
+  plausibleLatency,
+  predictedOutcome,
+  runSearch,
+  searchConfig,
+  type EvaluationOutcome,
+  type SearchResult,
+} from '../../pipelines/search/index.js';
 import { architectureCounts, originalSpace, type Architecture, type SpaceDocument } from '../../pipelines/spaces/index.js';
 import { planStudy } from '../../pipelines/study/plan.js';
 import { parseStudySpec } from '../../pipelines/study/spec.js';
@@ -64,12 +73,12 @@ export const search: Figure = {
       });
       const insights = deriveInsights(profile, { objective: 'pareto' });
       const predictor = fitLatencyPredictor(plan.architectures.map(({ hash, arch }) => ({ arch, latencyMs: metrics.get(hash)!.latencyMs[CPU_LOCAL.id]! })));
-      const evaluate = async (archs: Architecture[]): Promise<EvaluationResult[]> => {
-        const out: EvaluationResult[] = [];
+      const evaluate = async (archs: Architecture[]): Promise<EvaluationOutcome[]> => {
+        const out: EvaluationOutcome[] = [];
         for (const arch of archs) {
           const scored = await scorer.score(arch);
           if (!scored.fromCache) proxyScores++;
-          out.push({ accuracy: scored.value.score, latencyMs: predictLatency(predictor, arch) });
+          out.push(predictedOutcome(scored.value.score, plausibleLatency(predictor, arch)));
         }
         return out;
       };

@@ -11,10 +11,13 @@ import type { BlockProfile } from '../../pipelines/profile.js';
 import {
   compareMaxAccuracyRuns,
   compareParetoRuns,
-  predictLatency,
+  checkedOutcome,
+  plausibleLatency,
+  predictedOutcome,
   runSearch,
   searchConfig,
   type EvaluatedArchitecture,
+  type EvaluationOutcome,
   type SearchObjective,
   type SearchResult,
 } from '../../pipelines/search/index.js';
@@ -131,7 +134,8 @@ export function searchCommand(): Command {
         const scorer = createAccuracyScorer({ source: 'naswot-proxy', proxyBatch: 16, seed: 0 }, store);
         const predictor = opts.predictor ? (JSON.parse(readFileSync(opts.predictor, 'utf8')) as PredictorArtifact) : undefined;
         const measurer = predictor ? undefined : createMeasurer((await loadDevices(opts.devices ?? process.env.BLOCKSCOPE_DEVICES)).get(opts.device), { cache: store });
-        const latency = async (arch: Architecture) => (predictor ? predictLatency(predictor.model, arch) : (await measurer!.measure(arch)).medianMs);
+        const outcome = async (arch: Architecture, accuracy: number): Promise<EvaluationOutcome> =>
+          predictor ? predictedOutcome(accuracy, plausibleLatency(predictor.model, arch)) : checkedOutcome({ accuracy, latencyMs: (await measurer!.measure(arch)).medianMs });
         const out = resolve(opts.out);
         const results: Record<'original' | 'pruned', SearchResult[]> = { original: [], pruned: [] };
         // At most this many evaluations: memoised repeats make the real count smaller.
@@ -152,7 +156,7 @@ export function searchCommand(): Command {
               const result = await runSearch(config, async (archs) => {
                 const scores = [];
                 for (const arch of archs) {
-                  scores.push({ accuracy: (await scorer.score(arch)).value.score, latencyMs: await latency(arch) });
+                  scores.push(await outcome(arch, (await scorer.score(arch)).value.score));
                   evaluated += 1;
                   evaluatedTotal += 1;
                   progress.update(evaluatedTotal, `(${space.name}, seed ${seed}: ${evaluated})`);

@@ -5,7 +5,7 @@ import { Command } from 'commander';
 import { openArtifactStore } from '../../activities/storage/index.js';
 import { studyReportFiles } from '../../activities/study/report.js';
 import type { StudySpec } from '../../pipelines/study/spec.js';
-import { cancelStudy, listStudies, pauseStudy, resumeStudy, startStudy, studyResult, studyStatus } from '../../workers/study-client.js';
+import { cancelStudy, listStudies, pauseStudy, problemLine, resumeStudy, startStudy, studyResult, studyStatus } from '../../workers/study-client.js';
 import { workflowUiLink } from '../../workers/temporal.js';
 import { addRuntimeOptions, connectClient, storeConfig, temporalSettings, type RuntimeFlags } from '../runtime-options.js';
 import { campaignLine, ProgressPrinter } from '../progress.js';
@@ -30,7 +30,8 @@ export async function watchStudy(client: Client, workflowId: string, intervalMs 
     const closed = report.status !== 'RUNNING';
     if (printer.interactive || closed || Date.now() - lastPrinted > 30_000) {
       const stage = report.progress ? `${report.progress.stage}${report.progress.paused ? ' (paused)' : ''}` : report.status.toLowerCase();
-      printer.show([`${workflowId}: ${stage}`, ...report.campaigns.map(campaignLine)]);
+      const problems = report.problems.map((p) => `STUCK: ${problemLine(p)}`);
+      printer.show([`${workflowId}: ${stage}${problems.length > 0 ? ' (stuck)' : ''}`, ...report.campaigns.map(campaignLine), ...problems]);
       lastPrinted = Date.now();
     }
     if (closed) return report.status;
@@ -65,6 +66,7 @@ export function studyCommand(): Command {
       await withClient(opts, async (client) => {
         const report = await studyStatus(client, id);
         process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+        for (const problem of report.problems) process.stderr.write(`stuck: ${problemLine(problem)}\n`);
       });
     },
   );
@@ -72,7 +74,8 @@ export function studyCommand(): Command {
   addRuntimeOptions(study.command('list').description('Studies on this namespace, newest first')).action(async (opts: RuntimeFlags) => {
     await withClient(opts, async (client) => {
       for (const s of await listStudies(client)) {
-        process.stdout.write(`${s.workflowId}\t${s.status}\t${s.stage}\t${s.space}\t${s.devices.join(',')}\t${s.startTime.toISOString()}\n`);
+        const status = s.problems.length > 0 ? `${s.status} (STUCK: ${s.problems.map(problemLine).join('; ')})` : s.status;
+        process.stdout.write(`${s.workflowId}\t${status}\t${s.stage}\t${s.space}\t${s.devices.join(',')}\t${s.startTime.toISOString()}\n`);
       }
     });
   });

@@ -10,7 +10,11 @@
  * - 'blocks': a per-block additive model: the count of every distinct block descriptor of the built
  *   network (type, kernel, expand, stride, SE, activation, shapes), i.e. a lookup table learned by regression.
  *
- * The target is latency, or log latency ('log-latency'), which turns the additive model multiplicative.
+ * The target is log latency (the default: 'log-latency'), which makes the model multiplicative and every
+ * prediction positive, or plain latency ('latency'), an additive model that extrapolates linearly: fitted on
+ * a few noisy measurements with many features it can predict a negative latency for an unseen candidate.
+ * Either way a prediction far outside the latencies the model was fitted on is not a latency but an
+ * extrapolation artefact: plausibleLatency() turns it into a rejection with the reason, never a number.
  */
 import { canonicalJson } from '../hash.js';
 import type { ArchitectureRecord } from '../records.js';
@@ -28,7 +32,14 @@ export interface PredictorOptions {
   target?: PredictorTarget;
 }
 
-export const DEFAULT_PREDICTOR_OPTIONS: Required<PredictorOptions> = { lambda: 1, features: 'structure', target: 'latency' };
+export const DEFAULT_PREDICTOR_OPTIONS: Required<PredictorOptions> = { lambda: 1, features: 'structure', target: 'log-latency' };
+
+/**
+ * A prediction is plausible within this factor of the fitted latencies: [fastest / 4, slowest × 4]. Random
+ * architectures of one space span about 3x in latency; a candidate predicted 4x beyond the extremes of a
+ * training sample of that space is an extrapolation artefact, not a network.
+ */
+export const PLAUSIBLE_LATENCY_FACTOR = 4;
 
 /** A fitted predictor as plain JSON: prediction = intercept + Σ weights[i] · feature[featureNames[i]]. */
 export interface LatencyPredictorModel {
@@ -41,7 +52,12 @@ export interface LatencyPredictorModel {
   weights: number[];
   intercept: number;
   trainingSize: number;
+  /** Fastest and slowest training latency (ms); absent in models stored before it was recorded. */
+  trainingRangeMs?: { min: number; max: number };
 }
+
+/** A usable latency prediction, or why there is none. */
+export type LatencyPrediction = { latencyMs: number } | { rejected: string };
 
 export interface LatencySample {
   arch: Architecture;
@@ -130,7 +146,19 @@ export function fitLatencyPredictor(samples: readonly LatencySample[], options: 
 
   const weights = [...choleskySolve(normal, rhs, d)];
   const intercept = yMean - weights.reduce((acc, w, j) => acc + w * featureMeans[j]!, 0);
-  return { kind: 'blockscope.latency-predictor/v1', space, features: kind, target, lambda, featureNames, weights, intercept, trainingSize: samples.length };
+  const latencies = samples.map((s) => s.latencyMs);
+  return {
+    kind: 'blockscope.latency-predictor/v1',
+    space,
+    features: kind,
+    target,
+    lambda,
+    featureNames,
+    weights,
+    intercept,
+    trainingSize: samples.length,
+    trainingRangeMs: { min: Math.min(...latencies), max: Math.max(...latencies) },
+  };
 }
 
 /**
@@ -167,12 +195,32 @@ function choleskySolve(a: Float64Array, b: Float64Array, d: number): Float64Arra
   return x;
 }
 
-/** Predicted latency in ms. Features the model never saw in training contribute nothing. */
+/**
+ * Predicted latency in ms, as the model computes it (possibly negative or absurd for a linear target, see
+ * plausibleLatency). Features the model never saw in training contribute nothing.
+ */
 export function predictLatency(model: LatencyPredictorModel, arch: Architecture): number {
   if (arch.space !== model.space) throw new RangeError(`predictor for ${model.space} cannot predict a ${arch.space} architecture`);
   const features = architectureFeatures(arch, model.features);
   const value = model.featureNames.reduce((acc, name, j) => acc + model.weights[j]! * (features.get(name) ?? 0), model.intercept);
   return model.target === 'log-latency' ? Math.exp(value) : value;
+}
+
+/** The plausible range of a model's predictions; models without a recorded range only exclude non-positive values. */
+export function plausibleLatencyRange(model: LatencyPredictorModel): { min: number; max: number } {
+  const range = model.trainingRangeMs;
+  return range ? { min: range.min / PLAUSIBLE_LATENCY_FACTOR, max: range.max * PLAUSIBLE_LATENCY_FACTOR } : { min: Number.MIN_VALUE, max: Number.MAX_VALUE };
+}
+
+/** The prediction when it is a plausible latency; otherwise a rejection that names the value and the range. */
+export function plausibleLatency(model: LatencyPredictorModel, arch: Architecture): LatencyPrediction {
+  const latencyMs = predictLatency(model, arch);
+  const { min, max } = plausibleLatencyRange(model);
+  if (Number.isFinite(latencyMs) && latencyMs >= min && latencyMs <= max) return { latencyMs };
+  const range = model.trainingRangeMs
+    ? `the plausible range ${min.toPrecision(3)}..${max.toPrecision(3)} ms (${PLAUSIBLE_LATENCY_FACTOR}x beyond the ${model.trainingSize} fitted latencies, ${model.trainingRangeMs.min.toPrecision(3)}..${model.trainingRangeMs.max.toPrecision(3)} ms)`
+    : 'the positive latencies';
+  return { rejected: `the latency predictor (${model.target} target, ${model.trainingSize} fitted) extrapolated ${latencyMs} ms, outside ${range}` };
 }
 
 /** Accuracy of the predictor on measurements it was not fitted on. */

@@ -6,6 +6,11 @@
  * batch. A step's randomness comes only from deriveSeed(seed, 'search', step), so nextBatch and
  * acceptResults are pure functions of the state: acceptResults recomputes the batch instead of storing it.
  * Evaluations are memoised by architecture hash: a child evaluated in an earlier step is not sent again.
+ *
+ * An evaluation that cannot be a point of the archive (an accuracy source that returned NaN, a latency
+ * predictor that extrapolated to a negative latency) arrives as a rejection with its reason, or is turned
+ * into one here: it is recorded, skipped and never retried. A search most of whose candidates are rejected
+ * is broken, not unlucky: searchFailure says why, and the caller fails the search with that reason.
  */
 import { Rng, deriveSeed, type Seed } from '../rng.js';
 import { architectureCounts } from '../spaces/index.js';
@@ -13,7 +18,7 @@ import type { Architecture, SpaceDocument, SpaceId } from '../spaces/types.js';
 import { architectureHash, validateSpaceDocument } from '../spaces/validate.js';
 import { initialPopulation, mutateArchs } from './mutation.js';
 import { paretoFront, paretoLayerIndices, sortByAccuracyThenLatencyDescending, type Objectives } from './pareto.js';
-import { predictLatency, type LatencyPredictorModel } from './predictor.js';
+import { plausibleLatency, type LatencyPrediction, type LatencyPredictorModel } from './predictor.js';
 
 export type SearchObjective = 'pareto' | 'max-accuracy';
 
@@ -100,6 +105,25 @@ export interface EvaluationResult {
   macs?: number;
 }
 
+/** An evaluation that produced no usable point, and why. */
+export interface RejectedEvaluation {
+  rejected: string;
+}
+
+/** What an evaluator returns for one architecture: a result, or a rejection with its reason. */
+export type EvaluationOutcome = EvaluationResult | RejectedEvaluation;
+
+export interface RejectedCandidate {
+  hash: string;
+  arch: Architecture;
+  /** The step that proposed it. */
+  step: number;
+  reason: string;
+}
+
+/** A search fails when more than this share of the candidates it evaluated were rejected. */
+export const MAX_REJECTED_SHARE = 0.5;
+
 export interface EvaluatedArchitecture extends Objectives {
   hash: string;
   arch: Architecture;
@@ -114,10 +138,12 @@ export interface StepSummary {
   candidates: number;
   /** Candidates over the constraint, dropped before evaluation. */
   skipped: number;
-  /** Candidates already evaluated in an earlier step. */
+  /** Candidates already evaluated (or rejected) in an earlier step. */
   reused: number;
-  /** New evaluations. */
+  /** New evaluations, rejected ones included. */
   evaluated: number;
+  /** New evaluations that were rejected. */
+  rejected: number;
 }
 
 /** The whole search as plain JSON data. */
@@ -128,6 +154,8 @@ export interface SearchState {
   step: number;
   /** Every evaluated architecture in evaluation order: the memo, and (feasible ones) the archive. */
   evaluations: EvaluatedArchitecture[];
+  /** Candidates whose evaluation was rejected, in evaluation order; memoised like the evaluations. */
+  rejections: RejectedCandidate[];
   trace: StepSummary[];
 }
 
@@ -144,13 +172,15 @@ export interface SearchResult {
   front: EvaluatedArchitecture[];
   /** The k most accurate architectures of the archive; among equal accuracy the earlier evaluated first. */
   top: EvaluatedArchitecture[];
-  /** Distinct architectures evaluated: the search's cost. */
+  /** Distinct architectures evaluated, rejected ones included: the search's cost. */
   evaluationCount: number;
   archiveSize: number;
+  /** Candidates whose evaluation was rejected, with the reason (absent in results stored before it was recorded). */
+  rejected?: RejectedCandidate[];
   trace: StepSummary[];
 }
 
-export type Evaluator = (archs: Architecture[]) => Promise<EvaluationResult[]>;
+export type Evaluator = (archs: Architecture[]) => Promise<EvaluationOutcome[]>;
 
 function requireInteger(value: number, name: string, min: number): void {
   if (!Number.isInteger(value) || value < min) throw new RangeError(`search config: ${name} must be an integer >= ${min}, got ${value}`);
@@ -182,7 +212,7 @@ function checkedConfig(config: SearchConfig): SearchConfig {
 }
 
 export function startSearch(config: SearchConfig): SearchState {
-  return { kind: 'blockscope.search-state/v1', config: checkedConfig(config), step: 0, evaluations: [], trace: [] };
+  return { kind: 'blockscope.search-state/v1', config: checkedConfig(config), step: 0, evaluations: [], rejections: [], trace: [] };
 }
 
 export function isDone(state: SearchState): boolean {
@@ -192,7 +222,10 @@ export function isDone(state: SearchState): boolean {
 /** The constraint score when it is known without evaluating; undefined when it needs a measurement. */
 function scoreBeforeEvaluation(constraint: SearchConstraint, arch: Architecture): number | undefined {
   if (constraint.metric === 'macs') return architectureCounts(arch).macs;
-  return constraint.predictor ? predictLatency(constraint.predictor, arch) : undefined;
+  if (!constraint.predictor) return undefined;
+  const prediction = plausibleLatency(constraint.predictor, arch);
+  // No plausible prediction: the candidate cannot be shown to meet the limit.
+  return 'rejected' in prediction ? Infinity : prediction.latencyMs;
 }
 
 function withinLimit(score: number, constraint: SearchConstraint): boolean {
@@ -247,7 +280,7 @@ function planStep(state: SearchState): StepPlan {
           accept: (arch) => passesPreEvaluationCheck(config.constraint, arch),
         })
       : mutateArchs(parents(state), config.space, { budget: config.budgetPerIteration, depth: config.mutationDepth, rng });
-  const evaluated = new Set(state.evaluations.map((e) => e.hash));
+  const evaluated = new Set([...state.evaluations, ...state.rejections].map((e) => e.hash));
   const plan: StepPlan = { candidates: candidates.length, skipped: 0, reused: 0, toEvaluate: [] };
   for (const arch of candidates) {
     if (!passesPreEvaluationCheck(config.constraint, arch)) plan.skipped++;
@@ -262,12 +295,26 @@ export function nextBatch(state: SearchState): Architecture[] {
   return planStep(state).toEvaluate;
 }
 
-function checkedResult(result: EvaluationResult | undefined, index: number): EvaluationResult {
-  if (!result || !Number.isFinite(result.accuracy) || !Number.isFinite(result.latencyMs) || result.latencyMs < 0) {
-    throw new RangeError(`result ${index}: expected finite accuracy and a non-negative latency, got ${JSON.stringify(result)}`);
+/** Why a result cannot be a point of the archive; undefined when it can. */
+export function evaluationProblem(result: EvaluationResult): string | undefined {
+  if (typeof result.accuracy !== 'number' || !Number.isFinite(result.accuracy)) return `accuracy must be a finite number, got ${JSON.stringify(result.accuracy) ?? 'nothing'}`;
+  if (typeof result.latencyMs !== 'number' || !Number.isFinite(result.latencyMs) || result.latencyMs <= 0) {
+    return `latency must be a positive number of ms, got ${JSON.stringify(result.latencyMs) ?? 'nothing'}`;
   }
-  if (result.macs !== undefined && !(result.macs >= 0)) throw new RangeError(`result ${index}: macs must be >= 0, got ${result.macs}`);
-  return result;
+  if (result.macs !== undefined && !(typeof result.macs === 'number' && result.macs >= 0)) return `macs must be >= 0, got ${JSON.stringify(result.macs)}`;
+  return undefined;
+}
+
+/** A result where it is produced: the result when it is usable, else a rejection naming the bad value. */
+export function checkedOutcome(outcome: EvaluationOutcome): EvaluationOutcome {
+  if ('rejected' in outcome) return outcome;
+  const problem = evaluationProblem(outcome);
+  return problem ? { rejected: problem } : outcome;
+}
+
+/** An accuracy and a predicted latency as one checked outcome. */
+export function predictedOutcome(accuracy: number, prediction: LatencyPrediction): EvaluationOutcome {
+  return checkedOutcome('rejected' in prediction ? prediction : { accuracy, latencyMs: prediction.latencyMs });
 }
 
 function evaluatedArchitecture(arch: Architecture, result: EvaluationResult, constraint: SearchConstraint | undefined): EvaluatedArchitecture {
@@ -284,14 +331,45 @@ function evaluatedArchitecture(arch: Architecture, result: EvaluationResult, con
  * Merges the results of nextBatch(state) (same order) and advances one step. Returns a new state; the
  * input is not modified.
  */
-export function acceptResults(state: SearchState, results: readonly EvaluationResult[]): SearchState {
+export function acceptResults(state: SearchState, results: readonly EvaluationOutcome[]): SearchState {
   const plan = planStep(state);
   if (results.length !== plan.toEvaluate.length) {
     throw new RangeError(`step ${state.step}: expected ${plan.toEvaluate.length} results, got ${results.length}`);
   }
-  const added = plan.toEvaluate.map((arch, i) => evaluatedArchitecture(arch, checkedResult(results[i], i), state.config.constraint));
-  const summary: StepSummary = { step: state.step, candidates: plan.candidates, skipped: plan.skipped, reused: plan.reused, evaluated: added.length };
-  return { ...state, step: state.step + 1, evaluations: [...state.evaluations, ...added], trace: [...state.trace, summary] };
+  const added: EvaluatedArchitecture[] = [];
+  const rejected: RejectedCandidate[] = [];
+  plan.toEvaluate.forEach((arch, i) => {
+    const outcome = checkedOutcome(results[i]!);
+    if ('rejected' in outcome) rejected.push({ hash: architectureHash(arch), arch, step: state.step, reason: outcome.rejected });
+    else added.push(evaluatedArchitecture(arch, outcome, state.config.constraint));
+  });
+  const summary: StepSummary = {
+    step: state.step,
+    candidates: plan.candidates,
+    skipped: plan.skipped,
+    reused: plan.reused,
+    evaluated: plan.toEvaluate.length,
+    rejected: rejected.length,
+  };
+  return {
+    ...state,
+    step: state.step + 1,
+    evaluations: [...state.evaluations, ...added],
+    rejections: [...state.rejections, ...rejected],
+    trace: [...state.trace, summary],
+  };
+}
+
+/** Why the search cannot go on (most of its candidates were rejected), or undefined while it can. */
+export function searchFailure(state: SearchState): string | undefined {
+  const rejected = state.rejections.length;
+  const tried = rejected + state.evaluations.length;
+  if (rejected === 0 || rejected <= MAX_REJECTED_SHARE * tried) return undefined;
+  const reasons = [...new Set(state.rejections.map((r) => r.reason))];
+  return (
+    `${rejected} of the ${tried} candidates evaluated by step ${state.step - 1} were rejected (more than ${MAX_REJECTED_SHARE * 100}%), ` +
+    `so the evaluation itself is broken: ${reasons.slice(0, 3).join('; ')}${reasons.length > 3 ? ` (and ${reasons.length - 3} other reasons)` : ''}`
+  );
 }
 
 /** The outcome so far (complete once isDone). */
@@ -308,20 +386,33 @@ export function searchResult(state: SearchState): SearchResult {
     completedIterations: Math.max(0, Math.min(state.step - 1, config.iterations)),
     front: sortByAccuracyThenLatencyDescending(paretoFront(entries)),
     top: topByAccuracy(entries, config.topK),
-    evaluationCount: state.evaluations.length,
+    evaluationCount: state.evaluations.length + state.rejections.length,
     archiveSize: entries.length,
+    rejected: state.rejections,
     trace: state.trace,
   };
   if (config.constraint) result.constraint = { metric: config.constraint.metric, limit: config.constraint.limit };
   return result;
 }
 
-/** Runs the whole search in-process; `evaluate` is called once per step that has something new to evaluate. */
+/** The search failed: most of its candidates were rejected (searchFailure). */
+export class SearchFailedError extends Error {
+  override name = 'SearchFailedError';
+  /** Its message says why, for the user (cli/errors.ts). */
+  readonly userFacing = true;
+}
+
+/**
+ * Runs the whole search in-process; `evaluate` is called once per step that has something new to evaluate.
+ * Throws SearchFailedError when searchFailure reports one.
+ */
 export async function runSearch(config: SearchConfig, evaluate: Evaluator): Promise<SearchResult> {
   let state = startSearch(config);
   while (!isDone(state)) {
     const batch = nextBatch(state);
     state = acceptResults(state, batch.length > 0 ? await evaluate(batch) : []);
+    const failure = searchFailure(state);
+    if (failure) throw new SearchFailedError(failure);
   }
   return searchResult(state);
 }
