@@ -5,7 +5,7 @@
  * workflow task that still keeps failing is reported by `study status`, `study list` and the watcher.
  */
 import { execFile } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { appendFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { NativeConnection, Worker, bundleWorkflowCode } from '@temporalio/worker';
@@ -17,7 +17,7 @@ import type { PredictorArtifact } from '../activities/study/search.js';
 import type { SearchResult } from '../pipelines/search/index.js';
 import { parseStudySpec, studyWorkflowId } from '../pipelines/study/spec.js';
 import { startDeviceWorker, startOrchestratorWorker, type RunningWorker } from '../workers/runtime.js';
-import { listStudies, startStudy, studyStatus } from '../workers/study-client.js';
+import { cancelStudy, listStudies, startStudy, studyStatus } from '../workers/study-client.js';
 import { campaignWorkflow } from '../workflows/campaign.js';
 import { ORCHESTRATOR_QUEUE, SEARCH_ATTRIBUTES, WORKFLOW_DEFINITION_OPTIONS } from '../workflows/definitions.js';
 import { searchWorkflow } from '../workflows/search.js';
@@ -67,10 +67,12 @@ describe('failures that must not leave a study stuck', () => {
     dir = tempDir('failures');
     temporal = await startTestTemporal(join(dir, 'temporal.db'));
     const devicesFile = writeTestDevicesFile(dir);
+    // A phone whose adb link is down: every measurement command fails, a retryable error.
+    appendFileSync(devicesFile, ['  - id: unplugged', '    backend: command', "    command: 'echo adb: device unplugged, model {model} >&2; exit 1'", "    pattern: 'avg=(?<us>[0-9.]+)'", ''].join('\n'));
     const storeConfig: StoreConfig = { kind: 'fs', root: join(dir, 'store') };
     store = new FsArtifactStore(storeConfig.root);
     const config = { address: temporal.server.address, namespace: temporal.server.namespace, store: storeConfig, devicesFile };
-    workers = [await startOrchestratorWorker(config), await startDeviceWorker({ ...config, device: TEST_DEVICE })];
+    workers = [await startOrchestratorWorker(config), await startDeviceWorker({ ...config, device: TEST_DEVICE }), await startDeviceWorker({ ...config, device: 'unplugged' })];
     fixtureConnection = await NativeConnection.connect({ address: temporal.server.address });
     fixtureWorker = await Worker.create({
       connection: fixtureConnection,
@@ -164,6 +166,23 @@ describe('failures that must not leave a study stuck', () => {
     expect(Date.now() - startedAt).toBeLessThan(WITHIN_A_MINUTE);
     expect(JSON.stringify(await handle.fetchHistory())).not.toContain('workflowTaskFailedEventAttributes');
   });
+
+  it('reports an activity that keeps failing and being retried, with its last failure', async () => {
+    const started = await startStudy(temporal.client, smallSpec('unplugged', { devices: ['unplugged'] }), { timeouts: TEST_TIMEOUTS });
+    const retrying = {
+      workflowId: `${started.workflowId}.latency.unplugged`,
+      activityType: 'measureBatch',
+      attempt: expect.any(Number),
+      lastFailure: expect.stringContaining('adb: device unplugged'),
+    };
+    await expect.poll(async () => (await studyStatus(temporal.client, started.workflowId)).retrying, { timeout: WITHIN_A_MINUTE, interval: 500 }).toEqual([retrying]);
+    const status = await run(process.execPath, [BIN, 'study', 'status', started.workflowId, '--address', temporal.server.address]);
+    expect(status.stderr).toMatch(new RegExp(`retrying: measureBatch of ${started.workflowId}.latency.unplugged is on attempt \\d+; last failure: command device unplugged: benchmark command exited with code 1[\\s\\S]*adb: device unplugged`));
+    // Retrying is not stuck: no workflow task fails.
+    expect((await studyStatus(temporal.client, started.workflowId)).problems).toEqual([]);
+    await cancelStudy(temporal.client, started.workflowId);
+    await expect(started.handle.result()).rejects.toThrow();
+  }, WITHIN_A_MINUTE * 2);
 
   it('reports a workflow whose task keeps failing in study status, study list and the CLI', async () => {
     const workflowId = 'study-stuck-000000000000';

@@ -114,24 +114,59 @@ async function lastWorkflowTaskFailure(client: Client, workflowId: string, runId
   return undefined;
 }
 
-/** The study's running workflows (itself, its campaigns and searches) whose workflow task keeps failing. */
-export async function workflowTaskProblems(client: Client, studyId: string): Promise<WorkflowTaskProblem[]> {
-  const problems: WorkflowTaskProblem[] = [];
+/**
+ * An activity of a running study that has failed and is being retried: not stuck (a store that comes back,
+ * a worker that restarts fixes it), but worth seeing while it lasts.
+ */
+export interface RetryingActivity {
+  workflowId: string;
+  activityType: string;
+  attempt: number;
+  lastFailure: string;
+}
+
+/** Activities on this attempt or later are reported: a single retry after a killed worker is routine. */
+const RETRYING_MIN_ATTEMPT = 3;
+
+export interface StudyHealth {
+  problems: WorkflowTaskProblem[];
+  retrying: RetryingActivity[];
+}
+
+/**
+ * The study's running workflows (itself, its campaigns and searches): those whose workflow task keeps
+ * failing, and their activities that keep being retried.
+ */
+export async function studyHealth(client: Client, studyId: string): Promise<StudyHealth> {
+  const health: StudyHealth = { problems: [], retrying: [] };
   // Every child of a study has an id that starts with the study's id (campaignWorkflowId, the search ids).
   const query = `ExecutionStatus = 'Running' AND (WorkflowId = '${studyId}' OR WorkflowId STARTS_WITH '${studyId}.')`;
   for await (const execution of client.workflow.list({ query })) {
-    const description = await client.workflow.getHandle(execution.workflowId, execution.runId).describe();
-    const attempt = description.raw.pendingWorkflowTask?.attempt ?? 0;
+    const { raw } = await client.workflow.getHandle(execution.workflowId, execution.runId).describe();
+    for (const activity of raw.pendingActivities ?? []) {
+      if ((activity.attempt ?? 0) < RETRYING_MIN_ATTEMPT) continue;
+      health.retrying.push({
+        workflowId: execution.workflowId,
+        activityType: activity.activityType?.name ?? 'activity',
+        attempt: activity.attempt ?? 0,
+        lastFailure: activity.lastFailure?.message ?? 'no failure recorded',
+      });
+    }
+    const attempt = raw.pendingWorkflowTask?.attempt ?? 0;
     if (attempt < FAILED_TASK_MIN_ATTEMPT) continue;
     const message = await lastWorkflowTaskFailure(client, execution.workflowId, execution.runId);
-    if (message !== undefined) problems.push({ workflowId: execution.workflowId, workflowType: execution.type, attempt, message });
+    if (message !== undefined) health.problems.push({ workflowId: execution.workflowId, workflowType: execution.type, attempt, message });
   }
-  return problems;
+  return health;
 }
 
 /** One line per problem, for the CLI and the dev watcher. */
 export function problemLine(problem: WorkflowTaskProblem): string {
   return `workflow task of ${problem.workflowId} keeps failing (attempt ${problem.attempt}): ${problem.message}`;
+}
+
+export function retryingLine(activity: RetryingActivity): string {
+  return `${activity.activityType} of ${activity.workflowId} is on attempt ${activity.attempt}; last failure: ${activity.lastFailure}`;
 }
 
 export interface StudyStatusReport {
@@ -141,12 +176,14 @@ export interface StudyStatusReport {
   campaigns: CampaignProgress[];
   /** Workflows of a running study whose workflow task keeps failing: the study is stuck until they are fixed. */
   problems: WorkflowTaskProblem[];
+  /** Activities of a running study that keep failing and are being retried. */
+  retrying: RetryingActivity[];
 }
 
 export async function studyStatus(client: Client, workflowId: string): Promise<StudyStatusReport> {
   const handle = client.workflow.getHandle<typeof studyWorkflow>(workflowId);
   const description = await handle.describe();
-  const problems = description.status.name === 'RUNNING' ? await workflowTaskProblems(client, workflowId) : [];
+  const health: StudyHealth = description.status.name === 'RUNNING' ? await studyHealth(client, workflowId) : { problems: [], retrying: [] };
   let progress: StudyProgress | null = null;
   try {
     progress = await handle.query(studyProgressQuery);
@@ -161,7 +198,7 @@ export async function studyStatus(client: Client, workflowId: string): Promise<S
       // The campaign may not have started its first task yet.
     }
   }
-  return { workflowId, status: description.status.name, progress, campaigns, problems };
+  return { workflowId, status: description.status.name, progress, campaigns, ...health };
 }
 
 export async function pauseStudy(client: Client, workflowId: string): Promise<void> {
@@ -202,7 +239,7 @@ export async function listStudies(client: Client, limit = 50): Promise<StudyList
       space: attrs.get(SEARCH_ATTRIBUTES.space) ?? '',
       devices: attrs.get(SEARCH_ATTRIBUTES.devices) ?? [],
       startTime: wf.startTime,
-      problems: wf.status.name === 'RUNNING' ? await workflowTaskProblems(client, wf.workflowId) : [],
+      problems: wf.status.name === 'RUNNING' ? (await studyHealth(client, wf.workflowId)).problems : [],
     });
     if (out.length >= limit) break;
   }

@@ -5,7 +5,7 @@ import { Command } from 'commander';
 import { openArtifactStore } from '../../activities/storage/index.js';
 import { studyReportFiles } from '../../activities/study/report.js';
 import type { StudySpec } from '../../pipelines/study/spec.js';
-import { cancelStudy, listStudies, pauseStudy, problemLine, resumeStudy, startStudy, studyResult, studyStatus } from '../../workers/study-client.js';
+import { cancelStudy, listStudies, pauseStudy, problemLine, resumeStudy, retryingLine, startStudy, studyResult, studyStatus } from '../../workers/study-client.js';
 import { workflowUiLink } from '../../workers/temporal.js';
 import { addRuntimeOptions, connectClient, storeConfig, temporalSettings, type RuntimeFlags } from '../runtime-options.js';
 import { campaignLine, ProgressPrinter } from '../progress.js';
@@ -31,7 +31,8 @@ export async function watchStudy(client: Client, workflowId: string, intervalMs 
     if (printer.interactive || closed || Date.now() - lastPrinted > 30_000) {
       const stage = report.progress ? `${report.progress.stage}${report.progress.paused ? ' (paused)' : ''}` : report.status.toLowerCase();
       const problems = report.problems.map((p) => `STUCK: ${problemLine(p)}`);
-      printer.show([`${workflowId}: ${stage}${problems.length > 0 ? ' (stuck)' : ''}`, ...report.campaigns.map(campaignLine), ...problems]);
+      const retrying = report.retrying.map((a) => `retrying: ${retryingLine(a)}`);
+      printer.show([`${workflowId}: ${stage}${problems.length > 0 ? ' (stuck)' : ''}`, ...report.campaigns.map(campaignLine), ...problems, ...retrying]);
       lastPrinted = Date.now();
     }
     if (closed) return report.status;
@@ -67,6 +68,7 @@ export function studyCommand(): Command {
         const report = await studyStatus(client, id);
         process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
         for (const problem of report.problems) process.stderr.write(`stuck: ${problemLine(problem)}\n`);
+        for (const activity of report.retrying) process.stderr.write(`retrying: ${retryingLine(activity)}\n`);
       });
     },
   );

@@ -201,6 +201,8 @@ export interface SearchRunRow {
   space: 'original' | 'pruned';
   seed: string;
   evaluations: number;
+  /** Candidates whose evaluation was rejected (docs/search.md), part of `evaluations`. */
+  rejected: number;
   archiveSize: number;
   frontSize: number;
   completedIterations: number;
@@ -265,6 +267,7 @@ export function buildReportData(inputs: ReportInputs): ReportData {
         space,
         seed: String(result.seed),
         evaluations: result.evaluationCount,
+        rejected: result.rejected?.length ?? 0,
         archiveSize: result.archiveSize,
         frontSize: result.front.length,
         completedIterations: result.completedIterations,

@@ -171,8 +171,8 @@ function reproductionHtml(data: ReportData, options: RenderOptions): string {
     table(['device', 'stage', 'architectures', 'measured', 'from cache', 'first started', 'last finished', 'busy (s)'],
       r.timings.map((t) => [t.device, t.stage, t.architectures, t.computed, t.cached, t.firstStartedAt, t.lastMeasuredAt, Number(t.busySeconds.toFixed(1))]), 'timings'),
     '<h3>Search runs</h3>',
-    table(['device', 'objective', 'space', 'seed', 'evaluations', 'archive', 'front', 'iterations'],
-      r.searchRuns.map((s) => [s.device, s.objective, s.space, s.seed, s.evaluations, s.archiveSize, s.frontSize, s.completedIterations]), 'search-runs'),
+    table(['device', 'objective', 'space', 'seed', 'evaluations', 'rejected', 'archive', 'front', 'iterations'],
+      r.searchRuns.map((s) => [s.device, s.objective, s.space, s.seed, s.evaluations, s.rejected, s.archiveSize, s.frontSize, s.completedIterations]), 'search-runs'),
     '<h3>Workflows</h3>',
     `<ul class="workflows">${data.workflows.map((w) => `<li>${escapeHtml(w.label)}: ${workflowLink(w.workflowId, options)}</li>`).join('')}</ul>`,
   ].join('\n');

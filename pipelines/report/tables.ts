@@ -145,8 +145,8 @@ export function reportTables(data: ReportData): ReportTable[] {
     },
     {
       name: 'search-runs',
-      columns: ['device', 'objective', 'space', 'seed', 'evaluations', 'archive_size', 'front_size', 'completed_iterations'],
-      rows: reproduction.searchRuns.map((r) => [r.device, r.objective, r.space, r.seed, r.evaluations, r.archiveSize, r.frontSize, r.completedIterations]),
+      columns: ['device', 'objective', 'space', 'seed', 'evaluations', 'rejected', 'archive_size', 'front_size', 'completed_iterations'],
+      rows: reproduction.searchRuns.map((r) => [r.device, r.objective, r.space, r.seed, r.evaluations, r.rejected, r.archiveSize, r.frontSize, r.completedIterations]),
     },
     {
       name: 'software',
