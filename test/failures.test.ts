@@ -22,6 +22,7 @@ import { campaignWorkflow } from '../workflows/campaign.js';
 import { ORCHESTRATOR_QUEUE, SEARCH_ATTRIBUTES, WORKFLOW_DEFINITION_OPTIONS } from '../workflows/definitions.js';
 import { searchWorkflow } from '../workflows/search.js';
 import { studyWorkflow } from '../workflows/study.js';
+import { watchStudy } from '../cli/commands/study.js';
 import { TEST_DEVICE, TEST_TIMEOUTS, smallSpec, startTestTemporal, tempDir, writeTestDevicesFile, type TestTemporal } from './helpers/study.js';
 
 const run = promisify(execFile);
@@ -199,6 +200,17 @@ describe('failures that must not leave a study stuck', () => {
     expect(status.stderr).toMatch(/stuck: workflow task of study-stuck-000000000000 keeps failing \(attempt \d+\): RangeError: result 4/);
     // The studies of the other tests, finished or failed, report no problem.
     for (const study of await listStudies(temporal.client)) if (study.workflowId !== workflowId) expect(study.problems).toEqual([]);
-    await temporal.client.workflow.getHandle(workflowId).terminate('test done');
+    // The watcher of `dev --run` and `study start --wait` (stderr is not a TTY here: plain lines).
+    const printed: string[] = [];
+    const write = process.stderr.write.bind(process.stderr);
+    process.stderr.write = ((chunk: string | Uint8Array) => printed.push(String(chunk)) > 0) as typeof process.stderr.write;
+    try {
+      const watching = watchStudy(temporal.client, workflowId, 200);
+      await expect.poll(() => printed.join(''), { timeout: WITHIN_A_MINUTE }).toMatch(/STUCK: workflow task of study-stuck-000000000000 keeps failing \(attempt \d+\): RangeError: result 4/);
+      await temporal.client.workflow.getHandle(workflowId).terminate('test done');
+      expect(await watching).toBe('TERMINATED');
+    } finally {
+      process.stderr.write = write;
+    }
   }, WITHIN_A_MINUTE * 2);
 });

@@ -12,6 +12,7 @@ import {
   plausibleLatency,
   predictedOutcome,
   searchConfig,
+  validateSearchConfig,
   type EvaluationOutcome,
   type LatencyPrediction,
   type LatencyPredictorModel,
@@ -124,13 +125,16 @@ export function createSearchActivities(deps: { store: ArtifactStore; accuracySco
       input.spaceName === 'pruned' && input.prunedSpaceKey ? validateSpaceDocument(await store.getJson(input.prunedSpaceKey)) : originalSpace(input.spec.space);
     await devicePredictor(input.studyId, input.planKey, input.device);
     const { search } = input.spec;
-    return searchConfig(space, input.objective, {
-      seed: input.seed,
-      resolution: input.spec.resolutions[0]!,
-      initialSize: search.initialSize,
-      iterations: search.iterations,
-      budgetPerIteration: search.budgetPerIteration,
-    });
+    // Validated here, so the workflow never meets a bad configuration (a RangeError is not retried).
+    return validateSearchConfig(
+      searchConfig(space, input.objective, {
+        seed: input.seed,
+        resolution: input.spec.resolutions[0]!,
+        initialSize: search.initialSize,
+        iterations: search.iterations,
+        budgetPerIteration: search.budgetPerIteration,
+      }),
+    );
   }
 
   /**

@@ -25,10 +25,14 @@ async function withClient<T>(flags: RuntimeFlags, fn: (client: Client, uiLink: (
 export async function watchStudy(client: Client, workflowId: string, intervalMs = 2000): Promise<string> {
   const printer = new ProgressPrinter();
   let lastPrinted = 0;
+  let lastAlerts = '';
   for (;;) {
     const report = await studyStatus(client, workflowId);
     const closed = report.status !== 'RUNNING';
-    if (printer.interactive || closed || Date.now() - lastPrinted > 30_000) {
+    // A workflow that becomes stuck, or an activity that starts being retried, is printed at once even off a TTY.
+    const alerts = [...report.problems.map((p) => p.workflowId), ...report.retrying.map((a) => `${a.workflowId}/${a.activityType}`)].join(' ');
+    if (printer.interactive || closed || alerts !== lastAlerts || Date.now() - lastPrinted > 30_000) {
+      lastAlerts = alerts;
       const stage = report.progress ? `${report.progress.stage}${report.progress.paused ? ' (paused)' : ''}` : report.status.toLowerCase();
       const problems = report.problems.map((p) => `STUCK: ${problemLine(p)}`);
       const retrying = report.retrying.map((a) => `retrying: ${retryingLine(a)}`);

@@ -186,7 +186,8 @@ function requireInteger(value: number, name: string, min: number): void {
   if (!Number.isInteger(value) || value < min) throw new RangeError(`search config: ${name} must be an integer >= ${min}, got ${value}`);
 }
 
-function checkedConfig(config: SearchConfig): SearchConfig {
+/** The configuration with its space document validated; throws a RangeError naming the first bad setting. */
+export function validateSearchConfig(config: SearchConfig): SearchConfig {
   if (config.objective !== 'pareto' && config.objective !== 'max-accuracy') {
     throw new RangeError(`search config: objective must be 'pareto' or 'max-accuracy', got ${JSON.stringify(config.objective)}`);
   }
@@ -212,7 +213,7 @@ function checkedConfig(config: SearchConfig): SearchConfig {
 }
 
 export function startSearch(config: SearchConfig): SearchState {
-  return { kind: 'blockscope.search-state/v1', config: checkedConfig(config), step: 0, evaluations: [], rejections: [], trace: [] };
+  return { kind: 'blockscope.search-state/v1', config: validateSearchConfig(config), step: 0, evaluations: [], rejections: [], trace: [] };
 }
 
 export function isDone(state: SearchState): boolean {
