@@ -3,6 +3,7 @@
  * metric, the paper's statistics (mean, population std, numpy-linear quantiles, min, max), a 95% confidence
  * interval of the mean, and the effect against the random baseline. One profile covers one device.
  */
+import type { DriftSeries } from './drift.js';
 import type { AccuracySource, ArchitectureMetrics } from './records.js';
 import { blockSpecCoordinates, blockSpecId, blockSpecLabel, blockSpecs } from './spaces/specs.js';
 import type { BlockSpec, SpaceId } from './spaces/types.js';
@@ -56,6 +57,18 @@ export interface BlockProfile {
   metrics: string[];
   baseline: { n: number; metrics: Record<string, MetricStats> };
   specs: SpecProfile[];
+  /** The device's drift over its latency campaign, when it was tracked (pipelines/drift.ts). */
+  drift?: ProfileDrift;
+}
+
+export interface ProfileDrift {
+  series: DriftSeries;
+  /** Whether the latency statistics above are drift-corrected (spec measurement.drift.correct). */
+  corrected: boolean;
+  /** Where each measurement's raw and corrected figure is stored. */
+  correctionsKey: string;
+  /** Measurements outside the probed span (e.g. cached from an earlier campaign), left uncorrected. */
+  uncorrected: number;
 }
 
 export interface ProfileSpecInput {

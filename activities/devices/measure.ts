@@ -68,7 +68,8 @@ export function createMeasurer(device: DeviceConfig, options: MeasurerOptions = 
     const fingerprintKey = fingerprintHash(fingerprint);
     const protocolKey = protocolHash(protocol);
     const key = measurementKey({ device: device.id, fingerprintHash: fingerprintKey, protocolHash: protocolKey, archHash, resolution: arch.resolution });
-    const cached = cache && engine.measuresDevice ? await cache.get(key) : undefined;
+    const useCache = cache && engine.measuresDevice && !measureOptions.fresh ? cache : undefined;
+    const cached = useCache ? await useCache.get(key) : undefined;
     if (cached) {
       counts.cacheHits += 1;
       return cached;
@@ -84,7 +85,7 @@ export function createMeasurer(device: DeviceConfig, options: MeasurerOptions = 
       : undefined;
     try {
       const lockWaitMs = performance.now() - callStarted;
-      const measuredMeanwhile = cache && lock ? await cache.get(key) : undefined;
+      const measuredMeanwhile = useCache && lock ? await useCache.get(key) : undefined;
       if (measuredMeanwhile) {
         counts.cacheHits += 1;
         return measuredMeanwhile;
@@ -118,7 +119,7 @@ export function createMeasurer(device: DeviceConfig, options: MeasurerOptions = 
       if (result.reference) measurement.reference = result.reference;
       if (result.blocks) measurement.blocks = result.blocks;
       if (engine.measuresDevice) counts.measured += 1;
-      return cache && engine.measuresDevice ? await cache.put(key, measurement) : measurement;
+      return useCache ? await useCache.put(key, measurement) : measurement;
     } finally {
       await lock?.release();
     }

@@ -93,6 +93,8 @@ export interface MeasureOptions {
   signal?: AbortSignal;
   /** Called at every step and about once a second while waiting for the device; a good place to heartbeat. */
   onProgress?: (progress: MeasureProgress) => void;
+  /** Measure now, neither from nor into the cache: a drift probe must say how fast the device is at this moment. */
+  fresh?: boolean;
 }
 
 export interface Measurer {

@@ -21,6 +21,8 @@ export async function runBatchActivity<T>(options: {
   /** The whole work list the batch is a slice of (default: the study plan's architectures). */
   loadItems?: () => Promise<{ hash: string; arch: Architecture }[]>;
   computeOne: (item: { hash: string; arch: Architecture }, signal: AbortSignal) => Promise<ItemResult<T>>;
+  /** Runs before the batch's item `index` (0-based), and once more with index = the batch's length after the last item. */
+  between?: (index: number, batchLength: number, signal: AbortSignal) => Promise<void>;
 }): Promise<BatchSummary> {
   const { store, request, resultKey } = options;
   const context = Context.current();
@@ -42,8 +44,9 @@ export async function runBatchActivity<T>(options: {
   let computed = 0;
   let cached = 0;
   try {
-    for (const item of items) {
+    for (const [index, item] of items.entries()) {
       if (context.cancellationSignal.aborted) throw context.cancellationSignal.reason;
+      await options.between?.(index, items.length, context.cancellationSignal);
       const result = await options.computeOne(item, context.cancellationSignal);
       results.push(result.value);
       if (result.fromCache) cached += 1;
@@ -51,9 +54,16 @@ export async function runBatchActivity<T>(options: {
       details = { batchIndex: request.batchIndex, completed: results.length };
       context.heartbeat(details);
     }
+    await options.between?.(items.length, items.length, context.cancellationSignal);
   } finally {
     clearInterval(ticker);
   }
   await store.putJson(resultKey, results);
   return { batchIndex: request.batchIndex, key: resultKey, count: results.length, computed, cached };
+}
+
+/** Every array stored under a prefix (a campaign's batch files), concatenated in key order. */
+export async function readBatches<T>(store: ArtifactStore, prefix: string): Promise<T[]> {
+  const keys = await store.list(prefix);
+  return (await Promise.all(keys.map((key) => store.getJson<T[]>(key)))).flat();
 }

@@ -3,6 +3,10 @@ import type { LatencyMeasurement, Measurer } from '../devices/index.js';
 import type { ArtifactStore } from '../storage/index.js';
 import { runBatchActivity } from './batch.js';
 import type { Architecture } from '../../pipelines/spaces/types.js';
+import { midpointMs, type DriftProbe } from '../../pipelines/drift.js';
+import { referenceArchitecture } from '../../pipelines/sampling.js';
+import { measurementList, type StudyPlan } from '../../pipelines/study/plan.js';
+import type { StudySpec } from '../../pipelines/study/spec.js';
 import type { DeviceActivities } from './contracts.js';
 import { searchFinalArchitectures } from './search.js';
 import { studyKeys } from './keys.js';
@@ -19,11 +23,32 @@ export function createDeviceActivities(deps: { store: ArtifactStore; device: str
   return {
     async measureBatch(input) {
       checkDevice(input.device);
+      const keys = studyKeys(input.studyId);
+      const plan = await deps.store.getJson<StudyPlan>(input.planKey);
+      // Specs stored before drift tracking existed have no `drift`: no probes.
+      const drift = (await deps.store.getJson<StudySpec>(keys.spec)).measurement.drift;
+      const probes: DriftProbe[] = [];
+      const probe = async (index: number, signal: AbortSignal) => {
+        const measured = await deps.measurer.measure(referenceArchitecture(plan.space, plan.resolutions[0]!), { signal, fresh: true });
+        probes.push({ batchIndex: input.batchIndex, position: input.batchIndex * input.batchSize + index, at: new Date(midpointMs(measured.startedAt, measured.measuredAt)).toISOString(), medianMs: measured.medianMs });
+      };
       return runBatchActivity<LatencyMeasurement>({
         store: deps.store,
         request: input,
-        resultKey: studyKeys(input.studyId).latencyBatch(input.device, input.batchIndex),
+        resultKey: keys.latencyBatch(input.device, input.batchIndex),
+        loadItems: async () => measurementList(plan, input.device),
         computeOne: measureOne,
+        ...(drift?.track
+          ? {
+              between: async (index: number, batchLength: number, signal: AbortSignal) => {
+                const position = input.batchIndex * input.batchSize + index;
+                const due = index === 0 || (index < batchLength && drift.every > 0 && index % drift.every === 0) || (index === batchLength && position === plan.architectures.length);
+                if (due) await probe(index, signal);
+                // Stored before the batch's results, so a stored batch always has its probes.
+                if (index === batchLength) await deps.store.putJson(keys.driftBatch(input.device, input.batchIndex, probes[0]!.at), probes);
+              },
+            }
+          : {}),
       });
     },
     async remeasureSearchResults(input) {

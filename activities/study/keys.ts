@@ -8,6 +8,10 @@ export const studyKeys = (studyId: string) => ({
   accuracyPrefix: `studies/${studyId}/accuracy/`,
   latencyBatch: (device: string, batchIndex: number) => `studies/${studyId}/latency/${device}/batch-${pad(batchIndex)}.json`,
   latencyPrefix: (device: string) => `studies/${studyId}/latency/${device}/`,
+  /** One file per attempt at a batch (artifacts are immutable), named by when its first probe was taken. */
+  driftBatch: (device: string, batchIndex: number, firstProbeAt: string) => `studies/${studyId}/drift/${device}/probes/batch-${pad(batchIndex)}@${Date.parse(firstProbeAt)}.json`,
+  driftPrefix: (device: string) => `studies/${studyId}/drift/${device}/probes/`,
+  driftCorrections: (device: string) => `studies/${studyId}/drift/${device}/corrections.json`,
   predictor: (device: string) => `studies/${studyId}/predictor/${device}.json`,
   insights: (device: string, objective: string, file: 'report.json' | 'pruned-space.json' | 'insights.txt') => `studies/${studyId}/insights/${device}/${objective}/${file}`,
   searchResult: (device: string, objective: string, space: string, seed: number) => `studies/${studyId}/search/${device}/${objective}/${space}/seed-${seed}.json`,

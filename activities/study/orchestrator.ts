@@ -3,17 +3,17 @@
  * the work is done by the pure pipelines/ core, these only read and write the artifact store.
  */
 import { ApplicationFailure } from '@temporalio/common';
-import { aggregateProfile, profileToCsv } from '../../pipelines/profile.js';
+import { aggregateProfile, profileToCsv, type ProfileDrift } from '../../pipelines/profile.js';
 import type { ArchitectureMetrics } from '../../pipelines/records.js';
 import { architectureCounts, type Architecture } from '../../pipelines/spaces/index.js';
 import { planStudy, type StudyPlan } from '../../pipelines/study/plan.js';
 import type { StudySpec } from '../../pipelines/study/spec.js';
-import type { LatencyMeasurement } from '../devices/index.js';
 import type { ArtifactStore } from '../storage/index.js';
-import { runBatchActivity } from './batch.js';
+import { readBatches, runBatchActivity } from './batch.js';
 import type { AccuracyRecord, AccuracyScorerFactory, BatchRequest, BatchSummary, OrchestratorActivities, PreparedStudy, ProfileRef } from './contracts.js';
 import { createInsightActivities } from './insights.js';
 import { studyKeys } from './keys.js';
+import { deviceLatencies } from './latency.js';
 import { createReportActivities } from './report.js';
 import { createSearchActivities } from './search.js';
 
@@ -77,21 +77,16 @@ export function createOrchestratorActivities(deps: OrchestratorDependencies): Or
     return { batchIndex: input.batchIndex, key, count: input.records.length, computed: put.created ? input.records.length : 0, cached: put.created ? 0 : input.records.length };
   }
 
-  async function readBatches<T>(prefix: string): Promise<T[]> {
-    const keys = await store.list(prefix);
-    const batches = await Promise.all(keys.map((key) => store.getJson<T[]>(key)));
-    return batches.flat();
-  }
-
   async function aggregateProfiles(input: { studyId: string; planKey: string; spec: StudySpec }): Promise<ProfileRef[]> {
     const keys = studyKeys(input.studyId);
     const plan = await store.getJson<StudyPlan>(input.planKey);
-    const accuracy = new Map((await readBatches<AccuracyRecord>(keys.accuracyPrefix)).map((r) => [r.hash, r.score]));
+    const accuracy = new Map((await readBatches<AccuracyRecord>(store, keys.accuracyPrefix)).map((r) => [r.hash, r.score]));
     const latency = new Map<string, Record<string, number>>();
+    const drift = new Map<string, ProfileDrift>();
     for (const device of input.spec.devices) {
-      for (const m of await readBatches<LatencyMeasurement>(keys.latencyPrefix(device))) {
-        latency.set(m.archHash, { ...latency.get(m.archHash), [device]: m.medianMs });
-      }
+      const measured = await deviceLatencies(store, input.studyId, plan, device, input.spec);
+      for (const [hash, ms] of measured.latencyMs) latency.set(hash, { ...latency.get(hash), [device]: ms });
+      if (measured.drift) drift.set(device, measured.drift);
     }
     const metrics = new Map<string, ArchitectureMetrics>(
       plan.architectures.map(({ hash, arch }) => {
@@ -113,6 +108,8 @@ export function createOrchestratorActivities(deps: OrchestratorDependencies): Or
           baseline: plan.baseline.find((b) => b.resolution === resolution)?.archHashes ?? [],
           metrics,
         });
+        const deviceDrift = drift.get(device);
+        if (deviceDrift) profile.drift = deviceDrift;
         const ref = { device, resolution, jsonKey: keys.profile(device, resolution, 'json'), csvKey: keys.profile(device, resolution, 'csv') };
         await store.putJson(ref.jsonKey, profile);
         await store.put(ref.csvKey, profileToCsv(profile), { contentType: 'text/csv' });

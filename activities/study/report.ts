@@ -21,6 +21,7 @@ import type { StudySpec } from '../../pipelines/study/spec.js';
 import type { LatencyMeasurement } from '../devices/index.js';
 import type { ArtifactStore } from '../storage/index.js';
 import type { ComparisonRef, InsightRef, ProfileRef } from './contracts.js';
+import { readBatches } from './batch.js';
 import { studyKeys } from './keys.js';
 
 export interface RenderStudyReportInput {
@@ -52,11 +53,6 @@ export interface StudyReportFiles {
 }
 
 const SEARCH_RESULT = /\/(original|pruned)\/seed-[^/]+\.json$/;
-
-async function readBatches<T>(store: ArtifactStore, prefix: string): Promise<T[]> {
-  const keys = await store.list(prefix);
-  return (await Promise.all(keys.map((key) => store.getJson<T[]>(key)))).flat();
-}
 
 /** Versions of what produced the study and renders the report; read once per process. */
 let software: Record<string, string> | undefined;

@@ -31,6 +31,7 @@ import type { LatencyMeasurement } from '../devices/index.js';
 import type { ArtifactStore } from '../storage/index.js';
 import type { AccuracyScorerFactory } from './contracts.js';
 import { studyKeys } from './keys.js';
+import { deviceLatencies } from './latency.js';
 
 export interface PredictorArtifact {
   device: string;
@@ -87,11 +88,6 @@ function splitHeldOut(samples: LatencySample[], hashes: string[]): { train: Late
   return { train: samples.filter((_, i) => !heldOut.has(i)), test: samples.filter((_, i) => heldOut.has(i)) };
 }
 
-async function readBatches<T>(store: ArtifactStore, prefix: string): Promise<T[]> {
-  const keys = await store.list(prefix);
-  return (await Promise.all(keys.map((k) => store.getJson<T[]>(k)))).flat();
-}
-
 /** The architectures whose device latency the comparison reports: Pareto fronts, or max-accuracy top-k. */
 export async function searchFinalArchitectures(store: ArtifactStore, refs: SearchRef[]): Promise<{ hash: string; arch: Architecture }[]> {
   const unique = new Map<string, Architecture>();
@@ -109,7 +105,8 @@ export function createSearchActivities(deps: { store: ArtifactStore; accuracySco
     const key = studyKeys(studyId).predictor(device);
     if (await store.exists(key)) return store.getJson<PredictorArtifact>(key);
     const plan = await store.getJson<StudyPlan>(planKey);
-    const latency = new Map((await readBatches<LatencyMeasurement>(store, studyKeys(studyId).latencyPrefix(device))).map((m) => [m.archHash, m.medianMs]));
+    const spec = await store.getJson<StudySpec>(studyKeys(studyId).spec);
+    const { latencyMs: latency } = await deviceLatencies(store, studyId, plan, device, spec);
     const measured = plan.architectures.filter((a) => latency.has(a.hash));
     const samples = measured.map((a) => ({ arch: a.arch, latencyMs: latency.get(a.hash)! }));
     const { train, test } = splitHeldOut(samples, measured.map((a) => a.hash));

@@ -2,6 +2,7 @@
  * The sampling stage: which architectures a study measures. Every block specification draws its own
  * seeded samples; the same architecture drawn by several specifications is measured once per device.
  */
+import { Rng, deriveSeed } from '../rng.js';
 import { sampleArchitectures, sampleWithFixedBlock } from '../sampling.js';
 import { architectureHash, architectureHasBlock, blockSpecId, blockSpecs, originalSpace, parseBlockSpec, type Architecture, type BlockSpec } from '../spaces/index.js';
 import type { StudySpec } from './spec.js';
@@ -22,8 +23,24 @@ export interface StudyPlan {
   specs: PlannedSpec[];
   /** Random (unfixed) architectures per resolution: the baseline distribution. */
   baseline: { resolution: number; archHashes: string[] }[];
-  /** Every distinct architecture, in first-drawn order: the measurement work list. */
+  /** Every distinct architecture, in first-drawn order: the accuracy work list. */
   architectures: { hash: string; arch: Architecture }[];
+  /**
+   * Per device, indices into `architectures` in the order that device measures them (a seeded random
+   * permutation, different per device, the same on a re-run). Absent for a device, or in plans made before
+   * it existed: plan order ('grouped').
+   */
+  measurementOrders?: Record<string, number[]>;
+}
+
+/** A device's measurement order: a permutation of the plan's indices (plan order when none is stored). */
+export function measurementOrder(plan: StudyPlan, device: string): number[] {
+  return plan.measurementOrders?.[device] ?? plan.architectures.map((_, i) => i);
+}
+
+/** The plan's architectures in the order a device measures them: its latency campaign's work list. */
+export function measurementList(plan: StudyPlan, device: string): { hash: string; arch: Architecture }[] {
+  return measurementOrder(plan, device).map((i) => plan.architectures[i]!);
 }
 
 export function selectedBlockSpecs(spec: StudySpec): BlockSpec[] {
@@ -53,12 +70,11 @@ export function planStudy(spec: StudySpec): StudyPlan {
       };
     }),
   );
-  return {
-    kind: 'blockscope.plan/v1',
-    space: spec.space,
-    resolutions: spec.resolutions,
-    specs,
-    baseline,
-    architectures: [...unique].map(([hash, arch]) => ({ hash, arch })),
-  };
+  const architectures = [...unique].map(([hash, arch]) => ({ hash, arch }));
+  const plan: StudyPlan = { kind: 'blockscope.plan/v1', space: spec.space, resolutions: spec.resolutions, specs, baseline, architectures };
+  if (spec.measurement.order === 'mixed') {
+    const indices = architectures.map((_, i) => i);
+    plan.measurementOrders = Object.fromEntries(spec.devices.map((device) => [device, new Rng(deriveSeed(spec.seed, 'measurement-order', device)).shuffled(indices)]));
+  }
+  return plan;
 }

@@ -65,9 +65,29 @@ export const studySpecSchema = z
     devices: z.array(deviceId).min(1).default(['cpu-local']),
     accuracy: accuracySchema.default({ source: 'naswot-proxy', proxyBatch: 16, batchSize: 20 }),
     measurement: z
-      .object({ batchSize: z.number().int().min(1).max(1000).default(10) })
+      .object({
+        batchSize: z.number().int().min(1).max(1000).default(10),
+        /**
+         * 'mixed': each device measures the plan in its own seeded random order, so host drift spreads
+         * evenly over every specification; 'grouped': plan order (baseline, then each specification's
+         * samples back to back), only to compare against.
+         */
+        order: z.enum(['mixed', 'grouped']).default('mixed'),
+        /** Drift probes (pipelines/drift.ts): the space's reference architecture measured during the campaign. */
+        drift: z
+          .object({
+            /** Probe at the start of every batch and at the end of the campaign. */
+            track: z.boolean().default(true),
+            /** Also probe after every N architectures inside a batch (0: batch boundaries only). */
+            every: z.number().int().min(0).max(1000).default(0),
+            /** Profiles and the predictor use drift-corrected latencies (the raw ones are kept beside them). */
+            correct: z.boolean().default(true),
+          })
+          .strict()
+          .default({ track: true, every: 0, correct: true }),
+      })
       .strict()
-      .default({ batchSize: 10 }),
+      .default({ batchSize: 10, order: 'mixed', drift: { track: true, every: 0, correct: true } }),
     insights: z
       .object({
         objectives: z.array(objectiveSchema).min(1).default(['pareto', 'max-accuracy']),

@@ -1,0 +1,79 @@
+/**
+ * Drift of a device's speed over a latency campaign, and the correction of measurements by it.
+ *
+ * During a campaign the device measures a fixed reference architecture of the space (a drift probe) at
+ * the start of every batch, optionally after every k architectures, and at the end of the campaign,
+ * through the same path as every other measurement. If the device is slower by a factor d(t) at time t,
+ * a model measured at t took L·d(t) and a probe R·d(t), so L = measured × R / probe(t), with probe(t)
+ * interpolated linearly in time between the neighbouring probes and R the median of all probes.
+ */
+import { median } from './stats.js';
+
+export interface DriftProbe {
+  /** The batch that took it, and how many of the campaign's architectures were measured before it. */
+  batchIndex: number;
+  position: number;
+  /** When the probe was measured (the midpoint of its run), ISO 8601. */
+  at: string;
+  medianMs: number;
+}
+
+export interface DriftSeries {
+  device: string;
+  /** The reference architecture measured by every probe. */
+  referenceHash: string;
+  resolution: number;
+  /** In time order. */
+  probes: DriftProbe[];
+  /** The median of all probes: what the correction scales every measurement to. */
+  referenceMs: number;
+  /** Slowest / fastest probe: how far the host moved over the campaign (1 = not at all). */
+  range: number;
+}
+
+/** A measurement's correction, recorded next to its raw figure. */
+export interface DriftCorrection {
+  archHash: string;
+  rawMs: number;
+  /** rawMs × factor; equal to rawMs when no correction applies. */
+  correctedMs: number;
+  /** referenceMs / probe(t); null when the measurement lies outside the probed span (e.g. from an earlier campaign). */
+  factor: number | null;
+}
+
+/** The midpoint of an interval given as ISO times, in ms since the epoch. */
+export function midpointMs(startedAt: string, endedAt: string): number {
+  return (Date.parse(startedAt) + Date.parse(endedAt)) / 2;
+}
+
+export function driftSeries(device: string, referenceHash: string, resolution: number, probes: readonly DriftProbe[]): DriftSeries {
+  if (probes.length === 0) throw new RangeError(`driftSeries: no probes for ${device}`);
+  for (const p of probes) {
+    if (!(p.medianMs > 0) || !Number.isFinite(p.medianMs)) throw new RangeError(`drift probe of batch ${p.batchIndex}: medianMs must be a positive number, got ${p.medianMs}`);
+    if (Number.isNaN(Date.parse(p.at))) throw new RangeError(`drift probe of batch ${p.batchIndex}: at must be an ISO time, got ${JSON.stringify(p.at)}`);
+  }
+  const sorted = [...probes].sort((a, b) => Date.parse(a.at) - Date.parse(b.at) || a.position - b.position);
+  const values = sorted.map((p) => p.medianMs);
+  return { device, referenceHash, resolution, probes: sorted, referenceMs: median(values), range: Math.max(...values) / Math.min(...values) };
+}
+
+/** The probe's latency interpolated at a time; undefined outside the probed span. */
+export function probeAt(series: DriftSeries, timeMs: number): number | undefined {
+  const { probes } = series;
+  const times = probes.map((p) => Date.parse(p.at));
+  if (timeMs < times[0]! || timeMs > times[times.length - 1]!) return undefined;
+  if (probes.length === 1) return probes[0]!.medianMs;
+  // times[last] >= timeMs, so this stops at a probe.
+  let i = 1;
+  while (times[i]! < timeMs) i++;
+  const [t0, t1, v0, v1] = [times[i - 1]!, times[i]!, probes[i - 1]!.medianMs, probes[i]!.medianMs];
+  return t1 === t0 ? (v0 + v1) / 2 : v0 + ((v1 - v0) * (timeMs - t0)) / (t1 - t0);
+}
+
+/** Corrects one measurement taken between startedAt and measuredAt. */
+export function correctForDrift(series: DriftSeries, measurement: { archHash: string; medianMs: number; startedAt: string; measuredAt: string }): DriftCorrection {
+  const probe = probeAt(series, midpointMs(measurement.startedAt, measurement.measuredAt));
+  if (probe === undefined) return { archHash: measurement.archHash, rawMs: measurement.medianMs, correctedMs: measurement.medianMs, factor: null };
+  const factor = series.referenceMs / probe;
+  return { archHash: measurement.archHash, rawMs: measurement.medianMs, correctedMs: measurement.medianMs * factor, factor };
+}
