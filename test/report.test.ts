@@ -43,8 +43,9 @@ let inputs: ReportInputs;
 let data: ReportData;
 let html: string;
 
-/** Figures one device of this study has: a heatmap per profile metric, two sensitivity bars, the correlation, the Pareto fronts. */
+/** Figures one device of this study has: the drift probes, a heatmap per profile metric, two sensitivity bars, the correlation, the Pareto fronts. */
 const FIGURE_IDS = [
+  `drift-${TEST_DEVICE}`,
   ...['accuracy', 'latency', 'macs', 'params'].map((metric) => `heatmap-${TEST_DEVICE}-r160-${metric}`),
   `sensitivity-units-${TEST_DEVICE}`,
   `sensitivity-layers-${TEST_DEVICE}`,

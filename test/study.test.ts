@@ -265,6 +265,13 @@ describe('reliability', () => {
       expect(latency.cached).toBeGreaterThanOrEqual(measuredBeforeKill);
       const fromCache = await Promise.all(cache.map((key) => store.getJson<LatencyMeasurement>(key)));
       expect(new Map(measured.map((m) => [m.archHash, m.medianMs]))).toEqual(new Map(fromCache.map((m) => [m.archHash, m.medianMs])));
+      // The drift series survived the kill: the killed attempt's probe of batch 0 and its retry's are both
+      // there, every batch has one, and so every measurement, the killed attempt's too, was corrected.
+      const { drift } = await store.getJson<BlockProfile>(`studies/${result.studyId}/profiles/${TEST_DEVICE}/r160/profile.json`);
+      const batches = Math.ceil(plan.architectures.length / 6);
+      expect(new Set(drift!.series.probes.map((p) => p.batchIndex))).toEqual(new Set(Array.from({ length: batches }, (_, i) => i)));
+      expect(drift!.series.probes.filter((p) => p.batchIndex === 0).length).toBeGreaterThanOrEqual(2);
+      expect(drift!.uncorrected).toBe(0);
     } finally {
       device.kill('SIGKILL');
       await orchestrator.close();

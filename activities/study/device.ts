@@ -20,6 +20,7 @@ export function createDeviceActivities(deps: { store: ArtifactStore; device: str
     const measurement = await deps.measurer.measure(item.arch, { signal });
     return { value: measurement, fromCache: measurement.fromCache };
   };
+  let warmedUp = false;
   return {
     async measureBatch(input) {
       checkDevice(input.device);
@@ -27,10 +28,23 @@ export function createDeviceActivities(deps: { store: ArtifactStore; device: str
       const plan = await deps.store.getJson<StudyPlan>(input.planKey);
       // Specs stored before drift tracking existed have no `drift`: no probes.
       const drift = (await deps.store.getJson<StudySpec>(keys.spec)).measurement.drift;
-      const probes: DriftProbe[] = [];
+      const reference = referenceArchitecture(plan.space, plan.resolutions[0]!);
       const probe = async (index: number, signal: AbortSignal) => {
-        const measured = await deps.measurer.measure(referenceArchitecture(plan.space, plan.resolutions[0]!), { signal, fresh: true });
-        probes.push({ batchIndex: input.batchIndex, position: input.batchIndex * input.batchSize + index, at: new Date(midpointMs(measured.startedAt, measured.measuredAt)).toISOString(), medianMs: measured.medianMs });
+        if (!warmedUp) {
+          // A freshly started runtime is slower on its first model (the demo's first probe: +23% over the
+          // median): one discarded measurement, once per worker process, keeps that out of the series.
+          await deps.measurer.measure(reference, { signal, fresh: true });
+          warmedUp = true;
+        }
+        const measured = await deps.measurer.measure(reference, { signal, fresh: true });
+        const taken: DriftProbe = {
+          batchIndex: input.batchIndex,
+          position: input.batchIndex * input.batchSize + index,
+          at: new Date(midpointMs(measured.startedAt, measured.measuredAt)).toISOString(),
+          medianMs: measured.medianMs,
+        };
+        // Stored at once, so the probes of an attempt that dies still bracket what it measured.
+        await deps.store.putJson(keys.driftProbe(input.device, input.batchIndex, taken.at), [taken]);
       };
       return runBatchActivity<LatencyMeasurement>({
         store: deps.store,
@@ -44,8 +58,6 @@ export function createDeviceActivities(deps: { store: ArtifactStore; device: str
                 const position = input.batchIndex * input.batchSize + index;
                 const due = index === 0 || (index < batchLength && drift.every > 0 && index % drift.every === 0) || (index === batchLength && position === plan.architectures.length);
                 if (due) await probe(index, signal);
-                // Stored before the batch's results, so a stored batch always has its probes.
-                if (index === batchLength) await deps.store.putJson(keys.driftBatch(input.device, input.batchIndex, probes[0]!.at), probes);
               },
             }
           : {}),

@@ -8,8 +8,8 @@ export const studyKeys = (studyId: string) => ({
   accuracyPrefix: `studies/${studyId}/accuracy/`,
   latencyBatch: (device: string, batchIndex: number) => `studies/${studyId}/latency/${device}/batch-${pad(batchIndex)}.json`,
   latencyPrefix: (device: string) => `studies/${studyId}/latency/${device}/`,
-  /** One file per attempt at a batch (artifacts are immutable), named by when its first probe was taken. */
-  driftBatch: (device: string, batchIndex: number, firstProbeAt: string) => `studies/${studyId}/drift/${device}/probes/batch-${pad(batchIndex)}@${Date.parse(firstProbeAt)}.json`,
+  /** One file per probe (artifacts are immutable, and a retried batch probes again), named by its batch and time. */
+  driftProbe: (device: string, batchIndex: number, at: string) => `studies/${studyId}/drift/${device}/probes/batch-${pad(batchIndex)}@${Date.parse(at)}.json`,
   driftPrefix: (device: string) => `studies/${studyId}/drift/${device}/probes/`,
   driftCorrections: (device: string) => `studies/${studyId}/drift/${device}/corrections.json`,
   predictor: (device: string) => `studies/${studyId}/predictor/${device}.json`,

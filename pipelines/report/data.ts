@@ -164,6 +164,23 @@ export interface DeviceReport {
   insights: InsightView[];
   pareto: ParetoView | null;
   maxAccuracy: MaxAccuracyView | null;
+  /** How the device's speed moved over its latency campaign; null when drift was not tracked. */
+  drift: DriftView | null;
+}
+
+/** The drift probes of one device's latency campaign, for the report's drift plot. */
+export interface DriftView {
+  referenceHash: string;
+  resolution: number;
+  referenceMs: number;
+  /** Slowest / fastest probe. */
+  range: number;
+  /** Whether the profiles' latencies are drift-corrected. */
+  corrected: boolean;
+  /** Measurements outside the probed span, left uncorrected. */
+  uncorrected: number;
+  /** Each probe: minutes since the first one, its latency, and that latency over the median of all probes. */
+  points: { minutes: number; batch: number; position: number; medianMs: number; relative: number }[];
 }
 
 /** One device fingerprint and measurement protocol, with how many measurements were taken under them. */
@@ -296,6 +313,28 @@ function deviceReport(device: string, inputs: ReportInputs): DeviceReport {
     insights: insights.map((r) => ({ objective: r.objective, resolution: r.resolution, insights: r.insights, diff: r.diff })),
     pareto: pareto ? paretoView(pareto, runs('pareto'), remeasured('pareto')) : null,
     maxAccuracy: maxAccuracy ? maxAccuracyView(maxAccuracy, runs('max-accuracy')) : null,
+    drift: driftView(profiles.find((p) => p.drift)?.drift),
+  };
+}
+
+function driftView(drift: BlockProfile['drift']): DriftView | null {
+  if (!drift) return null;
+  const { series } = drift;
+  const start = Date.parse(series.probes[0]!.at);
+  return {
+    referenceHash: series.referenceHash,
+    resolution: series.resolution,
+    referenceMs: series.referenceMs,
+    range: series.range,
+    corrected: drift.corrected,
+    uncorrected: drift.uncorrected,
+    points: series.probes.map((p) => ({
+      minutes: (Date.parse(p.at) - start) / 60_000,
+      batch: p.batchIndex,
+      position: p.position,
+      medianMs: p.medianMs,
+      relative: p.medianMs / series.referenceMs,
+    })),
   };
 }
 

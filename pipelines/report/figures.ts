@@ -3,7 +3,7 @@
  * SVG is render.ts's job; every figure has an id so the HTML and the tests can find it.
  */
 import type { TopLevelSpec } from 'vega-lite';
-import type { CorrelationView, DeviceReport, ParetoView, ProfileView, ReportData } from './data.js';
+import type { CorrelationView, DeviceReport, DriftView, ParetoView, ProfileView, ReportData } from './data.js';
 import { formatNumber, metricTitle, sortMetrics } from './format.js';
 
 export interface Figure {
@@ -214,13 +214,44 @@ function paretoFigure(data: ReportData, device: string, view: ParetoView): Figur
   };
 }
 
+const DRIFT_X = { field: 'minutes', type: 'quantitative', title: 'minutes since the first probe' } as const;
+const DRIFT_Y = { field: 'relative', type: 'quantitative', title: 'probe latency / median', scale: { zero: false } } as const;
+
+function driftFigure(device: string, view: DriftView): Figure {
+  const subtitle = `reference ${view.referenceHash.slice(0, 12)} at ${view.resolution}px, median ${formatNumber(view.referenceMs)} ms; slowest / fastest ${view.range.toFixed(3)}`;
+  return {
+    id: `drift-${device}`,
+    caption:
+      `${device}: the latency of the space's reference architecture, measured at every batch start and at the end of the latency campaign, ` +
+      `relative to its median (1 = the median speed). ${subtitle}. ` +
+      (view.corrected ? 'The profiles\' latencies are corrected by it (interpolated in time between neighbouring probes).' : 'The profiles\' latencies are not corrected by it (measurement.drift.correct is off).'),
+    spec: {
+      title: { text: `Host drift over the latency campaign — ${device}`, subtitle },
+      data: { values: view.points },
+      width: 380,
+      height: 180,
+      layer: [
+        { mark: { type: 'rule', strokeDash: [4, 3], color: '#888' }, encoding: { y: { datum: 1, type: 'quantitative' } } },
+        { mark: { type: 'line', strokeWidth: 1.5 }, encoding: { x: DRIFT_X, y: DRIFT_Y } },
+        {
+          mark: { type: 'point', filled: true, size: 30 },
+          encoding: { x: DRIFT_X, y: DRIFT_Y, tooltip: [{ field: 'batch' }, { field: 'position' }, { field: 'medianMs', format: '.3f' }, { field: 'relative', format: '.3f' }] },
+        },
+      ],
+    },
+  };
+}
+
 /** Every figure of the report, grouped by device, in the order the HTML shows them. */
-export function reportFigures(data: ReportData): { device: string; heatmaps: Figure[]; sensitivity: Figure[]; correlation: Figure | null; pareto: Figure | null }[] {
+export function reportFigures(
+  data: ReportData,
+): { device: string; heatmaps: Figure[]; sensitivity: Figure[]; correlation: Figure | null; pareto: Figure | null; drift: Figure | null }[] {
   return data.devices.map((report) => ({
     device: report.device,
     heatmaps: report.profiles.flatMap((view) => view.metrics.map((metric) => heatmap(data, report.device, view, metric))),
     sensitivity: sensitivityFigures(data, report),
     correlation: report.correlation ? correlationFigure(data, report.device, report.correlation) : null,
     pareto: report.pareto && report.pareto.points.length > 0 ? paretoFigure(data, report.device, report.pareto) : null,
+    drift: report.drift ? driftFigure(report.device, report.drift) : null,
   }));
 }

@@ -199,7 +199,7 @@ export async function renderReportHtml(data: ReportData, options: RenderOptions 
   const svgs = new Map<string, string>();
   // One at a time: the figures are small and the machine's cores are shared with the workers.
   for (const group of figures) {
-    for (const figure of [...group.heatmaps, ...group.sensitivity, group.correlation, group.pareto]) {
+    for (const figure of [...group.heatmaps, ...group.sensitivity, group.correlation, group.pareto, group.drift]) {
       if (figure) svgs.set(figure.id, await renderSvg(figure));
     }
   }
@@ -216,6 +216,11 @@ export async function renderReportHtml(data: ReportData, options: RenderOptions 
     return [
       `<section class="device" id="${escapeHtml(anchor(report.device))}">`,
       `<h2>Device ${escapeHtml(report.device)}</h2>`,
+      '<h3>Host drift over the latency campaign</h3>',
+      report.drift
+        ? `<div class="figures">${render(group.drift, 'drift')}</div>` +
+          (report.drift.uncorrected > 0 ? `<p class="note">${report.drift.uncorrected} measurement(s) lie outside the probed span (taken before this campaign) and are not corrected.</p>` : '')
+        : '<p class="note">Drift was not tracked for this device (measurement.drift.track off, or a study from before drift tracking).</p>',
       '<h3>Block profiles</h3>',
       profiles || '<p class="note">No profile.</p>',
       '<h3>Unit and layer sensitivity</h3>',
