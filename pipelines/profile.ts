@@ -4,6 +4,7 @@
  * interval of the mean, and the effect against the random baseline. One profile covers one device.
  */
 import type { DriftSeries } from './drift.js';
+import type { BlockRegression } from './regression.js';
 import type { AccuracySource, ArchitectureMetrics } from './records.js';
 import { blockSpecCoordinates, blockSpecId, blockSpecLabel, blockSpecs } from './spaces/specs.js';
 import type { BlockSpec, SpaceId } from './spaces/types.js';
@@ -59,6 +60,11 @@ export interface BlockProfile {
   specs: SpecProfile[];
   /** The device's drift over its latency campaign, when it was tracked (pipelines/drift.ts). */
   drift?: ProfileDrift;
+  /**
+   * Latency block effects by regression over every measured architecture at this resolution
+   * (pipelines/regression.ts), or why there is none (too few architectures for its parameters).
+   */
+  regression?: { latency: BlockRegression | { skipped: string } };
 }
 
 export interface ProfileDrift {

@@ -131,6 +131,10 @@ describe('report HTML', () => {
     writeFileSync(join(RESULTS, 'report.html'), html);
   }, 120_000);
 
+  it('says why the latency regression was not fitted for a study this small', () => {
+    expect(html).toMatch(/Latency block effects by regression: not fitted \(\d+ architectures cannot identify \d+ parameters; it needs more than \d+\)/);
+  });
+
   it('has one inline SVG per figure and nothing to fetch', () => {
     expect(html.match(/<svg\b/g)).toHaveLength(FIGURE_IDS.length);
     for (const id of FIGURE_IDS) expect(html).toMatch(new RegExp(`<figure class="figure" id="${id}"[^>]*><svg`));

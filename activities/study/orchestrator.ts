@@ -5,7 +5,8 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { aggregateProfile, profileToCsv, type ProfileDrift } from '../../pipelines/profile.js';
 import type { ArchitectureMetrics } from '../../pipelines/records.js';
-import { architectureCounts, type Architecture } from '../../pipelines/spaces/index.js';
+import { blockRegressionShortfall, fitBlockRegression } from '../../pipelines/regression.js';
+import { architectureCounts, originalSpace, type Architecture } from '../../pipelines/spaces/index.js';
 import { planStudy, type StudyPlan } from '../../pipelines/study/plan.js';
 import type { StudySpec } from '../../pipelines/study/spec.js';
 import type { ArtifactStore } from '../storage/index.js';
@@ -110,6 +111,13 @@ export function createOrchestratorActivities(deps: OrchestratorDependencies): Or
         });
         const deviceDrift = drift.get(device);
         if (deviceDrift) profile.drift = deviceDrift;
+        const measured = plan.architectures.flatMap(({ hash, arch }) => {
+          const ms = latency.get(hash)?.[device];
+          return arch.resolution === resolution && ms !== undefined ? [{ arch, value: ms }] : [];
+        });
+        const space = originalSpace(plan.space);
+        const shortfall = blockRegressionShortfall(space, measured.map((m) => m.arch));
+        profile.regression = { latency: shortfall ? { skipped: shortfall } : fitBlockRegression(space, measured) };
         const ref = { device, resolution, jsonKey: keys.profile(device, resolution, 'json'), csvKey: keys.profile(device, resolution, 'csv') };
         await store.putJson(ref.jsonKey, profile);
         await store.put(ref.csvKey, profileToCsv(profile), { contentType: 'text/csv' });

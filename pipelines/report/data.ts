@@ -100,6 +100,17 @@ export interface ProfileView {
   rows: string[];
   /** Per metric, one cell per spec plus one baseline cell per block. */
   cells: Record<string, HeatCell[]>;
+  /** Latency block effects by regression beside the per-spec effects; null for profiles made before it existed. */
+  regression: RegressionView | { skipped: string } | null;
+}
+
+export interface RegressionView {
+  n: number;
+  parameters: number;
+  residualStd: number;
+  rSquared: number;
+  /** One row per (unit, layer, block) the regression estimates; `specEffect` where that spec was also profiled. */
+  rows: { unit: number; layer: number; block: string; effect: number; ciLow: number; ciHigh: number; n: number; specEffect: number | null }[];
 }
 
 export interface CorrelationView {
@@ -381,6 +392,20 @@ function profileView(profile: BlockProfile): ProfileView {
     blocks,
     rows,
     cells,
+    regression: regressionView(profile),
+  };
+}
+
+function regressionView(profile: BlockProfile): ProfileView['regression'] {
+  const fit = profile.regression?.latency;
+  if (!fit || 'skipped' in fit) return fit ?? null;
+  const specEffect = new Map(profile.specs.map((s) => [`${s.unit}.l${s.layer}.${s.block}`, s.effect.latency?.relative ?? null]));
+  return {
+    n: fit.n,
+    parameters: fit.parameters,
+    residualStd: fit.residualStd,
+    rSquared: fit.rSquared,
+    rows: fit.blocks.map((b) => ({ unit: b.unit, layer: b.layer, block: b.block, effect: b.effect, ciLow: b.ciLow, ciHigh: b.ciHigh, n: b.n, specEffect: specEffect.get(`u${b.unit}.l${b.layer}.${b.block}`) ?? null })),
   };
 }
 

@@ -5,7 +5,7 @@
 import * as vega from 'vega';
 import { compile, version as vegaLiteVersion } from 'vega-lite';
 import { canonicalJson } from '../hash.js';
-import type { DeviceReport, HypervolumeView, ParetoView, ReportData } from './data.js';
+import type { DeviceReport, HypervolumeView, ParetoView, ProfileView, ReportData } from './data.js';
 import { reportFigures, type Figure } from './figures.js';
 import { escapeHtml, formatMeanStd, formatNumber, metricTitle } from './format.js';
 import { spaceDiffRows, type TableCell } from './tables.js';
@@ -192,6 +192,21 @@ ul.insights li{margin-bottom:6px}.kind{display:inline-block;font-size:.75em;back
 .numbers{color:#555;font-size:.85em}pre.spec{background:#f7f7f7;padding:10px;overflow-x:auto;font-size:.85em}
 `;
 
+const percent = (value: number) => `${value >= 0 ? '+' : ''}${(value * 100).toFixed(1)}%`;
+
+/** The latency regression beside the per-spec effects, folded away (a paper-scale study has 180 rows). */
+function regressionHtml(view: ProfileView['regression']): string {
+  if (!view) return '';
+  if ('skipped' in view) return `<p class="note">Latency block effects by regression: not fitted (${escapeHtml(view.skipped)}).</p>`;
+  const summary =
+    `Latency block effects by regression: log latency on per-position block indicators and each unit's depth, over all ${view.n} measured architectures ` +
+    `(${view.parameters} parameters, residual ${percent(view.residualStd).slice(1)} on the log scale, R² ${view.rSquared.toFixed(3)}). ` +
+    'Each effect is against the average block of its position with the other positions held equal; the per-specification effect (against the random baseline, from the samples that fixed the block) is shown beside it. ' +
+    'The insights use the per-specification effects.';
+  const rows = view.rows.map((r) => [`u${r.unit}`, r.layer, r.block, percent(r.effect), `${percent(r.ciLow)} … ${percent(r.ciHigh)}`, r.n, r.specEffect === null ? null : percent(r.specEffect)]);
+  return `<details class="regression"><summary>${escapeHtml(summary)}</summary>\n${table(['unit', 'layer', 'block', 'latency effect', '95% interval', 'architectures', 'per-spec effect'], rows, 'regression')}</details>`;
+}
+
 /** Renders the report data as one HTML document. Same data and options give the same bytes. */
 export async function renderReportHtml(data: ReportData, options: RenderOptions = {}): Promise<string> {
   const { study } = data;
@@ -210,7 +225,7 @@ export async function renderReportHtml(data: ReportData, options: RenderOptions 
       .map((p) => {
         const heatmaps = group.heatmaps.filter((f) => f.id.startsWith(`heatmap-${report.device}-r${p.resolution}-`));
         const baseline = p.metrics.map((m) => `${escapeHtml(metricTitle(m, study.accuracySource))} ${escapeHtml(formatMeanStd(p.baseline.metrics[m]!))}`).join('; ');
-        return `<h4>Resolution ${p.resolution}px</h4>\n<p class="note">Random baseline (n=${p.baseline.n}): ${baseline}.</p>\n<div class="figures">${heatmaps.map((f) => render(f, 'heatmap')).join('\n')}</div>`;
+        return `<h4>Resolution ${p.resolution}px</h4>\n<p class="note">Random baseline (n=${p.baseline.n}): ${baseline}.</p>\n<div class="figures">${heatmaps.map((f) => render(f, 'heatmap')).join('\n')}</div>\n${regressionHtml(p.regression)}`;
       })
       .join('\n');
     return [
