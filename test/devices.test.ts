@@ -21,6 +21,7 @@ import {
   acquireDeviceLock,
   blockKey,
   buildLookupTable,
+  lookupTableContradictions,
   calibrationKey,
   commandDevice,
   createMeasurer,
@@ -47,6 +48,7 @@ import {
   type ReferenceCalibration,
 } from '../activities/devices/index.js';
 import { FsArtifactStore } from '../activities/storage/index.js';
+import type { BlockDescriptor } from '../pipelines/network/ir.js';
 import { referenceArchitecture, sampleArchitectures } from '../pipelines/sampling.js';
 import { architectureHash, buildNetwork, originalSpace, type Architecture, type SpaceDocument } from '../pipelines/spaces/index.js';
 
@@ -460,10 +462,11 @@ describe('lookup tables', () => {
   const pruned: SpaceDocument = { ...originalSpace('ofa-mbv3'), name: 'two-blocks', units: originalSpace('ofa-mbv3').units.map((u) => ({ ...u, blocks: ['e3k3', 'e6k5'] })) };
   const device = onnxRuntimeDevice({ id: 'test-lut', protocol: { warmupRuns: 1, minRuns: 3, maxRuns: 3 } });
   let table: LookupTable;
+  const measuredOrder: string[] = [];
 
   beforeAll(async () => {
     const started = performance.now();
-    table = await buildLookupTable(device, { space: pruned, resolutions: [160], lockDir });
+    table = await buildLookupTable(device, { space: pruned, resolutions: [160], lockDir, probeEvery: 8, onProgress: (p) => measuredOrder.push(p.key) });
     console.info(`built a ${Object.keys(table.entries).length}-entry MBv3@160 table in ${((performance.now() - started) / 1000).toFixed(1)} s`);
   });
 
@@ -506,6 +509,43 @@ describe('lookup tables', () => {
     console.info(`table estimate ${expected.toFixed(2)} ms vs whole-network ${measured.medianMs.toFixed(2)} ms`);
     expect(expected / measured.medianMs).toBeGreaterThan(1 / 3);
     expect(expected / measured.medianMs).toBeLessThan(3);
+  });
+
+  it('measures in a seeded random order with drift probes, and keeps each entry raw, corrected and with its interval', () => {
+    const canonical = distinctBlocks(pruned, [160]).map((b) => b.key);
+    expect([...measuredOrder].sort()).toEqual([...canonical].sort());
+    expect(measuredOrder).not.toEqual(canonical);
+    // One probe before the first entry, after the 8th and the 16th, and after the last (23 entries).
+    const drift = table.drift!;
+    expect(drift.probes).toHaveLength(4);
+    expect(drift.referenceKey).toBe(canonical[Math.floor(canonical.length / 2)]);
+    expect(drift.range).toBeGreaterThanOrEqual(1);
+    for (const entry of Object.values(table.entries)) {
+      expect(entry.ci95Ms![0]).toBeLessThanOrEqual(entry.ms);
+      expect(entry.ci95Ms![1]).toBeGreaterThanOrEqual(entry.ms);
+      expect(entry.ms / entry.rawMs!).toBeGreaterThan(1 / drift.range - 1e-3);
+      expect(entry.ms / entry.rawMs!).toBeLessThan(drift.range + 1e-3);
+    }
+    expect(table.contradictions).toEqual([]);
+  });
+
+  it('flags entries that contradict a neighbour beyond their intervals, and only those', () => {
+    const base = { type: 'mbconv', inShape: [32, 40, 40], outShape: [48, 20, 20], stride: 2, se: true, activation: 'relu', residual: false } as const;
+    const descriptors = new Map<string, BlockDescriptor>([
+      ['k3', { ...base, kernel: 3, expand: 4, mid: 128 }],
+      ['k7', { ...base, kernel: 7, expand: 4, mid: 128 }],
+      ['e6k3', { ...base, kernel: 3, expand: 6, mid: 192 }],
+    ]);
+    const entry = (ms: number, half: number) => ({ ms, ci95Ms: [ms - half, ms + half] as [number, number] });
+    // k7 faster than k3 beyond the intervals, and e6 faster than e4 beyond them: both flagged.
+    const flagged = lookupTableContradictions({ k3: entry(1.0, 0.05), k7: entry(0.8, 0.05), e6k3: entry(0.7, 0.05) }, descriptors);
+    expect(flagged.map((c) => [c.dimension, c.larger, c.smaller])).toEqual([
+      ['kernel', 'k7', 'k3'],
+      ['expand', 'e6k3', 'k3'],
+    ]);
+    expect(flagged[0]!.message).toBe('kernel 7 measured faster than kernel 3 with everything else equal, beyond their intervals: 0.8 ms (up to 0.85) vs 1 ms (from 0.95)');
+    // Faster within the intervals is noise, not a contradiction.
+    expect(lookupTableContradictions({ k3: entry(1.0, 0.15), k7: entry(0.8, 0.15), e6k3: entry(1.5, 0.05) }, descriptors)).toEqual([]);
   });
 
   it('names the missing block and key, and the uncovered resolution', () => {

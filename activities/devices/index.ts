@@ -32,9 +32,11 @@ export {
   distinctBlocks,
   loadLookupTable,
   lookupLatency,
+  lookupTableContradictions,
   parseLookupTable,
   saveLookupTable,
   type LookupTable,
+  type LookupTableContradiction,
   type LookupTableEntry,
 } from './lookup-table.js';
 export type { LatencyMeasurement, MeasureOptions, MeasureProgress, Measurer, ProtocolSettings, ReferenceCalibration, ReferenceNormalisation } from './types.js';

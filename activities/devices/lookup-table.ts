@@ -25,6 +25,8 @@ import { withDeviceLock } from './lock.js';
 import type { MeasurementEngine } from './measure.js';
 import { OnnxRuntimeRunner, sessionSettings } from './onnxruntime-runner.js';
 import { summarizeTimings } from './protocol.js';
+import { correctForDrift, driftSeries, midpointMs, type DriftProbe } from '../../pipelines/drift.js';
+import { Rng, deriveSeed, type Seed } from '../../pipelines/rng.js';
 
 export const LUT_KIND = 'blockscope.lut/v1';
 
@@ -37,6 +39,29 @@ const entrySchema = strictObject({
   runs: z.number().int().nonnegative().optional(),
   /** Where the block was taken from when it was measured, e.g. "u2.l0" (informative). */
   block: z.string().optional(),
+  /** The median as measured, before the drift correction that gave `ms`. */
+  rawMs: z.number().nonnegative().optional(),
+  /** The 95% interval of `ms` (the median's interval, drift-corrected like it). */
+  ci95Ms: z.tuple([z.number(), z.number()]).optional(),
+});
+
+const driftSchema = strictObject({
+  /** The entry key of the block probed (the table's middle block in canonical order). */
+  referenceKey: z.string(),
+  referenceMs: z.number().positive(),
+  /** Slowest / fastest probe. */
+  range: z.number().positive(),
+  probes: z.array(strictObject({ at: z.string(), ms: z.number().positive() })),
+});
+
+/** Two entries whose order contradicts physics beyond their intervals: a larger kernel or expand ratio measured faster. */
+const contradictionSchema = strictObject({
+  dimension: z.enum(['kernel', 'expand']),
+  /** The entry with the larger kernel (or expand ratio), measured faster... */
+  larger: z.string(),
+  /** ...than this one, with everything else equal. */
+  smaller: z.string(),
+  message: z.string(),
 });
 
 const settingValue = z.union([z.string(), z.number(), z.boolean()]);
@@ -63,10 +88,15 @@ const lookupTableSchema = strictObject({
   source: z.string().optional(),
   createdAt: z.string().optional(),
   entries: z.record(z.string(), entrySchema),
+  /** `lut build`: how the host drifted while the table was measured, and what that corrected. */
+  drift: driftSchema.optional(),
+  /** `lut build`: entries that contradict their neighbours beyond their intervals (should be none). */
+  contradictions: z.array(contradictionSchema).optional(),
 });
 
 export type LookupTable = z.infer<typeof lookupTableSchema>;
 export type LookupTableEntry = z.infer<typeof entrySchema>;
+export type LookupTableContradiction = z.infer<typeof contradictionSchema>;
 
 /**
  * The entry key of a block: its type and shapes, then each descriptor field it has, in a fixed order, e.g.
@@ -252,11 +282,55 @@ export interface BuildLookupTableOptions {
   lockDir?: string;
   signal?: AbortSignal;
   onProgress?: (progress: { done: number; total: number; key: string; ms: number }) => void;
+  /** Seeds the measurement order (default 0): the same seed, the same order. */
+  seed?: Seed;
+  /** A drift probe after every this many entries (default 10), besides one before the first and one after the last. */
+  probeEvery?: number;
+}
+
+/**
+ * Pairs of entries that differ only in kernel size (or only in expand ratio, with its hidden width) where
+ * the larger one's interval lies wholly below the smaller one's: physically impossible on a CPU.
+ */
+export function lookupTableContradictions(entries: Readonly<Record<string, LookupTableEntry>>, descriptors: ReadonlyMap<string, BlockDescriptor>): LookupTableContradiction[] {
+  const out: LookupTableContradiction[] = [];
+  for (const dimension of ['kernel', 'expand'] as const) {
+    const groups = new Map<string, { key: string; size: number }[]>();
+    for (const [key, d] of descriptors) {
+      const size = d[dimension];
+      if (size === undefined || !entries[key]) continue;
+      const rest = blockKey({ ...d, [dimension]: undefined, ...(dimension === 'expand' ? { mid: undefined } : {}) });
+      groups.set(rest, [...(groups.get(rest) ?? []), { key, size }]);
+    }
+    for (const members of groups.values()) {
+      for (const larger of members) {
+        for (const smaller of members) {
+          if (larger.size <= smaller.size) continue;
+          const [lo, hi] = [entries[larger.key]!, entries[smaller.key]!];
+          const largerHigh = lo.ci95Ms?.[1] ?? lo.ms;
+          const smallerLow = hi.ci95Ms?.[0] ?? hi.ms;
+          if (largerHigh < smallerLow) {
+            out.push({
+              dimension,
+              larger: larger.key,
+              smaller: smaller.key,
+              message: `${dimension} ${larger.size} measured faster than ${dimension} ${smaller.size} with everything else equal, beyond their intervals: ${round(lo.ms)} ms (up to ${round(largerHigh)}) vs ${round(hi.ms)} ms (from ${round(smallerLow)})`,
+            });
+          }
+        }
+      }
+    }
+  }
+  return out;
 }
 
 /**
  * Measures every distinct block of the space on a local onnxruntime device, one block model at a time
- * (exportBlocks), each under the device's lock and with the device's protocol.
+ * (exportBlocks), each under the device's lock and with the device's protocol, in a seeded random order so
+ * the host's drift does not line up with the blocks. A probe of the table's middle block before the first
+ * entry, after every `probeEvery` entries and after the last records the drift, and every entry is
+ * corrected by it (pipelines/drift.ts); the table keeps each entry's raw median and interval, the probes,
+ * and the entries that contradict their neighbours beyond their intervals.
  */
 export async function buildLookupTable(device: OnnxRuntimeDevice, options: BuildLookupTableOptions): Promise<LookupTable> {
   if (device.protocol.reference !== 'none') {
@@ -265,18 +339,52 @@ export async function buildLookupTable(device: OnnxRuntimeDevice, options: Build
   const blocks = distinctBlocks(options.space, options.resolutions);
   const fingerprint = onnxRuntimeFingerprint(device);
   const runner = new OnnxRuntimeRunner(device.id, sessionSettings(device));
-  const entries: Record<string, LookupTableEntry> = {};
+  const reference = blocks[Math.floor(blocks.length / 2)]!;
+  const order = new Rng(deriveSeed(options.seed ?? 0, 'lut-order', device.id)).shuffled(blocks);
+  const probeEvery = options.probeEvery ?? 10;
+  const measureBlock = async (block: IRBlock) => {
+    const startedAt = new Date().toISOString();
+    const timing = await withDeviceLock(device.id, { lockDir: options.lockDir, signal: options.signal }, () =>
+      runner.measureModel({ kind: 'blocks', blocks: [block], inputShape: block.descriptor.inShape }, device.protocol, { signal: options.signal }),
+    );
+    return { summary: summarizeTimings(timing.timingsMs), runs: timing.timingsMs.length, startedAt, measuredAt: new Date().toISOString() };
+  };
+  const probes: DriftProbe[] = [];
+  const probe = async () => {
+    const measured = await measureBlock(reference.block);
+    probes.push({ batchIndex: 0, position: probes.length, at: new Date(midpointMs(measured.startedAt, measured.measuredAt)).toISOString(), medianMs: measured.summary.medianMs });
+  };
+  const raw: { key: string; block: IRBlock; measured: Awaited<ReturnType<typeof measureBlock>> }[] = [];
   try {
-    for (const [index, { key, block }] of blocks.entries()) {
-      const timing = await withDeviceLock(device.id, { lockDir: options.lockDir, signal: options.signal }, () =>
-        runner.measureModel({ kind: 'blocks', blocks: [block], inputShape: block.descriptor.inShape }, device.protocol, { signal: options.signal }),
-      );
-      const summary = summarizeTimings(timing.timingsMs);
-      entries[key] = { ms: round(summary.medianMs), p10Ms: round(summary.p10Ms), p90Ms: round(summary.p90Ms), cv: round(summary.cv), runs: timing.timingsMs.length, block: block.name };
-      options.onProgress?.({ done: index + 1, total: blocks.length, key, ms: summary.medianMs });
+    // A freshly started runtime is slower on its first model: one discarded run before the first probe.
+    await measureBlock(reference.block);
+    await probe();
+    for (const [index, { key, block }] of order.entries()) {
+      if (index > 0 && index % probeEvery === 0) await probe();
+      const measured = await measureBlock(block);
+      raw.push({ key, block, measured });
+      options.onProgress?.({ done: index + 1, total: order.length, key, ms: measured.summary.medianMs });
     }
+    await probe();
   } finally {
     await runner.close();
+  }
+  const series = driftSeries(device.id, reference.key, reference.resolution, probes);
+  const entries: Record<string, LookupTableEntry> = {};
+  for (const { key, block, measured } of raw) {
+    const { summary } = measured;
+    const { factor } = correctForDrift(series, { archHash: key, medianMs: summary.medianMs, startedAt: measured.startedAt, measuredAt: measured.measuredAt });
+    const f = factor ?? 1;
+    entries[key] = {
+      ms: round(summary.medianMs * f),
+      rawMs: round(summary.medianMs),
+      ci95Ms: [round(summary.medianCi95Ms[0] * f), round(summary.medianCi95Ms[1] * f)],
+      p10Ms: round(summary.p10Ms * f),
+      p90Ms: round(summary.p90Ms * f),
+      cv: round(summary.cv),
+      runs: measured.runs,
+      block: block.name,
+    };
   }
   const space = typeof options.space === 'string' ? options.space : options.space.space;
   return {
@@ -289,6 +397,8 @@ export async function buildLookupTable(device: OnnxRuntimeDevice, options: Build
     protocol: { ...device.protocol },
     createdAt: new Date().toISOString(),
     entries,
+    drift: { referenceKey: reference.key, referenceMs: round(series.referenceMs), range: round(series.range), probes: series.probes.map((p) => ({ at: p.at, ms: round(p.medianMs) })) },
+    contradictions: lookupTableContradictions(entries, new Map(blocks.map((b) => [b.key, b.block.descriptor]))),
   };
 }
 

@@ -91,6 +91,11 @@ export function lutCommand(): Command {
       });
       await saveLookupTable(opts.out, table);
       process.stderr.write(`wrote ${opts.out}: ${Object.keys(table.entries).length} entries in ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
+      const drift = table.drift!;
+      process.stderr.write(`drift: ${drift.probes.length} probes of ${drift.referenceKey.split(':')[0]}, slowest / fastest ${drift.range.toFixed(3)}; entries corrected by it (raw medians kept as rawMs)\n`);
+      const contradictions = table.contradictions ?? [];
+      process.stderr.write(`${contradictions.length} entr${contradictions.length === 1 ? 'y contradicts' : 'ies contradict'} a neighbour beyond the intervals${contradictions.length ? ':' : ''}\n`);
+      for (const c of contradictions) process.stderr.write(`  ${c.larger} vs ${c.smaller}: ${c.message}\n`);
     });
   return lut;
 }
