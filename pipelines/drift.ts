@@ -70,6 +70,24 @@ export function probeAt(series: DriftSeries, timeMs: number): number | undefined
   return t1 === t0 ? (v0 + v1) / 2 : v0 + ((v1 - v0) * (timeMs - t0)) / (t1 - t0);
 }
 
+/**
+ * How far the host's speed wanders between probes, as a relative standard deviation: each interior probe
+ * against the interpolation of its two neighbours (leave one out), on the log scale. 0 with fewer than 3
+ * probes. A corrected figure is uncertain by about this much beyond its own timing runs.
+ */
+export function driftResidualStd(series: DriftSeries): number {
+  const { probes } = series;
+  if (probes.length < 3) return 0;
+  const residuals: number[] = [];
+  for (let i = 1; i < probes.length - 1; i++) {
+    const [t0, t, t1] = [probes[i - 1]!, probes[i]!, probes[i + 1]!].map((p) => Date.parse(p.at));
+    const span = t1! - t0!;
+    const expected = span === 0 ? (probes[i - 1]!.medianMs + probes[i + 1]!.medianMs) / 2 : probes[i - 1]!.medianMs + ((probes[i + 1]!.medianMs - probes[i - 1]!.medianMs) * (t! - t0!)) / span;
+    residuals.push(Math.log(probes[i]!.medianMs / expected));
+  }
+  return Math.sqrt(residuals.reduce((acc, r) => acc + r * r, 0) / residuals.length);
+}
+
 /** Corrects one measurement taken between startedAt and measuredAt. */
 export function correctForDrift(series: DriftSeries, measurement: { archHash: string; medianMs: number; startedAt: string; measuredAt: string }): DriftCorrection {
   const probe = probeAt(series, midpointMs(measurement.startedAt, measurement.measuredAt));

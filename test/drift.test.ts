@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FsArtifactStore, type StoreConfig } from '../activities/storage/index.js';
 import { studyKeys } from '../activities/study/keys.js';
 import type { DriftCorrections } from '../activities/study/latency.js';
-import { correctForDrift, driftSeries, probeAt, type DriftProbe } from '../pipelines/drift.js';
+import { correctForDrift, driftResidualStd, driftSeries, probeAt, type DriftProbe } from '../pipelines/drift.js';
 import { exportNetwork } from '../pipelines/onnx/export.js';
 import { aggregateProfile, type BlockProfile } from '../pipelines/profile.js';
 import type { ArchitectureMetrics } from '../pipelines/records.js';
@@ -53,6 +53,14 @@ describe('drift correction', () => {
     }
     // A measurement from before the campaign (an earlier study's cache) is left as it was, and says so.
     expect(correctForDrift(series, { archHash: 'old', medianMs: 4, startedAt: at(-3600), measuredAt: at(-3599) })).toEqual({ archHash: 'old', rawMs: 4, correctedMs: 4, factor: null });
+  });
+
+  it('measures how far the host wanders between probes, leaving each interior probe out', () => {
+    // On a straight line there is no wander; one probe 10% above its neighbours' line is log(1.1) off.
+    expect(driftResidualStd(driftSeries('d', 'ref', 160, [probe(0, 10), probe(10, 11), probe(20, 12), probe(30, 13)]))).toBeCloseTo(0, 12);
+    const bumped = driftSeries('d', 'ref', 160, [probe(0, 10), probe(10, 11 * 1.1), probe(20, 12)]);
+    expect(driftResidualStd(bumped)).toBeCloseTo(Math.log(1.1), 12);
+    expect(driftResidualStd(driftSeries('d', 'ref', 160, [probe(0, 10), probe(10, 30)]))).toBe(0);
   });
 
   it('rejects probes that are not positive latencies at valid times, naming the batch', () => {

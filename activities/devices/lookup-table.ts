@@ -25,7 +25,7 @@ import { withDeviceLock } from './lock.js';
 import type { MeasurementEngine } from './measure.js';
 import { OnnxRuntimeRunner, sessionSettings } from './onnxruntime-runner.js';
 import { summarizeTimings } from './protocol.js';
-import { correctForDrift, driftSeries, midpointMs, type DriftProbe } from '../../pipelines/drift.js';
+import { correctForDrift, driftResidualStd, driftSeries, midpointMs, type DriftProbe } from '../../pipelines/drift.js';
 import { Rng, deriveSeed, type Seed } from '../../pipelines/rng.js';
 
 export const LUT_KIND = 'blockscope.lut/v1';
@@ -370,6 +370,9 @@ export async function buildLookupTable(device: OnnxRuntimeDevice, options: Build
     await runner.close();
   }
   const series = driftSeries(device.id, reference.key, reference.resolution, probes);
+  // The median's interval covers the timing runs of one measurement; the host also wanders between probes
+  // by about this much, which the correction cannot remove: both widen the entry's interval.
+  const wander = driftResidualStd(series);
   const entries: Record<string, LookupTableEntry> = {};
   for (const { key, block, measured } of raw) {
     const { summary } = measured;
@@ -378,7 +381,7 @@ export async function buildLookupTable(device: OnnxRuntimeDevice, options: Build
     entries[key] = {
       ms: round(summary.medianMs * f),
       rawMs: round(summary.medianMs),
-      ci95Ms: [round(summary.medianCi95Ms[0] * f), round(summary.medianCi95Ms[1] * f)],
+      ci95Ms: entryInterval(summary.medianMs * f, summary.medianCi95Ms[0] * f, summary.medianCi95Ms[1] * f, wander),
       p10Ms: round(summary.p10Ms * f),
       p90Ms: round(summary.p90Ms * f),
       cv: round(summary.cv),
@@ -400,6 +403,13 @@ export async function buildLookupTable(device: OnnxRuntimeDevice, options: Build
     drift: { referenceKey: reference.key, referenceMs: round(series.referenceMs), range: round(series.range), probes: series.probes.map((p) => ({ at: p.at, ms: round(p.medianMs) })) },
     contradictions: lookupTableContradictions(entries, new Map(blocks.map((b) => [b.key, b.block.descriptor]))),
   };
+}
+
+/** The median's own interval widened, on the log scale in quadrature, by the drift's relative wander. */
+function entryInterval(ms: number, low: number, high: number, wander: number): [number, number] {
+  const z = 1.959963984540054;
+  const widen = (bound: number) => Math.sqrt(Math.log(bound / ms) ** 2 + (z * wander) ** 2);
+  return [round(ms * Math.exp(-widen(low))), round(ms * Math.exp(widen(high)))];
 }
 
 /** Four decimals (0.1 µs) keep tables readable and far below measurement noise. */

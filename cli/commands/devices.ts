@@ -69,8 +69,10 @@ export function lutCommand(): Command {
     .addOption(spaceOption())
     .option('--resolution <r...>', 'input resolution(s)', ['224'])
     .requiredOption('--out <file>', 'where to write the table (.json, or .yaml/.yml)')
+    .option('--seed <seed>', 'seeds the random measurement order', '0')
+    .option('--probe-every <n>', 'a drift probe after every n entries', parseIntegerOption('--probe-every', 1), 10)
     .option(...devicesFileOption)
-    .action(async (opts: { device: string; space: SpaceId; resolution: string[]; out: string; devices?: string }) => {
+    .action(async (opts: { device: string; space: SpaceId; resolution: string[]; out: string; seed: string; probeEvery: number; devices?: string }) => {
       const allowed = originalSpace(opts.space).resolutions;
       const resolutions = opts.resolution.map((r) => {
         const n = Number(r);
@@ -84,6 +86,8 @@ export function lutCommand(): Command {
       const table = await buildLookupTable(device, {
         space: opts.space,
         resolutions,
+        seed: /^-?\d+$/.test(opts.seed) ? Number(opts.seed) : opts.seed,
+        probeEvery: opts.probeEvery,
         onProgress: (p) => {
           progress ??= new CountProgress(`lut ${device.id}`, p.total);
           progress.update(p.done, `${p.key.split(':')[0]} ${p.ms.toFixed(2)} ms`);
