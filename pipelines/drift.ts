@@ -16,6 +16,8 @@ export interface DriftProbe {
   /** When the probe was measured (the midpoint of its run), ISO 8601. */
   at: string;
   medianMs: number;
+  /** Device time the probe took, warm-up included (absent in probes stored before it was recorded). */
+  deviceMs?: number;
 }
 
 export interface DriftSeries {

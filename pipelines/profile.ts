@@ -75,6 +75,8 @@ export interface ProfileDrift {
   correctionsKey: string;
   /** Measurements outside the probed span (e.g. cached from an earlier campaign), left uncorrected. */
   uncorrected: number;
+  /** Device time of the probes over that of the campaign's own measurements; null when not recorded. */
+  overhead: number | null;
 }
 
 export interface ProfileSpecInput {

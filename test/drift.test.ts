@@ -139,6 +139,9 @@ describe('a study on a device whose speed drifts by 50% over the campaign', () =
     const drift = onMixed.profile.drift!;
     expect(drift.corrected).toBe(true);
     expect(drift.series.range).toBeGreaterThan(1.3);
+    // Their device time over the measurements': 7 probes and a warm-up for 24 models, each about one model's worth.
+    expect(drift.overhead).toBeGreaterThan(0.1);
+    expect(drift.overhead).toBeLessThan(0.8);
     // One probe at the start of every batch and one at the end of the campaign.
     expect(drift.series.probes.length).toBe(Math.ceil(onMixed.plan.architectures.length / 4) + 1);
     // 24 architectures are far too few for the regression's parameters: it says so instead of fitting.

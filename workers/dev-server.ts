@@ -57,8 +57,39 @@ export interface DevServer {
 }
 
 const SERVER_START_TIMEOUT_MS = 60_000;
+/** Starts tried before giving up when the server exits while starting (e.g. a port of the previous run not yet free). */
+const SERVER_START_ATTEMPTS = 3;
+
+/** Keeps the head (where a Go panic names its cause) and the tail of a process's output. */
+class OutputExcerpt {
+  private head = '';
+  private tail = '';
+  private whole: string | undefined = '';
+  add(chunk: Buffer): void {
+    const text = chunk.toString();
+    if (this.head.length < 2000) this.head += text.slice(0, 2000 - this.head.length);
+    this.tail = (this.tail + text).slice(-2000);
+    this.whole = this.whole !== undefined && this.whole.length + text.length <= 4000 ? this.whole + text : undefined;
+  }
+  toString(): string {
+    return this.whole ?? `${this.head}\n[…]\n${this.tail}`;
+  }
+}
 
 export async function startDevServer(options: DevServerOptions): Promise<DevServer> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startDevServerOnce(options);
+    } catch (error) {
+      if (!(error instanceof DevServerExitedError) || attempt >= SERVER_START_ATTEMPTS) throw error;
+      await new Promise((r) => setTimeout(r, 2000 * attempt));
+    }
+  }
+}
+
+class DevServerExitedError extends DevServerError {}
+
+async function startDevServerOnce(options: DevServerOptions): Promise<DevServer> {
   const port = options.port ?? (await freePort());
   const uiPort = options.uiPort ?? (await freePort());
   const namespace = options.namespace ?? 'default';
@@ -80,10 +111,8 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     ...(options.headless ? ['--headless'] : ['--ui-port', String(uiPort), '--ui-ip', '127.0.0.1', '--ui-disable-news-fetch']),
   ];
   const child = spawn(temporalCliPath(), args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  const collect = (chunk: Buffer) => {
-    output = (output + chunk.toString()).slice(-4000);
-  };
+  const output = new OutputExcerpt();
+  const collect = (chunk: Buffer) => output.add(chunk);
   child.stdout?.on('data', collect);
   child.stderr?.on('data', collect);
   const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
@@ -91,7 +120,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   const address = `127.0.0.1:${port}`;
   const deadline = Date.now() + SERVER_START_TIMEOUT_MS;
   for (;;) {
-    if (child.exitCode !== null) throw new DevServerError(`the Temporal dev server exited with code ${child.exitCode}:\n${output}`);
+    if (child.exitCode !== null) throw new DevServerExitedError(`the Temporal dev server exited with code ${child.exitCode}:\n${output.toString()}`);
     try {
       const connection = await Connection.connect({ address, connectTimeout: 1000 });
       await connection.workflowService.getSystemInfo({});
@@ -100,7 +129,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     } catch {
       if (Date.now() > deadline) {
         child.kill('SIGKILL');
-        throw new DevServerError(`the Temporal dev server did not answer on ${address} within ${SERVER_START_TIMEOUT_MS / 1000}s:\n${output}`);
+        throw new DevServerError(`the Temporal dev server did not answer on ${address} within ${SERVER_START_TIMEOUT_MS / 1000}s:\n${output.toString()}`);
       }
       await new Promise((r) => setTimeout(r, 250));
     }

@@ -30,10 +30,11 @@ export function createDeviceActivities(deps: { store: ArtifactStore; device: str
       const drift = (await deps.store.getJson<StudySpec>(keys.spec)).measurement.drift;
       const reference = referenceArchitecture(plan.space, plan.resolutions[0]!);
       const probe = async (index: number, signal: AbortSignal) => {
+        let warmUpMs = 0;
         if (!warmedUp) {
           // A freshly started runtime is slower on its first model (the demo's first probe: +23% over the
           // median): one discarded measurement, once per worker process, keeps that out of the series.
-          await deps.measurer.measure(reference, { signal, fresh: true });
+          warmUpMs = (await deps.measurer.measure(reference, { signal, fresh: true })).breakdown.totalMs;
           warmedUp = true;
         }
         const measured = await deps.measurer.measure(reference, { signal, fresh: true });
@@ -42,6 +43,7 @@ export function createDeviceActivities(deps: { store: ArtifactStore; device: str
           position: input.batchIndex * input.batchSize + index,
           at: new Date(midpointMs(measured.startedAt, measured.measuredAt)).toISOString(),
           medianMs: measured.medianMs,
+          deviceMs: warmUpMs + measured.breakdown.totalMs,
         };
         // Stored at once, so the probes of an attempt that dies still bracket what it measured.
         await deps.store.putJson(keys.driftProbe(input.device, input.batchIndex, taken.at), [taken]);

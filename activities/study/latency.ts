@@ -38,8 +38,10 @@ export async function deviceLatencies(store: ArtifactStore, studyId: string, pla
   const correctionsKey = keys.driftCorrections(device);
   await store.putJson(correctionsKey, { series, corrections } satisfies DriftCorrections);
   const corrected = spec.measurement.drift?.correct ?? false;
+  const probeMs = probes.reduce((acc, p) => acc + (p.deviceMs ?? Number.NaN), 0);
+  const measuredMs = measurements.filter((m) => !m.fromCache).reduce((acc, m) => acc + m.breakdown.totalMs, 0);
   return {
     latencyMs: corrected ? new Map(corrections.map((c) => [c.archHash, c.correctedMs])) : raw,
-    drift: { series, corrected, correctionsKey, uncorrected: corrections.filter((c) => c.factor === null).length },
+    drift: { series, corrected, correctionsKey, uncorrected: corrections.filter((c) => c.factor === null).length, overhead: Number.isFinite(probeMs) && measuredMs > 0 ? probeMs / measuredMs : null },
   };
 }

@@ -190,6 +190,8 @@ export interface DriftView {
   corrected: boolean;
   /** Measurements outside the probed span, left uncorrected. */
   uncorrected: number;
+  /** Device time of the probes over that of the measurements; null when not recorded. */
+  overhead: number | null;
   /** Each probe: minutes since the first one, its latency, and that latency over the median of all probes. */
   points: { minutes: number; batch: number; position: number; medianMs: number; relative: number }[];
 }
@@ -339,6 +341,7 @@ function driftView(drift: BlockProfile['drift']): DriftView | null {
     range: series.range,
     corrected: drift.corrected,
     uncorrected: drift.uncorrected,
+    overhead: drift.overhead ?? null,
     points: series.probes.map((p) => ({
       minutes: (Date.parse(p.at) - start) / 60_000,
       batch: p.batchIndex,

@@ -224,6 +224,7 @@ function driftFigure(device: string, view: DriftView): Figure {
     caption:
       `${device}: the latency of the space's reference architecture, measured at every batch start and at the end of the latency campaign, ` +
       `relative to its median (1 = the median speed). ${subtitle}. ` +
+      (view.overhead === null ? '' : `The probes took ${(view.overhead * 100).toFixed(1)}% of the device time of the measurements. `) +
       (view.corrected ? 'The profiles\' latencies are corrected by it (interpolated in time between neighbouring probes).' : 'The profiles\' latencies are not corrected by it (measurement.drift.correct is off).'),
     spec: {
       title: { text: `Host drift over the latency campaign — ${device}`, subtitle },
