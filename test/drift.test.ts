@@ -14,6 +14,7 @@ import { exportNetwork } from '../pipelines/onnx/export.js';
 import { aggregateProfile, type BlockProfile } from '../pipelines/profile.js';
 import type { ArchitectureMetrics } from '../pipelines/records.js';
 import { buildNetwork } from '../pipelines/spaces/index.js';
+import { mean } from '../pipelines/stats.js';
 import type { StudyPlan } from '../pipelines/study/plan.js';
 import { startDeviceWorker, startOrchestratorWorker, type RunningWorker } from '../workers/runtime.js';
 import { startStudy } from '../workers/study-client.js';
@@ -148,11 +149,16 @@ describe('a study on a device whose speed drifts by 50% over the campaign', () =
     expect(onMixed.profile.regression).toEqual({ latency: { skipped: expect.stringMatching(/^\d+ architectures cannot identify \d+ parameters; it needs more than \d+$/) } });
     const corrections = await store.getJson<DriftCorrections>(drift.correctionsKey);
     expect(corrections.corrections.every((c) => c.factor !== null && c.correctedMs > 0)).toBe(true);
-    for (const [i, truth] of onMixed.truth.entries()) expect(Math.abs(onMixed.measured[i]! - truth)).toBeLessThan(0.02);
+    // A measurement's time is the midpoint of export and command, while the script reads the clock as the
+    // command starts: on a ramp of 8% per second, the 0.1-0.3 s between them on a loaded host is 1-2 points.
+    const mixedErrors = onMixed.truth.map((truth, i) => Math.abs(onMixed.measured[i]! - truth));
+    expect(Math.max(...mixedErrors)).toBeLessThan(0.05);
+    expect(mean(mixedErrors)).toBeLessThan(0.02);
 
     const onGrouped = await effects(grouped.workflowId, 'drift-grouped');
     expect(onGrouped.profile.drift).toBeUndefined();
     const errors = onGrouped.truth.map((truth, i) => Math.abs(onGrouped.measured[i]! - truth));
     expect(Math.max(...errors)).toBeGreaterThan(0.1);
+    expect(mean(errors)).toBeGreaterThan(0.1);
   }, 240_000);
 });
