@@ -352,7 +352,7 @@ export async function buildLookupTable(device: OnnxRuntimeDevice, options: Build
   const probes: DriftProbe[] = [];
   const probe = async () => {
     const measured = await measureBlock(reference.block);
-    probes.push({ batchIndex: 0, position: probes.length, at: new Date(midpointMs(measured.startedAt, measured.measuredAt)).toISOString(), medianMs: measured.summary.medianMs });
+    probes.push({ batchIndex: 0, position: raw.length, at: new Date(midpointMs(measured.startedAt, measured.measuredAt)).toISOString(), medianMs: measured.summary.medianMs });
   };
   const raw: { key: string; block: IRBlock; measured: Awaited<ReturnType<typeof measureBlock>> }[] = [];
   try {

@@ -25,11 +25,12 @@ export function createDeviceActivities(deps: { store: ArtifactStore; device: str
     async measureBatch(input) {
       checkDevice(input.device);
       const keys = studyKeys(input.studyId);
-      const plan = await deps.store.getJson<StudyPlan>(input.planKey);
-      // Specs stored before drift tracking existed have no `drift`: no probes.
-      const drift = (await deps.store.getJson<StudySpec>(keys.spec)).measurement.drift;
-      const reference = referenceArchitecture(plan.space, plan.resolutions[0]!);
-      const probe = async (index: number, signal: AbortSignal) => {
+      // Read only when the batch is measured: a batch already stored needs neither.
+      let study: Promise<{ plan: StudyPlan; spec: StudySpec }> | undefined;
+      const loadStudy = () =>
+        (study ??= Promise.all([deps.store.getJson<StudyPlan>(input.planKey), deps.store.getJson<StudySpec>(keys.spec)]).then(([plan, spec]) => ({ plan, spec })));
+      const probe = async (plan: StudyPlan, index: number, signal: AbortSignal) => {
+        const reference = referenceArchitecture(plan.space, plan.resolutions[0]!);
         let warmUpMs = 0;
         if (!warmedUp) {
           // A freshly started runtime is slower on its first model (the demo's first probe: +23% over the
@@ -52,17 +53,17 @@ export function createDeviceActivities(deps: { store: ArtifactStore; device: str
         store: deps.store,
         request: input,
         resultKey: keys.latencyBatch(input.device, input.batchIndex),
-        loadItems: async () => measurementList(plan, input.device),
+        loadItems: async () => measurementList((await loadStudy()).plan, input.device),
         computeOne: measureOne,
-        ...(drift?.track
-          ? {
-              between: async (index: number, batchLength: number, signal: AbortSignal) => {
-                const position = input.batchIndex * input.batchSize + index;
-                const due = index === 0 || (index < batchLength && drift.every > 0 && index % drift.every === 0) || (index === batchLength && position === plan.architectures.length);
-                if (due) await probe(index, signal);
-              },
-            }
-          : {}),
+        between: async (index: number, batchLength: number, signal: AbortSignal) => {
+          const { plan, spec } = await loadStudy();
+          // Specs stored before drift tracking existed have no `drift`: no probes.
+          const drift = spec.measurement.drift;
+          if (!drift?.track) return;
+          const position = input.batchIndex * input.batchSize + index;
+          const due = index === 0 || (index < batchLength && drift.every > 0 && index % drift.every === 0) || (index === batchLength && position === plan.architectures.length);
+          if (due) await probe(plan, index, signal);
+        },
       });
     },
     async remeasureSearchResults(input) {
