@@ -19,6 +19,7 @@ import {
   type SensitivityReport,
 } from './insights/analysis.js';
 import { diffSpaces, type SpaceDiff } from './insights/diff.js';
+import { insightEstimates, type EstimateChoice } from './insights/estimates.js';
 import { choiceGroups, profileCells, spaceFactors, type FactorName } from './insights/grid.js';
 import { dominanceRule, familyRule, layerRule, mutationRule, Removals, type Insight, type InsightObjective, type RuleContext } from './insights/pruning.js';
 import { resolveRules, type InsightRules } from './insights/rules.js';
@@ -29,6 +30,7 @@ export { diffSpaces, type SpaceDiff, type StemDiff, type UnitDiff, type ValueCha
 export { paperInsightSpaces } from './insights/paper.js';
 export type { Insight, InsightKind, InsightObjective } from './insights/pruning.js';
 export type { ChoiceDimension, FactorName } from './insights/grid.js';
+export type { EstimateChoice, EstimateSource } from './insights/estimates.js';
 export type { FactorShares, Friendliness, LayerSensitivity, RankCorrelation, SensitivityReport, UnitSensitivity } from './insights/analysis.js';
 
 export interface DeriveInsightsOptions {
@@ -45,6 +47,8 @@ export interface InsightReport {
   objective: InsightObjective;
   /** The rules after defaults, as applied. */
   rules: InsightRules;
+  /** Per metric with a regression: whether the insights judged by its estimates or by the per-spec means, and why. */
+  estimates: EstimateChoice[];
   sensitivity: SensitivityReport;
   accuracyLatencyCorrelation: RankCorrelation;
   /** MBConv spaces: latency variance between blocks split into kernel and expand effects; null for ResNet. */
@@ -57,13 +61,14 @@ export interface InsightReport {
   diff: SpaceDiff;
 }
 
-export function deriveInsights(profile: BlockProfile, options: DeriveInsightsOptions): InsightReport {
+export function deriveInsights(measured: BlockProfile, options: DeriveInsightsOptions): InsightReport {
   const { objective } = options;
   if (objective !== 'pareto' && objective !== 'max-accuracy') {
     throw new RangeError(`deriveInsights: objective must be 'pareto' or 'max-accuracy', got ${JSON.stringify(objective)}`);
   }
   const rules = resolveRules(options.rules);
-  checkProfile(profile);
+  checkProfile(measured);
+  const { profile, choices: estimates } = insightEstimates(measured);
   const cells = profileCells(profile);
   const ctx: RuleContext = {
     profile,
@@ -115,6 +120,7 @@ export function deriveInsights(profile: BlockProfile, options: DeriveInsightsOpt
     accuracySource: profile.accuracySource,
     objective,
     rules,
+    estimates,
     sensitivity,
     accuracyLatencyCorrelation: correlation,
     kernelVsExpansion: profile.space === 'resnet50' ? null : latencyFactors,

@@ -61,10 +61,11 @@ export interface BlockProfile {
   /** The device's drift over its latency campaign, when it was tracked (pipelines/drift.ts). */
   drift?: ProfileDrift;
   /**
-   * Latency block effects by regression over every measured architecture at this resolution
-   * (pipelines/regression.ts), or why there is none (too few architectures for its parameters).
+   * Block effects and spec means by regression over every measured architecture at this resolution
+   * (pipelines/regression.ts; latency on the log scale, accuracy linear), or why there is none (too few
+   * architectures for its parameters). Accuracy is absent in profiles made before it was fitted.
    */
-  regression?: { latency: BlockRegression | { skipped: string } };
+  regression?: { latency: BlockRegression | { skipped: string }; accuracy?: BlockRegression | { skipped: string } };
 }
 
 export interface ProfileDrift {

@@ -10,13 +10,24 @@
  * (u, l), one indicator per block other than the unit's first (the reference). A block's effect is reported
  * against the average block of its position: exp(β_b − mean over the position's blocks of β) − 1, with a
  * 95% interval from the coefficients' covariance σ²(XᵀX)⁻¹ (ml-matrix does the linear algebra).
+ *
+ * The same model fitted to a metric that is not a ratio scale (a proxy score, top-1) uses the metric itself
+ * as the response (`target: 'linear'`); effects are then differences in the metric's unit.
+ *
+ * Block specifications get a model estimate of their mean too (`specs`): the prediction at the expected
+ * design row of the spec's samples, its unit as the spec's sampler draws it (so a spec at layer 2 keeps the
+ * depth it forces; the other layers' blocks uniform) and the other units as in all measured architectures.
+ * It answers the question the spec's sample mean answers, without the noise that the random blocks of its
+ * few samples add to it.
  */
 import { Matrix, inverse, solve } from 'ml-matrix';
-import type { Architecture, SpaceDocument } from './spaces/types.js';
+import { blockSpecId } from './spaces/specs.js';
+import { specUnitDepths } from './sampling.js';
+import type { Architecture, BlockSpec, DepthRule, SpaceDocument } from './spaces/types.js';
 import { tCritical95 } from './stats.js';
 
 export interface EffectEstimate {
-  /** Relative effect on the metric (0.1 = 10% more), with its 95% interval. */
+  /** Relative effect on the metric (0.1 = 10% more; target 'log') or a difference in its unit ('linear'), with its 95% interval. */
   effect: number;
   ciLow: number;
   ciHigh: number;
@@ -37,17 +48,47 @@ export interface LayerEffect extends EffectEstimate {
   n: number;
 }
 
+/** The model's estimate of a block specification's mean (see the module comment), with its 95% interval. */
+export interface SpecEstimate {
+  specId: string;
+  mean: number;
+  ciLow: number;
+  ciHigh: number;
+  /** The spec's own samples, which set its unit's composition. */
+  n: number;
+}
+
+export type RegressionTarget = 'log' | 'linear';
+
 export interface BlockRegression {
   kind: 'blockscope.block-regression/v1';
-  /** The response is log(metric): effects are relative. */
-  target: 'log';
+  /** 'log': the response is log(metric) and effects are relative; 'linear': the metric itself, effects are differences. */
+  target: RegressionTarget;
   n: number;
   parameters: number;
+  /** Residual degrees of freedom (n − parameters): the Student t of every interval. */
+  df: number;
   /** Residual standard deviation on the log scale (≈ the relative noise left). */
   residualStd: number;
   rSquared: number;
   blocks: BlockEffect[];
   layers: LayerEffect[];
+  /** Estimates of the specs' means, for the specs given to the fit that fix a unit's block; absent when none were given. */
+  specs?: SpecEstimate[];
+  /** The model's mean over all measured architectures (the estimate the specs' means compare with). */
+  population?: Omit<SpecEstimate, 'specId'>;
+}
+
+/** A block specification, how many measured samples it has, and how its sampler sets its unit's depth. */
+export interface RegressionSpec {
+  spec: BlockSpec;
+  samples: number;
+  depthRule: DepthRule | 'held';
+}
+
+export interface RegressionOptions {
+  target?: RegressionTarget;
+  specs?: readonly RegressionSpec[];
 }
 
 export interface RegressionSample {
@@ -55,8 +96,12 @@ export interface RegressionSample {
   value: number;
 }
 
+/** What a column indicates: a unit's optional layer being there, a block at a position, or a unit's width. */
+type ColumnRole = { unit: number } & ({ kind: 'present'; layer: number } | { kind: 'block'; layer: number; block: string } | { kind: 'width'; width: number });
+
 interface Column {
   name: string;
+  role: ColumnRole;
   value: (arch: Architecture) => number;
 }
 
@@ -67,19 +112,19 @@ function designColumns(space: SpaceDocument, archs: readonly Architecture[]): { 
   space.units.forEach((unit, u) => {
     for (let l = unit.minLayers; l < unit.maxLayers; l++) {
       const value = (arch: Architecture) => (arch.units[u]!.length > l ? 1 : 0);
-      if (varies(value)) columns.push({ name: `u${u}.l${l}.present`, value });
+      if (varies(value)) columns.push({ name: `u${u}.l${l}.present`, role: { unit: u, kind: 'present', layer: l }, value });
     }
     for (let l = 0; l < unit.maxLayers; l++) {
       positions.push({ unit: u, layer: l, blocks: unit.blocks });
       for (const block of unit.blocks.slice(1)) {
         const value = (arch: Architecture) => (arch.units[u]![l] === block ? 1 : 0);
-        if (varies(value)) columns.push({ name: `u${u}.l${l}.${block}`, value });
+        if (varies(value)) columns.push({ name: `u${u}.l${l}.${block}`, role: { unit: u, kind: 'block', layer: l, block }, value });
       }
     }
     if (unit.widths) {
       for (const width of unit.widths.slice(1)) {
         const value = (arch: Architecture) => ('widths' in arch && arch.widths[u] === width ? 1 : 0);
-        if (varies(value)) columns.push({ name: `u${u}.w${width}`, value });
+        if (varies(value)) columns.push({ name: `u${u}.w${width}`, role: { unit: u, kind: 'width', width }, value });
       }
     }
   });
@@ -93,11 +138,15 @@ export function blockRegressionShortfall(space: SpaceDocument, archs: readonly A
 }
 
 /** Fits the model; throws a RangeError naming what is missing when the data cannot identify it. */
-export function fitBlockRegression(space: SpaceDocument, samples: readonly RegressionSample[]): BlockRegression {
+export function fitBlockRegression(space: SpaceDocument, samples: readonly RegressionSample[], options: RegressionOptions = {}): BlockRegression {
+  const target = options.target ?? 'log';
   samples.forEach((s, i) => {
     if (s.arch.space !== space.space) throw new RangeError(`sample ${i}: space ${s.arch.space}, the model is for ${space.space}`);
-    if (!(s.value > 0) || !Number.isFinite(s.value)) throw new RangeError(`sample ${i}: the metric must be a positive number, got ${s.value}`);
+    if (!Number.isFinite(s.value)) throw new RangeError(`sample ${i}: the metric must be a finite number, got ${s.value}`);
+    if (target === 'log' && !(s.value > 0)) throw new RangeError(`sample ${i}: the metric must be a positive number for target 'log', got ${s.value}`);
   });
+  const response = target === 'log' ? Math.log : (v: number) => v;
+  const fromResponse = target === 'log' ? Math.exp : (v: number) => v;
   const archs = samples.map((s) => s.arch);
   const shortfall = blockRegressionShortfall(space, archs);
   if (shortfall) throw new RangeError(`block regression: ${shortfall}`);
@@ -105,7 +154,7 @@ export function fitBlockRegression(space: SpaceDocument, samples: readonly Regre
   const p = columns.length + 1;
   const n = samples.length;
   const x = new Matrix(samples.map((s) => [1, ...columns.map((c) => c.value(s.arch))]));
-  const y = Matrix.columnVector(samples.map((s) => Math.log(s.value)));
+  const y = Matrix.columnVector(samples.map((s) => response(s.value)));
   const xtx = x.transpose().mmul(x);
   const xtxInverse = inverse(xtx);
   const beta = solve(xtx, x.transpose().mmul(y)).getColumn(0);
@@ -119,7 +168,15 @@ export function fitBlockRegression(space: SpaceDocument, samples: readonly Regre
   const t = tCritical95(df);
   const index = new Map(columns.map((c, j) => [c.name, j + 1]));
 
-  /** exp(c'β) − 1 with its interval, for a contrast given as coefficient weights by column name. */
+  /** c'β with the half-width of its 95% interval. */
+  const linear = (c: readonly number[]): { estimate: number; half: number } => {
+    const estimate = c.reduce((acc, w, j) => acc + w * beta[j]!, 0);
+    let variance = 0;
+    for (let i = 0; i < p; i++) for (let j = 0; j < p; j++) if (c[i] && c[j]) variance += c[i]! * c[j]! * xtxInverse.get(i, j);
+    return { estimate, half: t * Math.sqrt(Math.max(0, sigma2 * variance)) };
+  };
+  const asEffect = target === 'log' ? Math.expm1 : (v: number) => v;
+  /** exp(c'β) − 1 (or c'β) with its interval, for a contrast given as coefficient weights by column name. */
   const contrast = (weights: Map<string, number>): EffectEstimate | undefined => {
     const c = new Array<number>(p).fill(0);
     for (const [name, w] of weights) {
@@ -127,11 +184,34 @@ export function fitBlockRegression(space: SpaceDocument, samples: readonly Regre
       if (j === undefined) return undefined;
       c[j] = w;
     }
-    const estimate = c.reduce((acc, w, j) => acc + w * beta[j]!, 0);
-    let variance = 0;
-    for (let i = 0; i < p; i++) for (let j = 0; j < p; j++) if (c[i] && c[j]) variance += c[i]! * c[j]! * xtxInverse.get(i, j);
-    const half = t * Math.sqrt(Math.max(0, sigma2 * variance));
-    return { effect: Math.expm1(estimate), ciLow: Math.expm1(estimate - half), ciHigh: Math.expm1(estimate + half) };
+    const { estimate, half } = linear(c);
+    return { effect: asEffect(estimate), ciLow: asEffect(estimate - half), ciHigh: asEffect(estimate + half) };
+  };
+  const populationRow = [1, ...columns.map((column) => archs.reduce((acc, arch) => acc + column.value(arch), 0) / n)];
+  /**
+   * The expected design row of the spec's samples: its unit's columns from the sampler's law (depth by the
+   * rule, uniform blocks and widths, the spec's own choices fixed), the other units' from the population.
+   */
+  const specRow = (spec: Extract<BlockSpec, { unit: number }>, depthRule: DepthRule | 'held'): number[] => {
+    const depths = specUnitDepths(space, spec, depthRule);
+    const reaches = (layer: number) => [...depths].reduce((acc, [d, p]) => acc + (d > layer ? p : 0), 0);
+    const unit = space.units[spec.unit]!;
+    return populationRow.map((value, j) => {
+      const role = columns[j - 1]?.role;
+      if (!role || role.unit !== spec.unit) return value;
+      switch (role.kind) {
+        case 'present':
+          return reaches(role.layer);
+        case 'block':
+          return role.layer === spec.layer ? (role.block === spec.block ? reaches(role.layer) : 0) : reaches(role.layer) / unit.blocks.length;
+        case 'width':
+          return spec.kind === 'bottleneck' ? (role.width === spec.width ? 1 : 0) : 1 / unit.widths!.length;
+      }
+    });
+  };
+  const estimateAt = (c: readonly number[], n: number): Omit<SpecEstimate, 'specId'> => {
+    const { estimate, half } = linear(c);
+    return { mean: fromResponse(estimate), ciLow: fromResponse(estimate - half), ciHigh: fromResponse(estimate + half), n };
   };
 
   const blocks: BlockEffect[] = [];
@@ -153,14 +233,47 @@ export function fitBlockRegression(space: SpaceDocument, samples: readonly Regre
       if (estimate) layers.push({ unit: u, layer: l, n: archs.filter((a) => a.units[u]!.length > l).length, ...estimate });
     }
   });
+  const specs = options.specs?.flatMap(({ spec, samples: count, depthRule }): SpecEstimate[] => {
+    // Stem options have no columns in the model: the model cannot tell them apart.
+    if (!('unit' in spec)) return [];
+    return [{ specId: blockSpecId(spec), ...estimateAt(specRow(spec, depthRule), count) }];
+  });
   return {
     kind: 'blockscope.block-regression/v1',
-    target: 'log',
+    target,
     n,
     parameters: p,
+    df,
     residualStd: Math.sqrt(sigma2),
     rSquared: totalSs > 0 ? 1 - residualSs / totalSs : 1,
     blocks,
     layers,
+    ...(specs ? { specs, population: estimateAt(populationRow, n) } : {}),
   };
+}
+
+/** The measured architectures of one profile (one device and resolution) and the specs sampled among them. */
+export interface ProfileRegressionInput {
+  archs: readonly { hash: string; arch: Architecture }[];
+  specs: readonly { spec: BlockSpec; archHashes: readonly string[] }[];
+  /** How the specs' samples were drawn: the block-fixed sampler's depth rule, or 'held' for the shared-random design. */
+  depthRule: DepthRule | 'held';
+  latencyMs: (hash: string) => number | undefined;
+  accuracy: (hash: string) => number | undefined;
+}
+
+export type FittedOrSkipped = BlockRegression | { skipped: string };
+
+/** A profile's regressions: latency on the log scale, accuracy linear; each skipped with the reason when unidentifiable. */
+export function profileRegressions(space: SpaceDocument, input: ProfileRegressionInput): { latency: FittedOrSkipped; accuracy: FittedOrSkipped } {
+  const specs = input.specs.map((s) => ({ spec: s.spec, samples: s.archHashes.length, depthRule: input.depthRule }));
+  const fit = (value: (hash: string) => number | undefined, target: RegressionTarget): FittedOrSkipped => {
+    const samples = input.archs.flatMap(({ hash, arch }) => {
+      const v = value(hash);
+      return v === undefined ? [] : [{ arch, value: v }];
+    });
+    const shortfall = blockRegressionShortfall(space, samples.map((m) => m.arch));
+    return shortfall ? { skipped: shortfall } : fitBlockRegression(space, samples, { target, specs });
+  };
+  return { latency: fit(input.latencyMs, 'log'), accuracy: fit(input.accuracy, 'linear') };
 }

@@ -102,3 +102,25 @@ export function sampleWithFixedBlock(
     return toArchitecture(doc, enc, resolution);
   });
 }
+
+/**
+ * How a spec's unit depth is distributed in its samples: under the fixed-block sampler with a depth rule
+ * (the random depth raised to what the rule needs), or, for 'held', in the random architectures that hold
+ * the block (the shared-random design: a uniform depth conditioned on reaching the layer). Probabilities by depth.
+ */
+export function specUnitDepths(doc: SpaceDocument, spec: Extract<BlockSpec, { unit: number }>, rule: DepthRule | 'held'): Map<number, number> {
+  const unit = doc.units[spec.unit]!;
+  const depths = Array.from({ length: unit.maxLayers - unit.minLayers + 1 }, (_, i) => unit.minLayers + i);
+  const out = new Map<number, number>();
+  if (rule === 'held') {
+    const reaching = depths.filter((d) => d > spec.layer);
+    for (const d of reaching) out.set(d, 1 / reaching.length);
+    return out;
+  }
+  const needed = spec.kind === 'bottleneck' || rule === 'intended' ? spec.layer + 1 : spec.layer;
+  for (const d of depths) {
+    const raised = Math.min(unit.maxLayers, Math.max(d, needed));
+    out.set(raised, (out.get(raised) ?? 0) + 1 / depths.length);
+  }
+  return out;
+}

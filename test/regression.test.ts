@@ -3,16 +3,12 @@ import { describe, expect, it } from 'vitest';
 import { fitBlockRegression, type RegressionSample } from '../pipelines/regression.js';
 import { Rng } from '../pipelines/rng.js';
 import { sampleArchitecture } from '../pipelines/sampling.js';
-import { originalSpace, parseMbBlock, type Architecture } from '../pipelines/spaces/index.js';
+import { blockSpecId, originalSpace, type BlockSpec } from '../pipelines/spaces/index.js';
+import { additiveAccuracy, additiveAccuracyGain, kernelBoundLatencyMs, kernelBoundLogFactor } from './helpers/synthetic-device.js';
 
 const space = originalSpace('ofa-mbv3');
-
-/** A kernel-bound device: each layer multiplies latency by a factor of its kernel and expand ratio, later units cheaper. */
-function logFactor(unit: number, layer: number, block: string): number {
-  const { expand, kernel } = parseMbBlock(block)!;
-  return (0.08 - 0.01 * unit) * (1 + 0.3 * (layer === 0 ? 1 : 0)) * (expand / 4) * (kernel / 3) ** 1.2;
-}
-const trueLatency = (arch: Architecture) => 5 * Math.exp(arch.units.reduce((acc, blocks, u) => acc + blocks.reduce((a, b, l) => a + logFactor(u, l, b), 0), 0));
+const logFactor = kernelBoundLogFactor;
+const trueLatency = kernelBoundLatencyMs;
 
 function samples(count: number, seed: number, noise: number): RegressionSample[] {
   const rng = new Rng(seed);
@@ -60,7 +56,43 @@ describe('block regression', () => {
 
   it('says what is missing when the data cannot identify the model', () => {
     expect(() => fitBlockRegression(space, samples(60, 3, 0.1))).toThrow(/60 architectures cannot identify \d+ parameters; it needs more than \d+/);
-    expect(() => fitBlockRegression(space, [{ arch: samples(1, 4, 0)[0]!.arch, value: -1 }])).toThrow(/sample 0: the metric must be a positive number, got -1/);
+    expect(() => fitBlockRegression(space, [{ arch: samples(1, 4, 0)[0]!.arch, value: -1 }])).toThrow(/sample 0: the metric must be a positive number for target 'log', got -1/);
     expect(() => fitBlockRegression(originalSpace('proxylessnas'), samples(200, 5, 0))).toThrow(/sample 0: space ofa-mbv3, the model is for proxylessnas/);
+  });
+
+  it('fits a metric on its own scale (target linear) and recovers additive effects exactly', () => {
+    const archs = samples(600, 6, 0).map((s) => s.arch);
+    const fit = fitBlockRegression(space, archs.map((arch) => ({ arch, value: additiveAccuracy(arch) })), { target: 'linear' });
+    expect(fit.target).toBe('linear');
+    for (const e of fit.blocks) {
+      const blocks = space.units[e.unit]!.blocks;
+      const average = blocks.reduce((acc, b) => acc + additiveAccuracyGain(b), 0) / blocks.length;
+      expect(e.effect).toBeCloseTo((additiveAccuracyGain(e.block) - average) / 4, 9);
+    }
+    for (const e of fit.layers) expect(e.effect).toBeCloseTo(additiveAccuracyGain(space.units[e.unit]!.blocks[0]!) / 4, 9);
+    // A proxy score can be negative: only the log target needs positive values.
+    expect(() => fitBlockRegression(space, archs.map((arch) => ({ arch, value: additiveAccuracy(arch) - 100 })), { target: 'linear' })).not.toThrow();
+  });
+
+  it("estimates a spec's mean at the expected composition of its samples: its unit as its sampler draws it, the other units as measured", () => {
+    const all = samples(700, 7, 0);
+    const archs = all.map((s) => s.arch);
+    const spec: BlockSpec = { kind: 'mbconv', unit: 2, layer: 2, block: 'e6k7' };
+    const unitLog = (a: (typeof archs)[number], u: number) => a.units[u]!.reduce((acc, b, l) => acc + kernelBoundLogFactor(u, l, b), 0);
+    const others = space.units.reduce((acc, _, u) => acc + (u === 2 ? 0 : archs.reduce((a, arch) => a + unitLog(arch, u), 0) / archs.length), 0);
+    const averageBlock = (l: number) => space.units[2]!.blocks.reduce((acc, b) => acc + kernelBoundLogFactor(2, l, b), 0) / space.units[2]!.blocks.length;
+    // Unit 2 has 2-4 layers. Layers 0-1 are always there with a uniform block, layer 2 holds e6k7, layer 3 is
+    // there with probability 1/2 when the spec is held by random architectures (depth 3 or 4), 1/3 under the
+    // intended rule (max(depth, 3) over depths 2, 3, 4).
+    const expected = (layer3: number) => Math.exp(Math.log(5) + others + averageBlock(0) + averageBlock(1) + kernelBoundLogFactor(2, 2, 'e6k7') + layer3 * averageBlock(3));
+    for (const [depthRule, layer3] of [['held', 1 / 2], ['intended', 1 / 3]] as const) {
+      const fit = fitBlockRegression(space, all, { specs: [{ spec, samples: 12, depthRule }, { spec: { kind: 'stem-skip', skip: true }, samples: 12, depthRule }] });
+      // Stem options have no columns in the model, so the model gives them no estimate.
+      expect(fit.specs!.map((s) => s.specId)).toEqual([blockSpecId(spec)]);
+      expect(fit.specs![0]!.mean).toBeCloseTo(expected(layer3), 9);
+      expect(fit.specs![0]!.n).toBe(12);
+    }
+    const population = fitBlockRegression(space, all, { specs: [] }).population!;
+    expect(population.mean).toBeCloseTo(Math.exp(Math.log(5) + space.units.reduce((acc, _, u) => acc + archs.reduce((a, arch) => a + unitLog(arch, u), 0) / archs.length, 0)), 9);
   });
 });

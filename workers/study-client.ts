@@ -63,7 +63,9 @@ export async function startStudy(
       staticDetails: [
         `**Study** ${spec.name} (spec ${specHash.slice(0, 12)})`,
         `- space: ${spec.space}, resolutions ${spec.resolutions.join(', ')}`,
-        `- blocks: ${spec.blocks === 'all' ? 'all' : spec.blocks.length}, ${spec.samplesPerSpec} samples each, seed ${spec.seed}, depth rule ${spec.depthRule}`,
+        spec.design?.kind === 'shared-random'
+          ? `- blocks: ${spec.blocks === 'all' ? 'all' : spec.blocks.length}, design shared-random: ${spec.design.architectures} random architectures, seed ${spec.seed}`
+          : `- blocks: ${spec.blocks === 'all' ? 'all' : spec.blocks.length}, ${spec.samplesPerSpec} samples each, seed ${spec.seed}, depth rule ${spec.depthRule}`,
         `- devices: ${spec.devices.join(', ')}; accuracy: ${spec.accuracy.source}`,
       ].join('\n'),
     });

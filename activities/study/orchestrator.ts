@@ -5,7 +5,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { aggregateProfile, profileToCsv, type ProfileDrift } from '../../pipelines/profile.js';
 import type { ArchitectureMetrics } from '../../pipelines/records.js';
-import { blockRegressionShortfall, fitBlockRegression } from '../../pipelines/regression.js';
+import { profileRegressions } from '../../pipelines/regression.js';
 import { architectureCounts, originalSpace, type Architecture } from '../../pipelines/spaces/index.js';
 import { planStudy, type StudyPlan } from '../../pipelines/study/plan.js';
 import type { StudySpec } from '../../pipelines/study/spec.js';
@@ -97,6 +97,7 @@ export function createOrchestratorActivities(deps: OrchestratorDependencies): Or
         return [hash, { hash, accuracy: score, macs: counts.macs, params: counts.params, latencyMs: latency.get(hash) ?? {} }];
       }),
     );
+    const space = originalSpace(plan.space);
     const refs: ProfileRef[] = [];
     for (const device of input.spec.devices) {
       for (const resolution of plan.resolutions) {
@@ -111,13 +112,13 @@ export function createOrchestratorActivities(deps: OrchestratorDependencies): Or
         });
         const deviceDrift = drift.get(device);
         if (deviceDrift) profile.drift = deviceDrift;
-        const measured = plan.architectures.flatMap(({ hash, arch }) => {
-          const ms = latency.get(hash)?.[device];
-          return arch.resolution === resolution && ms !== undefined ? [{ arch, value: ms }] : [];
+        profile.regression = profileRegressions(space, {
+          archs: plan.architectures.filter(({ arch }) => arch.resolution === resolution),
+          specs: plan.specs.filter((s) => s.resolution === resolution),
+          depthRule: plan.design === 'shared-random' ? 'held' : input.spec.depthRule,
+          latencyMs: (hash) => latency.get(hash)?.[device],
+          accuracy: (hash) => metrics.get(hash)?.accuracy,
         });
-        const space = originalSpace(plan.space);
-        const shortfall = blockRegressionShortfall(space, measured.map((m) => m.arch));
-        profile.regression = { latency: shortfall ? { skipped: shortfall } : fitBlockRegression(space, measured) };
         const ref = { device, resolution, jsonKey: keys.profile(device, resolution, 'json'), csvKey: keys.profile(device, resolution, 'csv') };
         await store.putJson(ref.jsonKey, profile);
         await store.put(ref.csvKey, profileToCsv(profile), { contentType: 'text/csv' });

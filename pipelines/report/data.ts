@@ -2,7 +2,7 @@
  * The study report's data: everything the HTML, JSON and CSV forms show, collected from a finished study's
  * artifacts. Plain data in, plain data out; loading the artifacts is the caller's business.
  */
-import type { InsightReport, LayerSensitivity, SpaceDiff, UnitSensitivity } from '../insights.js';
+import type { EstimateChoice, InsightReport, LayerSensitivity, SpaceDiff, UnitSensitivity } from '../insights.js';
 import type { Insight, InsightObjective } from '../insights/pruning.js';
 import type { BlockProfile } from '../profile.js';
 import type { AccuracySource } from '../records.js';
@@ -125,6 +125,8 @@ export interface CorrelationView {
 export interface InsightView {
   objective: InsightObjective;
   resolution: number;
+  /** Empty for insight reports made before the insights could judge by the regression. */
+  estimates: EstimateChoice[];
   insights: Insight[];
   diff: SpaceDiff;
 }
@@ -323,7 +325,7 @@ function deviceReport(device: string, inputs: ReportInputs): DeviceReport {
     profiles: profiles.map(profileView),
     sensitivity: first ? { resolution: first.resolution, units: first.sensitivity.units, layers: first.sensitivity.layers } : null,
     correlation: first && correlationProfile ? correlationView(first, correlationProfile) : null,
-    insights: insights.map((r) => ({ objective: r.objective, resolution: r.resolution, insights: r.insights, diff: r.diff })),
+    insights: insights.map((r) => ({ objective: r.objective, resolution: r.resolution, estimates: r.estimates ?? [], insights: r.insights, diff: r.diff })),
     pareto: pareto ? paretoView(pareto, runs('pareto'), remeasured('pareto')) : null,
     maxAccuracy: maxAccuracy ? maxAccuracyView(maxAccuracy, runs('max-accuracy')) : null,
     drift: driftView(profiles.find((p) => p.drift)?.drift),

@@ -5,7 +5,7 @@
 import * as vega from 'vega';
 import { compile, version as vegaLiteVersion } from 'vega-lite';
 import { canonicalJson } from '../hash.js';
-import type { DeviceReport, HypervolumeView, ParetoView, ProfileView, ReportData } from './data.js';
+import type { DeviceReport, HypervolumeView, InsightView, ParetoView, ProfileView, ReportData } from './data.js';
 import { reportFigures, type Figure } from './figures.js';
 import { escapeHtml, formatMeanStd, formatNumber, metricTitle } from './format.js';
 import { spaceDiffRows, type TableCell } from './tables.js';
@@ -124,6 +124,16 @@ function searchHtml(data: ReportData, report: DeviceReport, pareto: string): str
   return parts.length > 0 ? parts.join('\n') : '<p class="note">No search ran on this device.</p>';
 }
 
+/** Which estimates of the spec means the insights judged by, per metric, and why. */
+function estimatesHtml(estimates: InsightView['estimates']): string {
+  if (estimates.length === 0) return '';
+  const parts = estimates.map((e) => {
+    const source = e.source === 'regression' ? `the block regression's estimates (${e.covered} specs)` : 'the per-specification sample means';
+    return `${escapeHtml(e.metric)} by ${source}, because ${escapeHtml(e.reason)}`;
+  });
+  return `<p class="note estimates">These insights judge ${parts.join('; ')}.</p>`;
+}
+
 function insightsHtml(report: DeviceReport): string {
   if (report.insights.length === 0) return '<p class="note">No insights were derived for this device.</p>';
   return report.insights
@@ -136,7 +146,7 @@ function insightsHtml(report: DeviceReport): string {
           return `<li data-insight="${escapeHtml(insight.id)}"><span class="kind">${escapeHtml(insight.kind)}</span> ${escapeHtml(insight.sentence)}${numbers ? ` <span class="numbers">(${numbers})</span>` : ''}</li>`;
         })
         .join('\n');
-      return `<h4>Objective: ${escapeHtml(view.objective)} (profile at ${view.resolution}px)</h4>\n<ul class="insights">\n${items}\n</ul>`;
+      return `<h4>Objective: ${escapeHtml(view.objective)} (profile at ${view.resolution}px)</h4>\n${estimatesHtml(view.estimates)}\n<ul class="insights">\n${items}\n</ul>`;
     })
     .join('\n');
 }
@@ -202,7 +212,7 @@ function regressionHtml(view: ProfileView['regression']): string {
     `Latency block effects by regression: log latency on per-position block indicators and each unit's depth, over all ${view.n} measured architectures ` +
     `(${view.parameters} parameters, residual ${percent(view.residualStd).slice(1)} on the log scale, R² ${view.rSquared.toFixed(3)}). ` +
     'Each effect is against the average block of its position with the other positions held equal; the per-specification effect (against the random baseline, from the samples that fixed the block) is shown beside it. ' +
-    'The insights use the per-specification effects.';
+    'Which estimates the insights judged by is stated with the device\'s insights.';
   const rows = view.rows.map((r) => [`u${r.unit}`, r.layer, r.block, percent(r.effect), `${percent(r.ciLow)} … ${percent(r.ciHigh)}`, r.n, r.specEffect === null ? null : percent(r.specEffect)]);
   return `<details class="regression"><summary>${escapeHtml(summary)}</summary>\n${table(['unit', 'layer', 'block', 'latency effect', '95% interval', 'architectures', 'per-spec effect'], rows, 'regression')}</details>`;
 }

@@ -1,6 +1,8 @@
 /**
- * The sampling stage: which architectures a study measures. Every block specification draws its own
- * seeded samples; the same architecture drawn by several specifications is measured once per device.
+ * The sampling stage: which architectures a study measures. In the paper's block-fixed design every block
+ * specification draws its own seeded samples; the same architecture drawn by several specifications is
+ * measured once per device. In the shared-random design the study measures only random architectures and a
+ * spec's samples are those that hold its block.
  */
 import { Rng, deriveSeed } from '../rng.js';
 import { sampleArchitectures, sampleWithFixedBlock } from '../sampling.js';
@@ -18,6 +20,8 @@ export interface PlannedSpec {
 
 export interface StudyPlan {
   kind: 'blockscope.plan/v1';
+  /** Absent in block-fixed plans (and plans made before designs existed). */
+  design?: 'shared-random';
   space: StudySpec['space'];
   resolutions: number[];
   specs: PlannedSpec[];
@@ -54,11 +58,32 @@ export function planStudy(spec: StudySpec): StudyPlan {
     if (!unique.has(hash)) unique.set(hash, arch);
     return hash;
   };
+  const randomCount = spec.design?.kind === 'shared-random' ? spec.design.architectures : (spec.baselineSamples ?? spec.samplesPerSpec);
   const baseline = spec.resolutions.map((resolution) => ({
     resolution,
-    archHashes: sampleArchitectures(originalSpace(spec.space), spec.baselineSamples ?? spec.samplesPerSpec, spec.seed, resolution).map(remember),
+    archHashes: sampleArchitectures(originalSpace(spec.space), randomCount, spec.seed, resolution).map(remember),
   }));
-  const specs = spec.resolutions.flatMap((resolution) =>
+  const specs = spec.design?.kind === 'shared-random' ? heldSpecs(spec, baseline, unique) : fixedSpecs(spec, remember);
+  const architectures = [...unique].map(([hash, arch]) => ({ hash, arch }));
+  const plan: StudyPlan = {
+    kind: 'blockscope.plan/v1',
+    ...(spec.design?.kind === 'shared-random' ? { design: 'shared-random' as const } : {}),
+    space: spec.space,
+    resolutions: spec.resolutions,
+    specs,
+    baseline,
+    architectures,
+  };
+  if (spec.measurement.order === 'mixed') {
+    const indices = architectures.map((_, i) => i);
+    plan.measurementOrders = Object.fromEntries(spec.devices.map((device) => [device, new Rng(deriveSeed(spec.seed, 'measurement-order', device)).shuffled(indices)]));
+  }
+  return plan;
+}
+
+/** The paper's design: each spec draws its own samples with its block fixed. */
+function fixedSpecs(spec: StudySpec, remember: (arch: Architecture) => string): PlannedSpec[] {
+  return spec.resolutions.flatMap((resolution) =>
     selectedBlockSpecs(spec).map((blockSpec): PlannedSpec => {
       const archs = sampleWithFixedBlock(blockSpec, spec.samplesPerSpec, spec.seed, { space: spec.space, resolution, depthRule: spec.depthRule });
       return {
@@ -70,11 +95,14 @@ export function planStudy(spec: StudySpec): StudyPlan {
       };
     }),
   );
-  const architectures = [...unique].map(([hash, arch]) => ({ hash, arch }));
-  const plan: StudyPlan = { kind: 'blockscope.plan/v1', space: spec.space, resolutions: spec.resolutions, specs, baseline, architectures };
-  if (spec.measurement.order === 'mixed') {
-    const indices = architectures.map((_, i) => i);
-    plan.measurementOrders = Object.fromEntries(spec.devices.map((device) => [device, new Rng(deriveSeed(spec.seed, 'measurement-order', device)).shuffled(indices)]));
-  }
-  return plan;
+}
+
+/** The shared-random design: a spec's samples are the random architectures that hold its block. */
+function heldSpecs(spec: StudySpec, baseline: StudyPlan['baseline'], unique: ReadonlyMap<string, Architecture>): PlannedSpec[] {
+  return baseline.flatMap(({ resolution, archHashes }) =>
+    selectedBlockSpecs(spec).map((blockSpec): PlannedSpec => {
+      const held = archHashes.filter((hash) => architectureHasBlock(unique.get(hash)!, blockSpec));
+      return { specId: blockSpecId(blockSpec), spec: blockSpec, resolution, archHashes: held, present: held.length };
+    }),
+  );
 }

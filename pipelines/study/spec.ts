@@ -4,9 +4,12 @@
  */
 import { z } from 'zod';
 import { canonicalHashHex } from '../hash.js';
+import { blockRegressionShortfall } from '../regression.js';
+import { originalSpace } from '../spaces/registry.js';
 import { parseBlockSpec } from '../spaces/specs.js';
 import { RESOLUTIONS } from '../spaces/common.js';
 import { SPACE_IDS, SpaceValidationError } from '../spaces/types.js';
+import { planStudy } from './plan.js';
 
 const deviceId = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'expected a device id: lowercase letters, digits and dashes');
 
@@ -61,6 +64,18 @@ export const studySpecSchema = z
     samplesPerSpec: z.number().int().min(1).max(10_000).default(10),
     baselineSamples: z.number().int().min(1).max(100_000).optional(),
     depthRule: z.enum(['intended', 'legacy']).default('intended'),
+    /**
+     * How the study samples (docs/studies.md "Two study designs"). Absent: the paper's block-fixed design
+     * (samplesPerSpec architectures with each spec's block fixed, plus the random baseline). 'shared-random':
+     * `architectures` random architectures per resolution and nothing fixed; each spec's samples are the
+     * architectures that hold its block, and the block regression estimates every effect from all of them.
+     */
+    design: z
+      .discriminatedUnion('kind', [
+        z.object({ kind: z.literal('block-fixed') }).strict(),
+        z.object({ kind: z.literal('shared-random'), architectures: z.number().int().min(2).max(100_000) }).strict(),
+      ])
+      .optional(),
     seed: z.union([z.number().int(), z.string().min(1)]).default(0),
     devices: z.array(deviceId).min(1).default(['cpu-local']),
     accuracy: accuracySchema.default({ source: 'naswot-proxy', proxyBatch: 16, batchSize: 20 }),
@@ -166,7 +181,31 @@ export function parseStudySpec(raw: unknown): StudySpec {
     if (problems.length > 0) throw new StudySpecError(problems);
   }
   if (new Set(spec.devices).size !== spec.devices.length) throw new StudySpecError(['devices: a device is listed twice']);
+  if (spec.design?.kind === 'shared-random') checkSharedRandom(spec, raw);
   return spec;
+}
+
+/** A shared-random study must give every spec samples and the regression more architectures than parameters. */
+function checkSharedRandom(spec: StudySpec, raw: unknown): void {
+  const given = typeof raw === 'object' && raw !== null ? Object.keys(raw) : [];
+  const unused = ['samplesPerSpec', 'baselineSamples'].filter((field) => given.includes(field));
+  if (unused.length > 0) {
+    throw new StudySpecError(unused.map((field) => `${field}: not used by design shared-random, which measures design.architectures random architectures; remove it`));
+  }
+  const plan = planStudy(spec);
+  const space = originalSpace(spec.space);
+  const problems = plan.resolutions.flatMap((resolution) => {
+    const archs = plan.architectures.filter((a) => a.arch.resolution === resolution).map((a) => a.arch);
+    const shortfall = blockRegressionShortfall(space, archs);
+    const thin = plan.specs.filter((s) => s.resolution === resolution && s.archHashes.length < 2);
+    return [
+      ...(shortfall ? [`design.architectures: ${archs.length} random architectures at ${resolution}px are too few for the block regression (${shortfall})`] : []),
+      ...(thin.length > 0
+        ? [`design.architectures: at ${resolution}px, ${thin.length} spec(s) are held by fewer than 2 of the random architectures (e.g. ${thin[0]!.specId}); raise it`]
+        : []),
+    ];
+  });
+  if (problems.length > 0) throw new StudySpecError(problems);
 }
 
 /** A stable hash of the normalised spec: part of the workflow id, so the same spec is the same study. */

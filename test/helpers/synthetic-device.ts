@@ -1,0 +1,64 @@
+/**
+ * Synthetic devices and accuracy sources whose block effects are known, for the analyses' ground-truth tests.
+ * Latency is multiplicative per layer (a kernel-bound device: k7 layers cost the most, early units more);
+ * accuracy is additive per layer. Both take seeded uniform noise.
+ */
+import { aggregateProfile, type BlockProfile } from '../../pipelines/profile.js';
+import { profileRegressions } from '../../pipelines/regression.js';
+import { Rng } from '../../pipelines/rng.js';
+import { architectureCounts, originalSpace, parseMbBlock, type Architecture } from '../../pipelines/spaces/index.js';
+import type { StudyPlan } from '../../pipelines/study/plan.js';
+import type { ArchitectureMetrics } from '../../pipelines/records.js';
+
+/** log of one layer's latency factor on the kernel-bound device. */
+export function kernelBoundLogFactor(unit: number, layer: number, block: string): number {
+  const { expand, kernel } = parseMbBlock(block)!;
+  return (0.08 - 0.01 * unit) * (1 + 0.3 * (layer === 0 ? 1 : 0)) * (expand / 4) * (kernel / 3) ** 1.2;
+}
+
+export function kernelBoundLatencyMs(arch: Architecture): number {
+  return 5 * Math.exp(arch.units.reduce((acc, blocks, u) => acc + blocks.reduce((a, b, l) => a + kernelBoundLogFactor(u, l, b), 0), 0));
+}
+
+/** Accuracy points one layer adds: wider and larger-kernel blocks a little more. */
+export function additiveAccuracyGain(block: string): number {
+  const { expand, kernel } = parseMbBlock(block)!;
+  return 0.15 * expand + 0.1 * kernel;
+}
+
+export function additiveAccuracy(arch: Architecture): number {
+  return 60 + arch.units.flat().reduce((acc, b) => acc + additiveAccuracyGain(b), 0) / 4;
+}
+
+/** One device's profile of a plan measured on the synthetic device, with its regressions, as aggregateProfiles builds it. */
+export function syntheticProfile(plan: StudyPlan, options: { device: string; latencyNoise: number; accuracyNoise: number; seed: number; regression: boolean }): BlockProfile {
+  const rng = new Rng(options.seed);
+  const metrics = new Map<string, ArchitectureMetrics>(
+    plan.architectures.map(({ hash, arch }) => {
+      const counts = architectureCounts(arch);
+      const latency = kernelBoundLatencyMs(arch) * (1 + options.latencyNoise * (2 * rng.next() - 1));
+      const accuracy = additiveAccuracy(arch) + options.accuracyNoise * (2 * rng.next() - 1);
+      return [hash, { hash, accuracy, macs: counts.macs, params: counts.params, latencyMs: { [options.device]: latency } }];
+    }),
+  );
+  const resolution = plan.resolutions[0]!;
+  const profile = aggregateProfile({
+    space: plan.space,
+    device: options.device,
+    resolution,
+    accuracySource: 'table',
+    specs: plan.specs.filter((s) => s.resolution === resolution),
+    baseline: plan.baseline.find((b) => b.resolution === resolution)!.archHashes,
+    metrics,
+  });
+  if (options.regression) {
+    profile.regression = profileRegressions(originalSpace(plan.space), {
+      archs: plan.architectures,
+      specs: plan.specs,
+      depthRule: plan.design === 'shared-random' ? 'held' : 'intended',
+      latencyMs: (hash) => metrics.get(hash)?.latencyMs[options.device],
+      accuracy: (hash) => metrics.get(hash)?.accuracy,
+    });
+  }
+  return profile;
+}
