@@ -1,18 +1,16 @@
 /**
  * Block effects by regression: one linear model per device and metric over every measured architecture of
- * a study, log(metric) on per-position block indicators plus each unit's actual depth (and, for ResNet, each
- * unit's width). Where the paper's per-specification means use only the samples that fixed a block, every
+ * a study, the metric (or its log) on per-position block indicators plus each unit's actual depth (and, for
+ * ResNet, each unit's width). Where the paper's per-specification means use only the samples that fixed a block, every
  * architecture here informs one effect per layer it has, and the other positions' blocks are held equal
  * instead of being averaged into the noise.
  *
  * Parameterisation: an intercept; per unit, one indicator per optional layer l (depth > l, for l ≥ the
  * unit's minimum depth: the cost of having that layer, with the position's reference block); per position
  * (u, l), one indicator per block other than the unit's first (the reference). A block's effect is reported
- * against the average block of its position: exp(β_b − mean over the position's blocks of β) − 1, with a
- * 95% interval from the coefficients' covariance σ²(XᵀX)⁻¹ (ml-matrix does the linear algebra).
- *
- * The same model fitted to a metric that is not a ratio scale (a proxy score, top-1) uses the metric itself
- * as the response (`target: 'linear'`); effects are then differences in the metric's unit.
+ * against the average block of its position: β_b − mean over the position's blocks of β (target 'linear',
+ * in the metric's unit), or exp of that − 1 (target 'log', relative), with a 95% interval from the
+ * coefficients' covariance σ²(XᵀX)⁻¹ (ml-matrix does the linear algebra).
  *
  * Block specifications get a model estimate of their mean too (`specs`): the prediction at the expected
  * design row of the spec's samples, its unit as the spec's sampler draws it (so a spec at layer 2 keeps the
@@ -68,8 +66,10 @@ export interface BlockRegression {
   parameters: number;
   /** Residual degrees of freedom (n − parameters): the Student t of every interval. */
   df: number;
-  /** Residual standard deviation on the log scale (≈ the relative noise left). */
+  /** Residual standard deviation of the response (on the log scale ≈ the relative noise left). */
   residualStd: number;
+  /** Mean of the metric over the measured architectures: the scale of relative numbers for target 'linear'. */
+  meanValue: number;
   rSquared: number;
   blocks: BlockEffect[];
   layers: LayerEffect[];
@@ -245,6 +245,7 @@ export function fitBlockRegression(space: SpaceDocument, samples: readonly Regre
     parameters: p,
     df,
     residualStd: Math.sqrt(sigma2),
+    meanValue: samples.reduce((acc, s) => acc + s.value, 0) / n,
     rSquared: totalSs > 0 ? 1 - residualSs / totalSs : 1,
     blocks,
     layers,
@@ -264,7 +265,11 @@ export interface ProfileRegressionInput {
 
 export type FittedOrSkipped = BlockRegression | { skipped: string };
 
-/** A profile's regressions: latency on the log scale, accuracy linear; each skipped with the reason when unidentifiable. */
+/**
+ * A profile's regressions, both on the metric's own scale: a network's latency is the sum of its layers'
+ * times (they run one after another), which is exactly this model's form (and a lookup table's), and
+ * accuracy is not a ratio scale. Each is skipped with the reason when the data cannot identify it.
+ */
 export function profileRegressions(space: SpaceDocument, input: ProfileRegressionInput): { latency: FittedOrSkipped; accuracy: FittedOrSkipped } {
   const specs = input.specs.map((s) => ({ spec: s.spec, samples: s.archHashes.length, depthRule: input.depthRule }));
   const fit = (value: (hash: string) => number | undefined, target: RegressionTarget): FittedOrSkipped => {
@@ -275,5 +280,5 @@ export function profileRegressions(space: SpaceDocument, input: ProfileRegressio
     const shortfall = blockRegressionShortfall(space, samples.map((m) => m.arch));
     return shortfall ? { skipped: shortfall } : fitBlockRegression(space, samples, { target, specs });
   };
-  return { latency: fit(input.latencyMs, 'log'), accuracy: fit(input.accuracy, 'linear') };
+  return { latency: fit(input.latencyMs, 'linear'), accuracy: fit(input.accuracy, 'linear') };
 }

@@ -5,7 +5,7 @@
  * workflow task that still keeps failing is reported by `study status`, `study list` and the watcher.
  */
 import { execFile } from 'node:child_process';
-import { appendFileSync, rmSync } from 'node:fs';
+import { appendFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { NativeConnection, Worker, bundleWorkflowCode } from '@temporalio/worker';
@@ -15,6 +15,7 @@ import { FsArtifactStore, type StoreConfig } from '../activities/storage/index.j
 import { studyKeys } from '../activities/study/keys.js';
 import type { PredictorArtifact } from '../activities/study/search.js';
 import type { SearchResult } from '../pipelines/search/index.js';
+import { planStudy } from '../pipelines/study/plan.js';
 import { parseStudySpec, studyWorkflowId } from '../pipelines/study/spec.js';
 import { startDeviceWorker, startOrchestratorWorker, type RunningWorker } from '../workers/runtime.js';
 import { cancelStudy, listStudies, startStudy, studyStatus } from '../workers/study-client.js';
@@ -151,6 +152,20 @@ describe('failures that must not leave a study stuck', () => {
     // One attempt, no retries: it failed within a minute of the measurements ending.
     const measured = await temporal.client.workflow.getHandle(`${workflowId}.latency.${TEST_DEVICE}`).describe();
     expect(description.closeTime!.getTime() - measured.closeTime!.getTime()).toBeLessThan(WITHIN_A_MINUTE);
+  }, WITHIN_A_MINUTE * 2);
+
+  it('fails the study with the message when an accuracy table lacks an architecture the search proposes', async () => {
+    // The table covers the plan, not the candidates of the search: AccuracyInputError, which is never retried.
+    const raw = smallSpec('table-gap', { seed: 22, accuracy: { source: 'table', table: join(dir, 'plan-accuracy.csv'), batchSize: 5 } });
+    const plan = planStudy(parseStudySpec(raw));
+    writeFileSync(join(dir, 'plan-accuracy.csv'), ['hash,top1', ...plan.architectures.map(({ hash }, i) => `${hash},${60 + i / 10}`), ''].join('\n'));
+    const { handle } = await startStudy(temporal.client, raw, { timeouts: TEST_TIMEOUTS });
+    await expect(handle.result()).rejects.toThrow(WorkflowFailedError);
+    const history = JSON.stringify(await handle.fetchHistory());
+    expect(history).toMatch(/is not in accuracy table [^ ]*plan-accuracy.csv \(\d+ architectures\); add a row with hash/);
+    const search = (await handle.describe()).closeTime!.getTime();
+    const measured = await temporal.client.workflow.getHandle(`${handle.workflowId}.latency.${TEST_DEVICE}`).describe();
+    expect(search - measured.closeTime!.getTime()).toBeLessThan(WITHIN_A_MINUTE);
   }, WITHIN_A_MINUTE * 2);
 
   it('fails the workflow, not its task, on an arbitrary error thrown in workflow code', async () => {

@@ -7,12 +7,14 @@ import type { StudySpec } from '../pipelines/study/spec.js';
 export const ORCHESTRATOR_QUEUE = 'blockscope.orchestrator';
 
 /**
- * Errors no retry can fix: bad specs, unknown devices, invalid architectures, and programming errors
+ * Errors no retry can fix, by the type Temporal reports (an Error's constructor name, or an
+ * ApplicationFailure's type): bad specs, unknown devices, invalid architectures, accuracy inputs (a table
+ * without the architecture, an unreadable dataset), and programming errors
  * (a TypeError, RangeError or ReferenceError thrown by an activity on the same input throws again), which
  * would otherwise be retried for ever while the study shows "running". Transient failures (the store or a
  * device unreachable, a worker killed) are other error types and keep retrying.
  */
-const NON_RETRYABLE_ERRORS = ['SpaceValidationError', 'StudySpecError', 'DeviceConfigError', 'InvalidInputError', 'TypeError', 'RangeError', 'ReferenceError'];
+const NON_RETRYABLE_ERRORS = ['SpaceValidationError', 'StudySpecError', 'DeviceConfigError', 'InvalidInputError', 'AccuracyInputError', 'TypeError', 'RangeError', 'ReferenceError'];
 
 /** Every activity retries with backoff from 1 s to 1 min, for as long as its timeouts allow. */
 export const RETRY_POLICY = { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', nonRetryableErrorTypes: NON_RETRYABLE_ERRORS };

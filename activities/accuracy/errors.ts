@@ -7,7 +7,7 @@ export class AccuracyInputError extends Error {
 
   constructor(message: string) {
     super(message);
-    // The error type Temporal reports is the name; the study's campaigns do not retry 'InvalidInputError'.
-    this.name = 'InvalidInputError';
+    // Temporal reports an error's constructor name as its type; the study's activities never retry this one.
+    this.name = new.target.name;
   }
 }

@@ -51,8 +51,10 @@ export function insightEstimates(profile: BlockProfile): { profile: BlockProfile
     };
     const narrower = medianHalfWidth.regression < medianHalfWidth.specMeans;
     const ratio = medianHalfWidth.specMeans / medianHalfWidth.regression;
+    // An exact fit (a lookup-table device) has intervals of nothing: say so rather than print 10¹³x.
+    const times = (r: number) => (r > 1000 ? 'over 1000' : r.toFixed(r < 10 ? 2 : 1));
     if (!narrower) {
-      return { metric, source: 'spec-means', medianHalfWidth, covered: covered.length, reason: `the spec means' intervals are narrower (${ratio.toFixed(2)}x the regression's width)` };
+      return { metric, source: 'spec-means', medianHalfWidth, covered: covered.length, reason: `the spec means' intervals are narrower (${times(ratio)}x the regression's width)` };
     }
     const baseline = regressionStats(view.baseline.metrics[metric]!, fit.population!, fit.df);
     view = {
@@ -70,7 +72,7 @@ export function insightEstimates(profile: BlockProfile): { profile: BlockProfile
         };
       }),
     };
-    return { metric, source: 'regression', medianHalfWidth, covered: covered.length, reason: `its intervals are ${ratio.toFixed(1)}x narrower than the spec means'` };
+    return { metric, source: 'regression', medianHalfWidth, covered: covered.length, reason: `its intervals are ${times(ratio)}x narrower than the spec means'` };
   });
   return { profile: view, choices };
 }

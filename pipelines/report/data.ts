@@ -105,11 +105,14 @@ export interface ProfileView {
 }
 
 export interface RegressionView {
+  /** 'linear': latency in ms (effects shown as a share of the mean latency); 'log': log latency (profiles made before). */
+  target: 'log' | 'linear';
   n: number;
   parameters: number;
-  residualStd: number;
+  /** Residual standard deviation as a share of the mean latency (≈ the relative noise left). */
+  residual: number;
   rSquared: number;
-  /** One row per (unit, layer, block) the regression estimates; `specEffect` where that spec was also profiled. */
+  /** One row per (unit, layer, block) the regression estimates, relative; `specEffect` where that spec was also profiled. */
   rows: { unit: number; layer: number; block: string; effect: number; ciLow: number; ciHigh: number; n: number; specEffect: number | null }[];
 }
 
@@ -405,12 +408,24 @@ function regressionView(profile: BlockProfile): ProfileView['regression'] {
   const fit = profile.regression?.latency;
   if (!fit || 'skipped' in fit) return fit ?? null;
   const specEffect = new Map(profile.specs.map((s) => [`${s.unit}.l${s.layer}.${s.block}`, s.effect.latency?.relative ?? null]));
+  // Relative to the mean latency when the model is on the metric's own scale; relative already on the log scale.
+  const scale = fit.target === 'linear' ? fit.meanValue : 1;
   return {
+    target: fit.target,
     n: fit.n,
     parameters: fit.parameters,
-    residualStd: fit.residualStd,
+    residual: fit.residualStd / scale,
     rSquared: fit.rSquared,
-    rows: fit.blocks.map((b) => ({ unit: b.unit, layer: b.layer, block: b.block, effect: b.effect, ciLow: b.ciLow, ciHigh: b.ciHigh, n: b.n, specEffect: specEffect.get(`u${b.unit}.l${b.layer}.${b.block}`) ?? null })),
+    rows: fit.blocks.map((b) => ({
+      unit: b.unit,
+      layer: b.layer,
+      block: b.block,
+      effect: b.effect / scale,
+      ciLow: b.ciLow / scale,
+      ciHigh: b.ciHigh / scale,
+      n: b.n,
+      specEffect: specEffect.get(`u${b.unit}.l${b.layer}.${b.block}`) ?? null,
+    })),
   };
 }
 

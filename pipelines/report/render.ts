@@ -129,9 +129,9 @@ function estimatesHtml(estimates: InsightView['estimates']): string {
   if (estimates.length === 0) return '';
   const parts = estimates.map((e) => {
     const source = e.source === 'regression' ? `the block regression's estimates (${e.covered} specs)` : 'the per-specification sample means';
-    return `${escapeHtml(e.metric)} by ${source}, because ${escapeHtml(e.reason)}`;
+    return `${e.metric} by ${source}, because ${e.reason}`;
   });
-  return `<p class="note estimates">These insights judge ${parts.join('; ')}.</p>`;
+  return `<p class="note estimates">${escapeHtml(`These insights judge ${parts.join('; ')}.`)}</p>`;
 }
 
 function insightsHtml(report: DeviceReport): string {
@@ -209,9 +209,9 @@ function regressionHtml(view: ProfileView['regression']): string {
   if (!view) return '';
   if ('skipped' in view) return `<p class="note">Latency block effects by regression: not fitted (${escapeHtml(view.skipped)}).</p>`;
   const summary =
-    `Latency block effects by regression: log latency on per-position block indicators and each unit's depth, over all ${view.n} measured architectures ` +
-    `(${view.parameters} parameters, residual ${percent(view.residualStd).slice(1)} on the log scale, R² ${view.rSquared.toFixed(3)}). ` +
-    'Each effect is against the average block of its position with the other positions held equal; the per-specification effect (against the random baseline, from the samples that fixed the block) is shown beside it. ' +
+    `Latency block effects by regression: ${view.target === 'log' ? 'log latency' : 'latency (a sum of layer times)'} on per-position block indicators and each unit's depth, over all ${view.n} measured architectures ` +
+    `(${view.parameters} parameters, residual ${percent(view.residual).slice(1)} of the mean latency, R² ${view.rSquared.toFixed(3)}). ` +
+    'Each effect is against the average block of its position with the other positions held equal, as a share of the mean latency; the per-specification effect (against the random baseline, from the samples that fixed the block) is shown beside it. ' +
     'Which estimates the insights judged by is stated with the device\'s insights.';
   const rows = view.rows.map((r) => [`u${r.unit}`, r.layer, r.block, percent(r.effect), `${percent(r.ciLow)} … ${percent(r.ciHigh)}`, r.n, r.specEffect === null ? null : percent(r.specEffect)]);
   return `<details class="regression"><summary>${escapeHtml(summary)}</summary>\n${table(['unit', 'layer', 'block', 'latency effect', '95% interval', 'architectures', 'per-spec effect'], rows, 'regression')}</details>`;

@@ -1,0 +1,111 @@
+/**
+ * A shared-random study end to end through Temporal: a lookup-table device whose table is kernel-bound by
+ * construction (the real lookup-table path), accuracies from a table written for the plan, the block
+ * regression over every architecture, insights that say which estimates they judged by, and the report.
+ */
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { distinctBlocks, saveLookupTable, type LookupTable } from '../activities/devices/lookup-table.js';
+import { FsArtifactStore, type StoreConfig } from '../activities/storage/index.js';
+import { studyKeys } from '../activities/study/keys.js';
+import type { InsightReport } from '../pipelines/insights.js';
+import type { BlockProfile } from '../pipelines/profile.js';
+import type { BlockRegression } from '../pipelines/regression.js';
+import { parseStudySpec } from '../pipelines/study/spec.js';
+import { planStudy, type StudyPlan } from '../pipelines/study/plan.js';
+import { startDeviceWorker, startOrchestratorWorker, type RunningWorker } from '../workers/runtime.js';
+import { startStudy } from '../workers/study-client.js';
+import { additiveAccuracy } from './helpers/synthetic-device.js';
+import { TEST_TIMEOUTS, smallSpec, startTestTemporal, tempDir, writeTestDevicesFile, type TestTemporal } from './helpers/study.js';
+
+const DEVICE = 'kernel-bound-lut';
+
+/** Every MBConv block costs its output area times (kernel / 3)², times its expand ratio; stem, first block and head a fixed amount. */
+function kernelBoundTable(): LookupTable {
+  const entries = Object.fromEntries(
+    distinctBlocks('ofa-mbv3', [160]).map(({ key, block }) => {
+      const d = block.descriptor;
+      const [, h, w] = d.outShape;
+      const ms = d.type === 'mbconv' ? ((h! * w!) / 400) * (d.kernel! / 3) ** 2 * (d.expand! / 3) * 0.2 : 0.5;
+      return [key, { ms }];
+    }),
+  );
+  return { kind: 'blockscope.lut/v1', device: DEVICE, space: 'ofa-mbv3', resolutions: [160], source: 'synthetic kernel-bound table (test/shared-design.test.ts)', entries };
+}
+
+describe('a shared-random study through Temporal', () => {
+  let temporal: TestTemporal;
+  let workers: RunningWorker[];
+  let store: FsArtifactStore;
+  let dir: string;
+  let spec: Record<string, unknown>;
+
+  beforeAll(async () => {
+    dir = tempDir('shared');
+    temporal = await startTestTemporal(join(dir, 'temporal.db'));
+    const devicesFile = writeTestDevicesFile(dir);
+    await saveLookupTable(join(dir, 'kernel-bound.yaml'), kernelBoundTable());
+    writeFileSync(devicesFile, `devices:\n  - id: ${DEVICE}\n    backend: lookup-table\n    table: kernel-bound.yaml\n`);
+    spec = smallSpec('shared-random', {
+      blocks: 'all',
+      samplesPerSpec: undefined,
+      baselineSamples: undefined,
+      design: { kind: 'shared-random', architectures: 260 },
+      devices: [DEVICE],
+      accuracy: { source: 'table', table: join(dir, 'accuracy.csv'), batchSize: 100 },
+      measurement: { batchSize: 65 },
+      // The accuracy table covers the plan, not the candidates a search would propose.
+      search: { objectives: [] },
+    });
+    delete spec['samplesPerSpec'];
+    delete spec['baselineSamples'];
+    const plan = planStudy(parseStudySpec(spec));
+    writeFileSync(join(dir, 'accuracy.csv'), ['hash,top1', ...plan.architectures.map(({ hash, arch }) => `${hash},${additiveAccuracy(arch).toFixed(4)}`), ''].join('\n'));
+    const storeConfig: StoreConfig = { kind: 'fs', root: join(dir, 'store') };
+    store = new FsArtifactStore(storeConfig.root);
+    const config = { address: temporal.server.address, namespace: temporal.server.namespace, store: storeConfig, devicesFile };
+    workers = [await startOrchestratorWorker(config), await startDeviceWorker({ ...config, device: DEVICE })];
+  });
+
+  afterAll(async () => {
+    await Promise.all(workers.map((w) => w.close()));
+    await temporal.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('measures only random architectures, estimates every block effect by regression, and the insights and report say so', async () => {
+    const started = await startStudy(temporal.client, spec, { timeouts: TEST_TIMEOUTS });
+    await started.handle.result();
+    const keys = studyKeys(started.workflowId);
+    const plan = await store.getJson<StudyPlan>(keys.plan);
+    expect(plan.design).toBe('shared-random');
+    expect(plan.architectures).toHaveLength(260);
+    expect(plan.specs).toHaveLength(180);
+
+    const profile = await store.getJson<BlockProfile>(keys.profile(DEVICE, 160, 'json'));
+    expect(profile.baseline.n).toBe(260);
+    const latency = profile.regression!.latency as BlockRegression;
+    expect(latency.n).toBe(260);
+    expect(latency.specs).toHaveLength(180);
+    expect((profile.regression!.accuracy as BlockRegression).target).toBe('linear');
+    // A lookup table is a sum of layer times, which is the model's form: it fits exactly, and every k7 block
+    // is slower than the k3 block of its expand ratio and position beyond their intervals.
+    const effect = (unit: number, layer: number, block: string) => latency.blocks.find((b) => b.unit === unit && b.layer === layer && b.block === block)!;
+    const resolved: string[] = [];
+    for (const k7 of latency.blocks.filter((b) => b.block.endsWith('k7'))) {
+      const k3 = effect(k7.unit, k7.layer, k7.block.replace('k7', 'k3'));
+      expect(k7.ciHigh < k3.ciLow).toBe(false);
+      if (k7.ciLow > k3.ciHigh) resolved.push(`u${k7.unit}.l${k7.layer}.${k7.block}`);
+    }
+    expect(resolved).toHaveLength(5 * 4 * 3);
+    expect(latency.rSquared).toBeGreaterThan(0.999999);
+
+    const insights = await store.getJson<InsightReport>(keys.insights(DEVICE, 'pareto', 'report.json'));
+    const choice = insights.estimates.find((e) => e.metric === 'latency')!;
+    expect(choice).toMatchObject({ source: 'regression', covered: 180 });
+    expect(insights.kernelVsExpansion!.dominant).toBe('kernel');
+    const html = await store.getText(keys.report('report.html'));
+    expect(html).toContain('These insights judge latency by the block regression&#39;s estimates (180 specs)');
+  }, 300_000);
+});
