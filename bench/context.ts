@@ -37,6 +37,8 @@ export interface BenchSizes {
   predictorArchs: number;
   /** Figure 6: the same architectures labelled by the reference-normalised protocol (0: skipped). */
   predictorNormalisedArchs: number;
+  /** Figure 8: random architectures in each of the two shared-random studies, their resolution, and whether to repeat them with protocol.reference 'interleaved'. */
+  profiles: { archs: number; resolution: number; interleaved: boolean };
   /** Figure 7: the profiling plan and the search budget. */
   search: {
     resolution: number;
@@ -71,6 +73,7 @@ export const SIZES: Record<'quick' | 'full', BenchSizes> = {
     proxyArchs: 1,
     predictorArchs: 36,
     predictorNormalisedArchs: 0,
+    profiles: { archs: 200, resolution: 160, interleaved: false },
     search: {
       resolution: 160,
       blocks: ['u0.l0.e3k3', 'u0.l0.e6k7', 'u4.l0.e3k3', 'u4.l0.e6k7'],
@@ -99,6 +102,7 @@ export const SIZES: Record<'quick' | 'full', BenchSizes> = {
     proxyArchs: 3,
     predictorArchs: 100,
     predictorNormalisedArchs: 100,
+    profiles: { archs: 500, resolution: 160, interleaved: true },
     search: {
       resolution: 160,
       blocks: DEMO_BLOCKS,

@@ -8,6 +8,8 @@ import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { join } from 'node:path';
 import { CPU_LOCAL, createMeasurer, type LatencyMeasurement } from '../../activities/devices/index.js';
 import { FsArtifactStore } from '../../activities/storage/index.js';
+import { studyKeys } from '../../activities/study/keys.js';
+import type { DriftProbe } from '../../pipelines/drift.js';
 import { architectureCounts, architectureHash, type Architecture } from '../../pipelines/spaces/index.js';
 import { planStudy } from '../../pipelines/study/plan.js';
 import { parseStudySpec, type StudySpecInput } from '../../pipelines/study/spec.js';
@@ -83,6 +85,8 @@ function measuringOf(measurements: readonly LatencyMeasurement[]): Pick<SideRun,
 
 interface StudyRun extends SideRun {
   studyId: string;
+  /** Device time of the campaign's drift probes (warm-up included): measuring the study asked for, not orchestration. */
+  probingMs: number;
   /** From the client's start call to the study's result (sampling, accuracy, measuring, aggregation, insights). */
   studyWallMs: number;
   batches: number;
@@ -143,11 +147,14 @@ export const orchestration: Figure = {
         const keys = await store.list(`studies/${study.workflowId}/latency/${CPU_LOCAL.id}/`);
         const measured = (await Promise.all(keys.map((k) => store.getJson<LatencyMeasurement[]>(k)))).flat();
         if (measured.length !== archs.length || measured.some((m) => m.fromCache)) throw new Error(`bench: study ${study.workflowId} did not measure every architecture itself`);
+        const probeKeys = await store.list(studyKeys(study.workflowId).driftPrefix(CPU_LOCAL.id));
+        const probes = (await Promise.all(probeKeys.map((k) => store.getJson<DriftProbe[]>(k)))).flat();
         return {
           rep,
           studyId: study.workflowId,
           wallMs: campaign.closeTime.getTime() - campaign.startTime.getTime(),
           ...measuringOf(measured),
+          probingMs: probes.reduce((acc, p) => acc + (p.deviceMs ?? 0), 0),
           studyWallMs,
           batches: keys.length,
         };
@@ -172,13 +179,14 @@ export const orchestration: Figure = {
     const directMs = median(direct.map((d) => d.wallMs));
     const overhead = campaignMs / directMs - 1;
     // What is left after the measurements' own time: the orchestration (study) or the loop (direct).
-    const surroundStudy = median(studies.map((s) => s.wallMs - s.measuringMs));
+    const surroundStudy = median(studies.map((s) => s.wallMs - s.measuringMs - s.probingMs));
+    const probing = median(studies.map((s) => s.probingMs / s.measuringMs));
     const surroundDirect = median(direct.map((d) => d.wallMs - d.measuringMs));
     const batches = studies[0]!.batches;
     const measuringRatio = median(studies.map((s) => s.measuringMs)) / median(direct.map((d) => d.measuringMs));
     const orchestrationOnly = (surroundStudy - surroundDirect) / median(direct.map((d) => d.measuringMs));
     const check = atMost(`latency campaign wall / direct loop wall − 1 (${archs.length} archs at ${resolution})`, overhead, TARGET, 'percent');
-    const derived = atMost('derived: (campaign − loop) time outside the measurements / loop measuring time', orchestrationOnly, TARGET, 'percent');
+    const derived = atMost('derived: (campaign − loop) time outside the measurements and drift probes / loop measuring time', orchestrationOnly, TARGET, 'percent');
     const sideMedian = (runs: SideRun[], f: (r: SideRun) => number) => median(runs.map(f));
     const partRatios: [string, (r: SideRun) => number][] = [
       ['timed runs', (r) => r.parts.timedMs],
@@ -208,12 +216,13 @@ export const orchestration: Figure = {
         `Each repetition: a study of ${archs.length} OFA-MobileNetV3 architectures at ${resolution} (block specs ${BLOCKS.join(', ')} plus the baseline, measurement batches of ${BATCH_SIZE}; accuracy from a table of placeholder values and no search, so only measurement matters), and a direct loop measuring the same planned architectures with createMeasurer(cpu-local) on a fresh cache after one untimed warm-up measurement.`,
         'Study side: the latency campaign workflow\'s close time minus its start time (describe()); the measurement cache is emptied before each study, and every architecture is checked to be measured, not cached.',
         `${orchestrationReps} repetitions alternating which side goes first; the figure is median(campaign) / median(direct) − 1.`,
-        "Derived check, insensitive to how fast the timed runs happened to be: each side's wall time minus its measurements' own totalMs (what orchestration or the loop adds around them), the study's minus the loop's (medians), over the loop's median measuring time.",
+        "Derived check, insensitive to how fast the timed runs happened to be: each side's wall time minus its measurements' own totalMs and (study side) its drift probes' device time (what orchestration or the loop adds around them), the study's minus the loop's (medians), over the loop's median measuring time. The probes are measuring the study asks for (figure 8 measures their share), so the main check counts them and the derived one does not.",
       ],
       checks: [check, derived],
       headlines: [
         { label: 'latency campaign / direct loop (median)', value: `${formatMs(campaignMs)} / ${formatMs(directMs)}` },
         { label: 'time outside the measurements: campaign / direct loop', value: `${formatMs(surroundStudy)} / ${formatMs(surroundDirect)} (${batches} batches)` },
+        { label: `drift probes' device time / the measurements' (a probe per batch of ${BATCH_SIZE}, warm-up in the untimed study)`, value: formatPercent(probing) },
         { label: 'whole study, client start to result (median)', value: formatMs(median(studies.map((s) => s.studyWallMs))) },
         { label: 'embedded start (dev server + workers)', value: formatMs(bootMs) },
       ],
