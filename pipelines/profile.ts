@@ -7,7 +7,7 @@ import type { DriftSeries } from './drift.js';
 import type { BlockRegression } from './regression.js';
 import type { AccuracySource, ArchitectureMetrics } from './records.js';
 import { blockSpecCoordinates, blockSpecId, blockSpecLabel, blockSpecs } from './spaces/specs.js';
-import type { BlockSpec, SpaceId } from './spaces/types.js';
+import type { BlockSpec, SpaceId, SpecDepthRule } from './spaces/types.js';
 import { mean, meanConfidenceInterval, quantileOfSorted, sortedAscending, std } from './stats.js';
 
 export type ProfileMetricName = 'accuracy' | 'macs' | 'params' | 'latency';
@@ -58,6 +58,12 @@ export interface BlockProfile {
   metrics: string[];
   baseline: { n: number; metrics: Record<string, MetricStats> };
   specs: SpecProfile[];
+  /**
+   * How each spec's samples set its unit's depth: the block-fixed sampler's depth rule, or 'held' (the
+   * shared-random design: random architectures that hold the block). Absent in profiles made before it was
+   * recorded, which were block-fixed ('intended', or 'legacy' where a spec's block is missing from samples).
+   */
+  depthRule?: SpecDepthRule;
   /** The device's drift over its latency campaign, when it was tracked (pipelines/drift.ts). */
   drift?: ProfileDrift;
   /**

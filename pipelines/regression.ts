@@ -21,7 +21,7 @@
 import { Matrix, inverse, solve } from 'ml-matrix';
 import { blockSpecId } from './spaces/specs.js';
 import { specUnitDepths } from './sampling.js';
-import type { Architecture, BlockSpec, DepthRule, SpaceDocument } from './spaces/types.js';
+import type { Architecture, BlockSpec, SpaceDocument, SpecDepthRule } from './spaces/types.js';
 import { tCritical95 } from './stats.js';
 
 export interface EffectEstimate {
@@ -83,7 +83,7 @@ export interface BlockRegression {
 export interface RegressionSpec {
   spec: BlockSpec;
   samples: number;
-  depthRule: DepthRule | 'held';
+  depthRule: SpecDepthRule;
 }
 
 export interface RegressionOptions {
@@ -192,7 +192,7 @@ export function fitBlockRegression(space: SpaceDocument, samples: readonly Regre
    * The expected design row of the spec's samples: its unit's columns from the sampler's law (depth by the
    * rule, uniform blocks and widths, the spec's own choices fixed), the other units' from the population.
    */
-  const specRow = (spec: Extract<BlockSpec, { unit: number }>, depthRule: DepthRule | 'held'): number[] => {
+  const specRow = (spec: Extract<BlockSpec, { unit: number }>, depthRule: SpecDepthRule): number[] => {
     const depths = specUnitDepths(space, spec, depthRule);
     const reaches = (layer: number) => [...depths].reduce((acc, [d, p]) => acc + (d > layer ? p : 0), 0);
     const unit = space.units[spec.unit]!;
@@ -258,7 +258,7 @@ export interface ProfileRegressionInput {
   archs: readonly { hash: string; arch: Architecture }[];
   specs: readonly { spec: BlockSpec; archHashes: readonly string[] }[];
   /** How the specs' samples were drawn: the block-fixed sampler's depth rule, or 'held' for the shared-random design. */
-  depthRule: DepthRule | 'held';
+  depthRule: SpecDepthRule;
   latencyMs: (hash: string) => number | undefined;
   accuracy: (hash: string) => number | undefined;
 }

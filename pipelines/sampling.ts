@@ -6,7 +6,7 @@
 import { Rng, deriveSeed, type Seed } from './rng.js';
 import { originalSpace } from './spaces/registry.js';
 import { blockSpecId } from './spaces/specs.js';
-import { SpaceValidationError, type Architecture, type SpaceId, type BlockSpec, type DepthRule, type SpaceDocument } from './spaces/types.js';
+import { SpaceValidationError, type Architecture, type SpaceId, type BlockSpec, type DepthRule, type SpecDepthRule, type SpaceDocument } from './spaces/types.js';
 
 interface Encoding {
   depths: number[];
@@ -108,7 +108,7 @@ export function sampleWithFixedBlock(
  * (the random depth raised to what the rule needs), or, for 'held', in the random architectures that hold
  * the block (the shared-random design: a uniform depth conditioned on reaching the layer). Probabilities by depth.
  */
-export function specUnitDepths(doc: SpaceDocument, spec: Extract<BlockSpec, { unit: number }>, rule: DepthRule | 'held'): Map<number, number> {
+export function specUnitDepths(doc: SpaceDocument, spec: Extract<BlockSpec, { unit: number }>, rule: SpecDepthRule): Map<number, number> {
   const unit = doc.units[spec.unit]!;
   const depths = Array.from({ length: unit.maxLayers - unit.minLayers + 1 }, (_, i) => unit.minLayers + i);
   const out = new Map<number, number>();

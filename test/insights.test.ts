@@ -276,12 +276,20 @@ describe('pruning on synthetic devices with known ground truth', () => {
     const cap = report.insights.find((i) => i.id === 'layer-cap.u0.l3')!;
     expect(cap.sentence).toMatch(/^depth: a 4th layer in unit 0 adds [\d.]+% latency .* so unit 0 is capped at 3 layers$/);
     expect(report.insights.map((i) => i.id)).toContain('layer-cap.u0.l2');
+    // Per whole layer (6 ms in unit 0), though moving the fixed block up adds the layer to only part of the
+    // samples: under the intended rule over depths 2-4, to 2/3 of them at l = 3 and 1/3 at l = 2.
+    const capL2 = report.insights.find((i) => i.id === 'layer-cap.u0.l2')!;
+    expect(cap.numbers.presenceShare).toBeCloseTo(2 / 3, 12);
+    expect(capL2.numbers.presenceShare).toBeCloseTo(1 / 3, 12);
+    for (const c of [cap, capL2]) expect(Math.abs(c.numbers.latencyStep! - 6)).toBeLessThan(c.numbers.latencyHalfWidth!);
     expect(report.diff.units[0]!.layers).toEqual({ from: { min: 2, max: 4 }, to: { min: 2, max: 2 } });
     expect(report.diff.units[4]!.layers).toBeNull();
     // For maximum accuracy the same profile raises the minimum depth where layers buy accuracy.
     const maxAccuracy = insightsFor(depthDevice, 'max-accuracy');
     expect(maxAccuracy.prunedSpace.units.map((u) => [u.minLayers, u.maxLayers])).toEqual([[2, 4], [2, 4], [2, 4], [4, 4], [4, 4]]);
-    expect(maxAccuracy.insights.find((i) => i.id === 'layer-floor.u3.l3')!.sentence).toMatch(/so unit 3 keeps at least 4 layers$/);
+    const floor = maxAccuracy.insights.find((i) => i.id === 'layer-floor.u3.l3')!;
+    expect(floor.sentence).toMatch(/so unit 3 keeps at least 4 layers$/);
+    expect(Math.abs(floor.numbers.accuracyStep! - 1.5)).toBeLessThan(floor.numbers.accuracyHalfWidth!);
   });
 
   it('does not drop a cheap block whose latency advantage is only hidden in noise', () => {

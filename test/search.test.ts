@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { loadSpec } from '../cli/spec-file.js';
+import { parseStudySpec, searchBudget } from '../pipelines/study/spec.js';
 import { blockCounts } from '../pipelines/network/counts.js';
 import { Rng } from '../pipelines/rng.js';
 import {
@@ -305,6 +307,26 @@ describe('search', () => {
     expect(PARETO_SEARCH_PRESET).toMatchObject({ initialSize: 100, iterations: 10, budgetPerIteration: 200, paretoLayers: 1, mutationDepth: 1, resolution: 224, seed: 12345 });
     expect(MAX_ACCURACY_SEARCH_PRESET).toMatchObject({ initialSize: 20, iterations: 4, budgetPerIteration: 50, topK: 10, mutationDepth: 1 });
     expect(searchConfig(npuSpace(), 'pareto', { seed: 1 })).toMatchObject({ ...PARETO_SEARCH_PRESET, seed: 1 });
+  });
+
+  it("gives each objective of a study its own budget: the paper's by default, overridable per field", () => {
+    const spec = parseStudySpec({ name: 'budgets', space: 'ofa-mbv3', search: { objectives: ['pareto', 'max-accuracy'] } });
+    expect(searchBudget(spec.search, 'pareto')).toEqual({ initialSize: 100, iterations: 10, budgetPerIteration: 200 });
+    expect(searchBudget(spec.search, 'max-accuracy')).toEqual({ initialSize: 20, iterations: 4, budgetPerIteration: 50, topK: 10 });
+    const custom = parseStudySpec({ name: 'budgets', space: 'ofa-mbv3', search: { initialSize: 6, maxAccuracy: { iterations: 2, topK: 3 } } });
+    expect(searchBudget(custom.search, 'pareto')).toEqual({ initialSize: 6, iterations: 10, budgetPerIteration: 200 });
+    expect(searchBudget(custom.search, 'max-accuracy')).toEqual({ initialSize: 20, iterations: 2, budgetPerIteration: 50, topK: 3 });
+    expect(searchConfig(npuSpace(), 'max-accuracy', searchBudget(custom.search, 'max-accuracy'))).toMatchObject({ objective: 'max-accuracy', iterations: 2, topK: 3 });
+    expect(() => parseStudySpec({ name: 'b', space: 'ofa-mbv3', search: { maxAccuracy: { topk: 3 } } })).toThrow(/search.maxAccuracy.topk: unknown field/);
+    expect(() => parseStudySpec({ name: 'b', space: 'ofa-mbv3', search: { maxAccuracy: { initialSize: 1 } } })).toThrow(/search.maxAccuracy.initialSize: /);
+    // The paper presets spell both budgets out, and they are the paper's.
+    for (const preset of ['paper-ofa-mbv3', 'paper-proxylessnas', 'paper-resnet50']) {
+      const paper = loadSpec(preset);
+      expect(paper.search.objectives.map((o) => searchBudget(paper.search, o))).toEqual([
+        { initialSize: 100, iterations: 10, budgetPerIteration: 200 },
+        { initialSize: 20, iterations: 4, budgetPerIteration: 50, topK: 10 },
+      ]);
+    }
   });
 
   it('finds the unique optimum of a synthetic objective within budget', async () => {

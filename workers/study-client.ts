@@ -3,7 +3,7 @@
  * Used by the CLI, the embedded default and the tests.
  */
 import { Client, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
-import { parseStudySpec, studySpecHash, studyWorkflowId, type StudySpec } from '../pipelines/study/spec.js';
+import { parseStudySpec, searchBudget, studySpecHash, studyWorkflowId, type StudySpec } from '../pipelines/study/spec.js';
 import {
   ORCHESTRATOR_QUEUE,
   SEARCH_ATTRIBUTES,
@@ -67,6 +67,10 @@ export async function startStudy(
           ? `- blocks: ${spec.blocks === 'all' ? 'all' : spec.blocks.length}, design shared-random: ${spec.design.architectures} random architectures, seed ${spec.seed}`
           : `- blocks: ${spec.blocks === 'all' ? 'all' : spec.blocks.length}, ${spec.samplesPerSpec} samples each, seed ${spec.seed}, depth rule ${spec.depthRule}`,
         `- devices: ${spec.devices.join(', ')}; accuracy: ${spec.accuracy.source}`,
+        ...spec.search.objectives.map((objective) => {
+          const b = searchBudget(spec.search, objective);
+          return `- search ${objective}: ${spec.search.seeds} seeds × (${b.initialSize} + ${b.iterations} × ${b.budgetPerIteration})${b.topK ? `, top ${b.topK} as parents` : ''}`;
+        }),
       ].join('\n'),
     });
     return { workflowId, runId: handle.firstExecutionRunId, started: true, handle };

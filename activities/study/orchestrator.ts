@@ -110,12 +110,13 @@ export function createOrchestratorActivities(deps: OrchestratorDependencies): Or
           baseline: plan.baseline.find((b) => b.resolution === resolution)?.archHashes ?? [],
           metrics,
         });
+        profile.depthRule = plan.design === 'shared-random' ? 'held' : input.spec.depthRule;
         const deviceDrift = drift.get(device);
         if (deviceDrift) profile.drift = deviceDrift;
         profile.regression = profileRegressions(space, {
           archs: plan.architectures.filter(({ arch }) => arch.resolution === resolution),
           specs: plan.specs.filter((s) => s.resolution === resolution),
-          depthRule: plan.design === 'shared-random' ? 'held' : input.spec.depthRule,
+          depthRule: profile.depthRule,
           latencyMs: (hash) => latency.get(hash)?.[device],
           accuracy: (hash) => metrics.get(hash)?.accuracy,
         });

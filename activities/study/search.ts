@@ -4,6 +4,7 @@
  * the device, and compare. The algorithms live in pipelines/search; these only load and store.
  */
 import { Context, log } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
 import {
   compareMaxAccuracyRuns,
   compareParetoRuns,
@@ -25,7 +26,7 @@ import {
 } from '../../pipelines/search/index.js';
 import { originalSpace, validateSpaceDocument, type Architecture } from '../../pipelines/spaces/index.js';
 import type { StudyPlan } from '../../pipelines/study/plan.js';
-import type { StudySpec } from '../../pipelines/study/spec.js';
+import { searchBudget, type StudySpec } from '../../pipelines/study/spec.js';
 import { kendallTau, meanAbsolutePercentageError } from '../../pipelines/stats.js';
 import type { LatencyMeasurement } from '../devices/index.js';
 import type { ArtifactStore } from '../storage/index.js';
@@ -118,19 +119,15 @@ export function createSearchActivities(deps: { store: ArtifactStore; accuracySco
 
   /** What a search workflow needs before its first step: the space document and the search settings. */
   async function searchSetup(input: SearchRequest): Promise<SearchConfig> {
-    const space =
-      input.spaceName === 'pruned' && input.prunedSpaceKey ? validateSpaceDocument(await store.getJson(input.prunedSpaceKey)) : originalSpace(input.spec.space);
+    if (input.spaceName === 'pruned' && !input.prunedSpaceKey) {
+      // Never search the original space under the name "pruned".
+      throw ApplicationFailure.nonRetryable(`no pruned space for objective ${input.objective} on ${input.device}: no insights were derived for it`, 'InvalidInputError');
+    }
+    const space = input.spaceName === 'pruned' ? validateSpaceDocument(await store.getJson(input.prunedSpaceKey!)) : originalSpace(input.spec.space);
     await devicePredictor(input.studyId, input.planKey, input.device);
-    const { search } = input.spec;
     // Validated here, so the workflow never meets a bad configuration (a RangeError is not retried).
     return validateSearchConfig(
-      searchConfig(space, input.objective, {
-        seed: input.seed,
-        resolution: input.spec.resolutions[0]!,
-        initialSize: search.initialSize,
-        iterations: search.iterations,
-        budgetPerIteration: search.budgetPerIteration,
-      }),
+      searchConfig(space, input.objective, { seed: input.seed, resolution: input.spec.resolutions[0]!, ...searchBudget(input.spec.search, input.objective) }),
     );
   }
 

@@ -3,7 +3,9 @@
  * one insight (a sentence with its numbers) per edit. See docs/insights.md for the rules and their parameters.
  */
 import type { BlockProfile } from '../profile.js';
-import type { SpaceDocument } from '../spaces/types.js';
+import { specUnitDepths } from '../sampling.js';
+import { originalSpace } from '../spaces/registry.js';
+import type { SpaceDocument, SpecDepthRule } from '../spaces/types.js';
 import { metricScale, relativeTo, type SensitivityReport } from './analysis.js';
 import {
   alternatives,
@@ -287,9 +289,20 @@ function dominationInsight(ctx: RuleContext, objective: InsightObjective, droppe
   };
 }
 
+/** P(layer `layer` of unit u exists) in the samples of a spec at `specLayer`, under the profile's depth rule. */
+function layerPresence(doc: SpaceDocument, unit: number, specLayer: number, layer: number, rule: SpecDepthRule): number {
+  const depths = specUnitDepths(doc, { kind: 'mbconv', unit, layer: specLayer, block: doc.units[unit]!.blocks[0]! }, rule);
+  return [...depths].reduce((acc, [depth, p]) => acc + (depth > layer ? p : 0), 0);
+}
+
+/** A contrast worth `share` of one layer, as the cost of a whole layer. */
+function perLayer(d: Difference, share: number): Difference {
+  return { ...d, estimate: d.estimate / share, se: d.se / share };
+}
+
 /**
  * The effect of a unit's layer l existing, read from the specs at layer l against those at layer l − 1 (fixing a
- * block at layer l forces depth l + 1). Pareto: cap maxLayers at l, from the top down, while layer l costs
+ * block at layer l forces depth l + 1), divided by the share of samples the move adds layer l to. Pareto: cap maxLayers at l, from the top down, while layer l costs
  * latency beyond the CI and gains no accuracy beyond minAccuracyGainPerLayer. Max-accuracy: raise minLayers to
  * l + 1, from the bottom up, while layer l gains accuracy beyond it. Units profiled with the legacy depth rule
  * (blocks missing from some samples) are left alone: their layer specs do not force the layer to exist.
@@ -302,6 +315,8 @@ export function layerRule(ctx: RuleContext, doc: SpaceDocument, objective: Insig
   const minGain = ctx.rules.minAccuracyGainPerLayer * accuracy;
   const insights: Insight[] = [];
   const legacyUnits: number[] = [];
+  const original = originalSpace(ctx.profile.space);
+  const depthRule = ctx.profile.depthRule ?? 'intended';
 
   for (const [u, unit] of doc.units.entries()) {
     const unitCells = ctx.cells.filter((c) => c.unitIndex === u);
@@ -313,12 +328,16 @@ export function layerRule(ctx: RuleContext, doc: SpaceDocument, objective: Insig
       const here = positions.find((p) => p.unitIndex === u && p.layer === layer);
       const below = positions.find((p) => p.unitIndex === u && p.layer === layer - 1);
       if (!here || !below) return null;
+      // Moving the fixed block from layer l − 1 to l adds layer l only to the samples that lacked it (a third
+      // of them at l = 2 in a 2-4 layer unit): the contrast is that share of one layer, scaled up to a whole one.
+      const share = layerPresence(original, u, layer, layer, depthRule) - layerPresence(original, u, layer - 1, layer, depthRule);
       const latencyStep = matchedDifference(here.cells, below.cells, 'latency');
       const accuracyStep = matchedDifference(here.cells, below.cells, 'accuracy');
-      return latencyStep && accuracyStep ? { latencyStep, accuracyStep } : null;
+      return latencyStep && accuracyStep && share > 0 ? { latencyStep: perLayer(latencyStep, share), accuracyStep: perLayer(accuracyStep, share), share } : null;
     };
-    const numbers = (s: { latencyStep: Difference; accuracyStep: Difference }, layer: number) => ({
+    const numbers = (s: { latencyStep: Difference; accuracyStep: Difference; share: number }, layer: number) => ({
       layer,
+      presenceShare: s.share,
       latencyStep: s.latencyStep.estimate,
       latencyStepRelative: relativeTo(latency, s.latencyStep.estimate),
       latencyHalfWidth: z * s.latencyStep.se,

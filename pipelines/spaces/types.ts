@@ -72,6 +72,8 @@ export type BlockSpec =
  * always exists; 'legacy' reproduces the original code (depth raised to l), whose samples may lack the block.
  */
 export type DepthRule = 'intended' | 'legacy';
+/** How a spec's samples got their unit's depth: a block-fixed sampler's rule, or 'held' (random architectures holding the block). */
+export type SpecDepthRule = DepthRule | 'held';
 
 /** Thrown for an architecture, spec or document that breaks the space's rules; `field` names where. */
 export class SpaceValidationError extends Error {

@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { canonicalHashHex } from '../hash.js';
 import { blockRegressionShortfall } from '../regression.js';
+import { MAX_ACCURACY_SEARCH_PRESET } from '../search/search.js';
 import { originalSpace } from '../spaces/registry.js';
 import { parseBlockSpec } from '../spaces/specs.js';
 import { RESOLUTIONS } from '../spaces/common.js';
@@ -33,6 +34,23 @@ const accuracySchema = z
   });
 
 const objectiveSchema = z.enum(['pareto', 'max-accuracy']);
+
+/** Bounds of a search budget's fields, shared by the Pareto (top-level) and max-accuracy budgets. */
+const budgetSchema = {
+  initialSize: z.number().int().min(2).max(100_000),
+  iterations: z.number().int().min(0).max(1000),
+  budgetPerIteration: z.number().int().min(1).max(100_000),
+};
+
+/** A search's budget: random initial set, iterations, evaluations per iteration, and (max-accuracy) parents. */
+export interface SearchBudget {
+  initialSize: number;
+  iterations: number;
+  budgetPerIteration: number;
+  topK?: number;
+}
+
+
 
 /** Overrides of the insight rules (docs/insights.md); unknown rule names are rejected. */
 export const insightRulesSchema = z
@@ -115,9 +133,12 @@ export const studySpecSchema = z
       .object({
         objectives: z.array(objectiveSchema).default(['pareto']),
         seeds: z.number().int().min(1).max(50).default(5),
-        initialSize: z.number().int().min(2).max(100_000).default(100),
-        iterations: z.number().int().min(0).max(1000).default(10),
-        budgetPerIteration: z.number().int().min(1).max(100_000).default(200),
+        /** The Pareto search's budget (the paper's: 100 + 10 × 200). */
+        initialSize: budgetSchema.initialSize.default(100),
+        iterations: budgetSchema.iterations.default(10),
+        budgetPerIteration: budgetSchema.budgetPerIteration.default(200),
+        /** The max-accuracy search's own budget; absent fields take the paper's (MAX_ACCURACY_SEARCH_PRESET: 20 + 4 × 50, top 10). */
+        maxAccuracy: z.object({ ...budgetSchema, topK: z.number().int().min(1).max(10_000) }).partial().strict().optional(),
         /** Fronts re-measured on the device at the end of each search. */
         remeasureFront: z.boolean().default(true),
       })
@@ -206,6 +227,13 @@ function checkSharedRandom(spec: StudySpec, raw: unknown): void {
     ];
   });
   if (problems.length > 0) throw new StudySpecError(problems);
+}
+
+/** The budget of a study's search for one objective: the top-level fields for Pareto, `maxAccuracy` over the paper's for max-accuracy. */
+export function searchBudget(search: StudySpec['search'], objective: z.infer<typeof objectiveSchema>): SearchBudget {
+  if (objective === 'pareto') return { initialSize: search.initialSize, iterations: search.iterations, budgetPerIteration: search.budgetPerIteration };
+  const { initialSize, iterations, budgetPerIteration, topK } = MAX_ACCURACY_SEARCH_PRESET;
+  return { initialSize, iterations, budgetPerIteration, topK, ...search.maxAccuracy };
 }
 
 /** A stable hash of the normalised spec: part of the workflow id, so the same spec is the same study. */

@@ -51,11 +51,12 @@ export function syntheticProfile(plan: StudyPlan, options: { device: string; lat
     baseline: plan.baseline.find((b) => b.resolution === resolution)!.archHashes,
     metrics,
   });
+  profile.depthRule = plan.design === 'shared-random' ? 'held' : 'intended';
   if (options.regression) {
     profile.regression = profileRegressions(originalSpace(plan.space), {
       archs: plan.architectures,
       specs: plan.specs,
-      depthRule: plan.design === 'shared-random' ? 'held' : 'intended',
+      depthRule: profile.depthRule,
       latencyMs: (hash) => metrics.get(hash)?.latencyMs[options.device],
       accuracy: (hash) => metrics.get(hash)?.accuracy,
     });
