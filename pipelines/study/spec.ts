@@ -99,7 +99,8 @@ export const studySpecSchema = z
     accuracy: accuracySchema.default({ source: 'naswot-proxy', proxyBatch: 16, batchSize: 20 }),
     measurement: z
       .object({
-        batchSize: z.number().int().min(1).max(1000).default(10),
+        /** 20, as the paper presets: the drift probe (one per batch) then costs about 5% of the device time. */
+        batchSize: z.number().int().min(1).max(1000).default(20),
         /**
          * 'mixed': each device measures the plan in its own seeded random order, so host drift spreads
          * evenly over every specification; 'grouped': plan order (baseline, then each specification's
@@ -120,7 +121,7 @@ export const studySpecSchema = z
           .default({ track: true, every: 0, correct: true }),
       })
       .strict()
-      .default({ batchSize: 10, order: 'mixed', drift: { track: true, every: 0, correct: true } }),
+      .default({ batchSize: 20, order: 'mixed', drift: { track: true, every: 0, correct: true } }),
     insights: z
       .object({
         objectives: z.array(objectiveSchema).min(1).default(['pareto', 'max-accuracy']),

@@ -31,13 +31,27 @@ export function additiveAccuracy(arch: Architecture): number {
 }
 
 /** One device's profile of a plan measured on the synthetic device, with its regressions, as aggregateProfiles builds it. */
-export function syntheticProfile(plan: StudyPlan, options: { device: string; latencyNoise: number; accuracyNoise: number; seed: number; regression: boolean }): BlockProfile {
+export interface SyntheticDevice {
+  device: string;
+  /** Noise-free latency and accuracy of an architecture (default: the kernel-bound device, additive accuracy). */
+  latency?: (arch: Architecture) => number;
+  accuracy?: (arch: Architecture) => number;
+  /** Relative (latency) and absolute (accuracy) half-range of the uniform noise. */
+  latencyNoise: number;
+  accuracyNoise: number;
+  seed: number;
+  regression: boolean;
+}
+
+export function syntheticProfile(plan: StudyPlan, options: SyntheticDevice): BlockProfile {
+  const latencyOf = options.latency ?? kernelBoundLatencyMs;
+  const accuracyOf = options.accuracy ?? additiveAccuracy;
   const rng = new Rng(options.seed);
   const metrics = new Map<string, ArchitectureMetrics>(
     plan.architectures.map(({ hash, arch }) => {
       const counts = architectureCounts(arch);
-      const latency = kernelBoundLatencyMs(arch) * (1 + options.latencyNoise * (2 * rng.next() - 1));
-      const accuracy = additiveAccuracy(arch) + options.accuracyNoise * (2 * rng.next() - 1);
+      const latency = latencyOf(arch) * (1 + options.latencyNoise * (2 * rng.next() - 1));
+      const accuracy = accuracyOf(arch) + options.accuracyNoise * (2 * rng.next() - 1);
       return [hash, { hash, accuracy, macs: counts.macs, params: counts.params, latencyMs: { [options.device]: latency } }];
     }),
   );
