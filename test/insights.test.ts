@@ -25,7 +25,7 @@ import {
   type BlockSpec,
   type SpaceId,
 } from '../pipelines/spaces/index.js';
-import { chiSquareQuantile, normalQuantile, oneWayAnova, std, tCritical95, twoWaySumsOfSquares } from '../pipelines/stats.js';
+import { chiSquareQuantile, fQuantile, normalQuantile, oneWayAnova, std, tCritical95, twoWaySumsOfSquares } from '../pipelines/stats.js';
 
 // ---------------------------------------------------------------------------------------------------------
 // Synthetic studies: one set of sampled architectures per space, measured by several synthetic devices
@@ -176,6 +176,25 @@ describe('statistics added for the insights', () => {
     // scipy.stats.chi2.ppf: (0.95, 8) = 15.507, (0.99, 2) = 9.210
     expect(chiSquareQuantile(0.95, 8)).toBeCloseTo(15.507, 1);
     expect(chiSquareQuantile(0.99, 2)).toBeCloseTo(9.21, 0);
+  });
+
+  it('fQuantile matches scipy.stats.f.ppf, and the t and chi-square limits', () => {
+    // scipy 1.x: f.ppf(q, d1, d2)
+    const table: [number, number, number, number][] = [
+      [0.95, 1, 10, 4.964602743730711],
+      [0.95, 2, 10, 4.1028210151304],
+      [0.95, 5, 20, 2.7108898372096912],
+      [0.99, 3, 30, 4.509739562459062],
+      [0.95, 8, 1000, 1.9476460413421561],
+      [0.999, 2, 5, 37.12232981152783],
+      [0.95, 1, 2, 18.512820512820493],
+      [0.9999, 10, 3, 602.754968802955],
+    ];
+    for (const [q, d1, d2, expected] of table) expect(fQuantile(q, d1, d2) / expected).toBeCloseTo(1, 7);
+    // F(1, d) is t² and d1·F(d1, ∞) is chi-square: scipy chi2.ppf(0.95, 8) = 15.5073.
+    expect(Math.sqrt(fQuantile(0.95, 1, 10))).toBeCloseTo(2.228138852, 8);
+    expect(8 * fQuantile(0.95, 8, 1e9)).toBeCloseTo(15.50731305586545, 3);
+    expect(() => fQuantile(1, 2, 3)).toThrow(/p must be in \(0, 1\)/);
   });
 
   it('oneWayAnova from summaries equals the textbook computation on raw data', () => {

@@ -4,7 +4,7 @@
  * each choice buys per unit of latency.
  */
 import type { BlockProfile } from '../profile.js';
-import { chiSquareQuantile, kendallTau, mean, oneWayAnova, spearman, twoWaySumsOfSquares } from '../stats.js';
+import { chiSquareQuantile, fQuantile, kendallTau, mean, oneWayAnova, spearman, twoWaySumsOfSquares } from '../stats.js';
 import {
   alternatives,
   cellStats,
@@ -31,7 +31,7 @@ export interface LayerSensitivity {
   etaSquared: number;
   /** The bias-corrected share (≈ 0 for pure noise). */
   omegaSquared: number;
-  /** Whether the choices differ beyond noise (F test, with the rules' alpha and multiple-comparison correction). */
+  /** Whether the choices differ beyond noise (F test against the F distribution, with the rules' alpha and multiple-comparison correction). */
   significant: boolean;
   /** Largest minus smallest spec mean at the position. */
   spread: number;
@@ -89,8 +89,7 @@ export function analyseSensitivity(profile: BlockProfile, cells: readonly Cell[]
         choices: stats.length,
         etaSquared: anova.etaSquared,
         omegaSquared: anova.omegaSquared,
-        // For large within-group df, dfBetween·F is chi-square distributed under "no effect".
-        significant: anova.fStatistic * anova.dfBetween > chiSquareQuantile(1 - rules.alpha / tests, anova.dfBetween),
+        significant: anova.fStatistic > fQuantile(1 - rules.alpha / tests, anova.dfBetween, anova.dfWithin),
         spread,
         relativeSpread: relativeTo(scale, spread),
       });
