@@ -198,14 +198,21 @@ export const orchestration: Figure = {
     const partRatioText = partRatios.map(([name, f]) => `${name} ${(sideMedian(studies, f) / sideMedian(direct, f)).toFixed(2)}x`).join(', ');
     const notes: string[] = [];
     if (!check.met || !derived.met) {
+      // The gap, in points of the loop's wall time: probes, the measurements' own time, and the rest.
+      const directMeasuring = median(direct.map((d) => d.measuringMs));
+      const probePoints = median(studies.map((s) => s.probingMs)) / directMs;
+      const measuringPoints = (median(studies.map((s) => s.measuringMs)) - directMeasuring) / directMs;
+      const orchestrationPoints = (surroundStudy - surroundDirect) / directMs;
       notes.push(
         `The campaign took ${formatPercent(overhead)} longer than the direct loop${check.met ? '' : `, missing the 10% target by ${(check.missedBy * 100).toFixed(1)} percentage points`}. ` +
-          `Outside the measurements themselves the campaign spent ${formatMs(surroundStudy)} (${formatMs((surroundStudy - surroundDirect) / batches)} more per batch of ${BATCH_SIZE} than the loop), ` +
-          `and the measurements inside the study took ${measuringRatio.toFixed(2)}x as long as the loop's. ` +
-          (measuringRatio - 1 > overhead / 2
-            ? `Most of the gap is in the measurements themselves (study / loop: ${partRatioText}), not in the orchestration around them, which the derived check isolates. ` +
-              'The study and the loop run the same measurer code, so this is the host running slower during the studies: host load that comes and goes (figure 3), or the Temporal server sharing the 2 cores with the timed runs; more repetitions on a quiet host would tell which.'
-            : 'Most of the gap is orchestration: per batch, a workflow task, the activity dispatch to device.cpu-local and the result write. Larger measurement batches would amortise it.'),
+          `Of that, the drift probes took ${formatPercent(probePoints)} (${studies[0]!.batches + 1} probes of the reference for ${archs.length} architectures in batches of ${BATCH_SIZE}: measuring the study asks for, which figure 8 puts at 5-6% with the default batches of 20), ` +
+          `the measurements themselves ${formatPercent(measuringPoints)} (study / loop: ${partRatioText}) and the orchestration around them ${formatPercent(orchestrationPoints)} ` +
+          `(${formatMs((surroundStudy - surroundDirect) / batches)} more per batch than the loop: a workflow task, the activity dispatch to device.cpu-local and the result write). ` +
+          (probePoints >= Math.max(measuringPoints, orchestrationPoints)
+            ? `Most of the gap is the probes; this figure's batches of ${BATCH_SIZE} probe twice as often as the default.`
+            : measuringPoints >= orchestrationPoints
+              ? 'Most of the gap is in the measurements themselves, not in the orchestration around them: the study and the loop run the same measurer code, so this is the host running slower during the studies (figure 3), or the Temporal server sharing the 2 cores with the timed runs.'
+              : 'Most of the gap is orchestration; larger measurement batches would amortise it.'),
       );
     }
     ctx.log(`orchestration: campaign/direct − 1 = ${formatPercent(overhead)}`);
