@@ -43,9 +43,10 @@ let inputs: ReportInputs;
 let data: ReportData;
 let html: string;
 
-/** Figures one device of this study has: the drift probes, a heatmap per profile metric, two sensitivity bars, the correlation, the Pareto fronts. */
+/** Figures one device of this study has: the drift probes, an expand × kernel grid and a heatmap per profile metric, two sensitivity bars, the correlation, the Pareto fronts. */
 const FIGURE_IDS = [
   `drift-${TEST_DEVICE}`,
+  ...['accuracy', 'latency', 'macs', 'params'].map((metric) => `grid-${TEST_DEVICE}-r160-${metric}`),
   ...['accuracy', 'latency', 'macs', 'params'].map((metric) => `heatmap-${TEST_DEVICE}-r160-${metric}`),
   `sensitivity-units-${TEST_DEVICE}`,
   `sensitivity-layers-${TEST_DEVICE}`,
@@ -89,6 +90,15 @@ describe('report data', () => {
     expect(profile.rows[0]).toMatch(/^baseline/);
     // One cell per spec plus the baseline row's cell in every block column.
     expect(profile.cells['latency']).toHaveLength(4 + profile.blocks.length);
+    // The paper's figure: each (expand, kernel) cell the mean of its specs' effects over the positions profiled.
+    expect(profile.grid).toMatchObject({ expands: [3, 6], kernels: [3, 5, 7] });
+    const specCells = profile.cells['latency']!.filter((c) => c.specId !== 'baseline');
+    for (const cell of profile.grid!.cells['latency']!) {
+      const own = specCells.filter((c) => c.block === `e${cell.expand}k${cell.kernel}`);
+      expect(cell.positions).toBe(own.length);
+      expect(cell.effect).toBeCloseTo(own.reduce((acc, c) => acc + c.effectRel, 0) / own.length, 12);
+    }
+    expect(profile.grid!.cells['latency']!.map((c) => `e${c.expand}k${c.kernel}`).sort()).toEqual([...new Set(specCells.map((c) => c.block))].sort());
     expect(device!.sensitivity!.layers.some((l) => l.unit === 'u2' && l.position === 'l1')).toBe(true);
     expect(device!.insights.map((v) => v.objective).sort()).toEqual(['max-accuracy', 'pareto']);
     expect(device!.pareto!.seeds).toEqual(['1', '2']);

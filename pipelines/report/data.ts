@@ -11,6 +11,7 @@ import type { ReferencePoint } from '../search/pareto.js';
 import type { PredictorEvaluation } from '../search/predictor.js';
 import type { SearchObjective, SearchResult } from '../search/search.js';
 import type { StudyPlan } from '../study/plan.js';
+import { parseMbBlock } from '../spaces/mbconv.js';
 import { studySpecHash, type StudySpec } from '../study/spec.js';
 import { accuracyLabel, naturalCompare, sortMetrics } from './format.js';
 
@@ -102,6 +103,15 @@ export interface ProfileView {
   cells: Record<string, HeatCell[]>;
   /** Latency block effects by regression beside the per-spec effects; null for profiles made before it existed. */
   regression: RegressionView | { skipped: string } | null;
+  /** The paper's profile figure: expand ratio × kernel size, each cell averaged over positions; null outside MBConv spaces. */
+  grid: BlockGridView | null;
+}
+
+export interface BlockGridView {
+  expands: number[];
+  kernels: number[];
+  /** Per metric, one cell per (expand, kernel): the mean relative effect of its specs against the baseline. */
+  cells: Record<string, { expand: number; kernel: number; effect: number; positions: number }[]>;
 }
 
 export interface RegressionView {
@@ -401,7 +411,28 @@ function profileView(profile: BlockProfile): ProfileView {
     rows,
     cells,
     regression: regressionView(profile),
+    grid: blockGridView(profile, metrics),
   };
+}
+
+function blockGridView(profile: BlockProfile, metrics: string[]): BlockGridView | null {
+  const parsed = profile.specs.map((s) => ({ spec: s, block: parseMbBlock(s.block) }));
+  if (parsed.length === 0 || parsed.some((p) => !p.block)) return null;
+  const expands = [...new Set(parsed.map((p) => p.block!.expand))].sort((a, b) => a - b);
+  const kernels = [...new Set(parsed.map((p) => p.block!.kernel))].sort((a, b) => a - b);
+  if (expands.length < 2 && kernels.length < 2) return null;
+  const cells = Object.fromEntries(
+    metrics.map((metric) => [
+      metric,
+      expands.flatMap((expand) =>
+        kernels.flatMap((kernel) => {
+          const effects = parsed.filter((p) => p.block!.expand === expand && p.block!.kernel === kernel).map((p) => p.spec.effect[metric]!.relative);
+          return effects.length === 0 ? [] : [{ expand, kernel, effect: effects.reduce((a, b) => a + b, 0) / effects.length, positions: effects.length }];
+        }),
+      ),
+    ]),
+  );
+  return { expands, kernels, cells };
 }
 
 function regressionView(profile: BlockProfile): ProfileView['regression'] {

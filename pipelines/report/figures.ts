@@ -77,6 +77,52 @@ function heatmap(data: ReportData, device: string, view: ProfileView, metric: st
   };
 }
 
+/** The paper's profile figure: expand ratio × kernel size, each cell the mean effect of its specs over the positions profiled. */
+function gridFigure(data: ReportData, device: string, view: ProfileView, metric: string): Figure | null {
+  const grid = view.grid;
+  if (!grid) return null;
+  const cells = grid.cells[metric]!.map((c) => ({ ...c, pct: c.effect * 100, expandLabel: `e${c.expand}`, kernelLabel: `k${c.kernel}` }));
+  const extent = Math.max(1e-9, ...cells.map((c) => Math.abs(c.pct)));
+  const title = metricTitle(metric, data.study.accuracySource);
+  return {
+    id: `grid-${device}-r${view.resolution}-${metric}`,
+    caption:
+      `${device}, resolution ${view.resolution}: ${title} by expand ratio and kernel size, each cell the mean over the positions profiled of the ` +
+      'spec effect against the random baseline (% change of the mean), as the paper\'s profile figure shows it.',
+    spec: {
+      title: { text: `${title} — ${device} @ ${view.resolution}px`, subtitle: 'expand × kernel, % vs random baseline, mean over positions' },
+      data: { values: cells },
+      width: grid.kernels.length * 56,
+      height: grid.expands.length * 40,
+      encoding: {
+        x: { field: 'kernelLabel', type: 'ordinal', sort: grid.kernels.map((k) => `k${k}`), title: 'kernel size', axis: { orient: 'top', labelAngle: 0 } },
+        y: { field: 'expandLabel', type: 'ordinal', sort: grid.expands.map((e) => `e${e}`), title: 'expand ratio' },
+      },
+      layer: [
+        {
+          mark: { type: 'rect', stroke: 'white', strokeWidth: 1 },
+          encoding: {
+            color: { field: 'pct', type: 'quantitative', title: '% vs baseline', scale: { scheme: 'blueorange', domain: [-extent, extent] } },
+            tooltip: [
+              { field: 'expandLabel', title: 'expand' },
+              { field: 'kernelLabel', title: 'kernel' },
+              { field: 'pct', title: '% vs baseline', format: '+.2f' },
+              { field: 'positions', title: 'positions' },
+            ],
+          },
+        },
+        {
+          mark: { type: 'text', fontSize: 11 },
+          encoding: {
+            text: { field: 'pct', format: '+.1f' },
+            color: { condition: { test: `abs(datum.pct) > ${0.6 * extent}`, value: 'white' }, value: '#222' },
+          },
+        },
+      ],
+    },
+  };
+}
+
 /** ω² lies in [0, 1]; a fixed floor keeps an all-zero chart (nothing significant) readable as "0". */
 function omegaTop(values: readonly number[]): number {
   return Math.min(1, Math.max(0.1, ...values));
@@ -246,9 +292,10 @@ function driftFigure(device: string, view: DriftView): Figure {
 /** Every figure of the report, grouped by device, in the order the HTML shows them. */
 export function reportFigures(
   data: ReportData,
-): { device: string; heatmaps: Figure[]; sensitivity: Figure[]; correlation: Figure | null; pareto: Figure | null; drift: Figure | null }[] {
+): { device: string; grids: Figure[]; heatmaps: Figure[]; sensitivity: Figure[]; correlation: Figure | null; pareto: Figure | null; drift: Figure | null }[] {
   return data.devices.map((report) => ({
     device: report.device,
+    grids: report.profiles.flatMap((view) => view.metrics.flatMap((metric) => gridFigure(data, report.device, view, metric) ?? [])),
     heatmaps: report.profiles.flatMap((view) => view.metrics.map((metric) => heatmap(data, report.device, view, metric))),
     sensitivity: sensitivityFigures(data, report),
     correlation: report.correlation ? correlationFigure(data, report.device, report.correlation) : null,

@@ -224,7 +224,7 @@ export async function renderReportHtml(data: ReportData, options: RenderOptions 
   const svgs = new Map<string, string>();
   // One at a time: the figures are small and the machine's cores are shared with the workers.
   for (const group of figures) {
-    for (const figure of [...group.heatmaps, ...group.sensitivity, group.correlation, group.pareto, group.drift]) {
+    for (const figure of [...group.grids, ...group.heatmaps, ...group.sensitivity, group.correlation, group.pareto, group.drift]) {
       if (figure) svgs.set(figure.id, await renderSvg(figure));
     }
   }
@@ -234,8 +234,9 @@ export async function renderReportHtml(data: ReportData, options: RenderOptions 
     const profiles = report.profiles
       .map((p) => {
         const heatmaps = group.heatmaps.filter((f) => f.id.startsWith(`heatmap-${report.device}-r${p.resolution}-`));
+        const grids = group.grids.filter((f) => f.id.startsWith(`grid-${report.device}-r${p.resolution}-`));
         const baseline = p.metrics.map((m) => `${escapeHtml(metricTitle(m, study.accuracySource))} ${escapeHtml(formatMeanStd(p.baseline.metrics[m]!))}`).join('; ');
-        return `<h4>Resolution ${p.resolution}px</h4>\n<p class="note">Random baseline (n=${p.baseline.n}): ${baseline}.</p>\n<div class="figures">${heatmaps.map((f) => render(f, 'heatmap')).join('\n')}</div>\n${regressionHtml(p.regression)}`;
+        return `<h4>Resolution ${p.resolution}px</h4>\n<p class="note">Random baseline (n=${p.baseline.n}): ${baseline}.</p>\n${grids.length > 0 ? `<div class="figures">${grids.map((f) => render(f, 'grid')).join('\n')}</div>\n` : ''}<div class="figures">${heatmaps.map((f) => render(f, 'heatmap')).join('\n')}</div>\n${regressionHtml(p.regression)}`;
       })
       .join('\n');
     return [
