@@ -50,8 +50,6 @@ export interface SearchBudget {
   topK?: number;
 }
 
-
-
 /** Overrides of the insight rules (docs/insights.md); unknown rule names are rejected. */
 export const insightRulesSchema = z
   .object({
