@@ -7,7 +7,9 @@ import type { DriftSeries } from './drift.js';
 import type { BlockRegression } from './regression.js';
 import type { AccuracySource, ArchitectureMetrics } from './records.js';
 import { blockSpecCoordinates, blockSpecId, blockSpecLabel, blockSpecs } from './spaces/specs.js';
-import type { BlockSpec, SpaceId, SpecDepthRule } from './spaces/types.js';
+import { specUnitDepths } from './sampling.js';
+import { originalSpace } from './spaces/registry.js';
+import type { Architecture, BlockSpec, SpaceId, SpecDepthRule } from './spaces/types.js';
 import { mean, meanConfidenceInterval, quantileOfSorted, sortedAscending, std } from './stats.js';
 
 export type ProfileMetricName = 'accuracy' | 'macs' | 'params' | 'latency';
@@ -47,6 +49,13 @@ export interface SpecProfile {
   present: number;
   metrics: Record<string, MetricStats>;
   effect: Record<string, MetricEffect>;
+  /**
+   * The effect against random architectures whose depth in the spec's unit is distributed as in the spec's
+   * samples (a spec at layer 3 forces a deeper unit than random): the baseline's per-depth means weighted by
+   * the spec's depth law. Absent for stem options, when a depth has no baseline architecture, or when the
+   * architectures were not given.
+   */
+  depthMatchedEffect?: Record<string, MetricEffect>;
 }
 
 export interface BlockProfile {
@@ -104,6 +113,8 @@ export interface AggregateProfileInput {
   baseline: readonly string[];
   metrics: ReadonlyMap<string, ArchitectureMetrics> | Readonly<Record<string, ArchitectureMetrics>>;
   metricNames?: readonly ProfileMetricName[];
+  /** The baseline's architectures and the specs' depth rule: with them, each spec also gets a depth-matched effect. */
+  depthMatching?: { baseline: ReadonlyMap<string, Architecture>; depthRule: SpecDepthRule };
 }
 
 /** The paper's 8 statistics plus the 95% CI of the mean, for one metric over one sample set. */
@@ -143,6 +154,25 @@ export function aggregateProfile(input: AggregateProfileInput): BlockProfile {
   };
 
   const baselineMetrics = statsOf(input.baseline, 'baseline');
+  /** The baseline mean of a metric reweighted to a spec's depth law in its unit, or undefined when it cannot be. */
+  const depthMatchedBaseline = (spec: BlockSpec): ((metric: ProfileMetricName) => number) | undefined => {
+    const matching = input.depthMatching;
+    if (!matching || !('unit' in spec)) return undefined;
+    const law = specUnitDepths(originalSpace(input.space), spec, matching.depthRule);
+    const byDepth = new Map<number, ArchitectureMetrics[]>();
+    for (const hash of input.baseline) {
+      const arch = matching.baseline.get(hash);
+      if (!arch) return undefined;
+      const depth = arch.units[spec.unit]!.length;
+      byDepth.set(depth, [...(byDepth.get(depth) ?? []), lookup(hash)!]);
+    }
+    if ([...law.keys()].some((depth) => !byDepth.has(depth))) return undefined;
+    return (metric) =>
+      [...law].reduce((acc, [depth, p]) => {
+        const records = byDepth.get(depth)!;
+        return acc + (p * records.reduce((a, r) => a + metricValue(r, metric, input.device, 'baseline'), 0)) / records.length;
+      }, 0);
+  };
   const seen = new Set<string>();
   const specs = input.specs.map(({ spec, archHashes, present }): SpecProfile => {
     const specId = blockSpecId(spec);
@@ -154,6 +184,7 @@ export function aggregateProfile(input: AggregateProfileInput): BlockProfile {
       throw new RangeError(`aggregateProfile: spec ${specId}: present must be an integer in 0..${archHashes.length}, got ${present}`);
     }
     const metrics = statsOf(archHashes, `spec ${specId}`);
+    const matched = depthMatchedBaseline(spec);
     return {
       specId,
       label: blockSpecLabel(spec),
@@ -162,6 +193,7 @@ export function aggregateProfile(input: AggregateProfileInput): BlockProfile {
       present,
       metrics,
       effect: Object.fromEntries(metricNames.map((metric) => [metric, effectOf(metrics[metric]!.mean, baselineMetrics[metric]!.mean)])),
+      ...(matched ? { depthMatchedEffect: Object.fromEntries(metricNames.map((metric) => [metric, effectOf(metrics[metric]!.mean, matched(metric))])) } : {}),
     };
   });
 

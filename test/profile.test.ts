@@ -12,6 +12,8 @@ import {
   type BlockSpec,
 } from '../pipelines/spaces/index.js';
 import { mean, tCritical95 } from '../pipelines/stats.js';
+import { planStudy } from '../pipelines/study/plan.js';
+import { parseStudySpec } from '../pipelines/study/spec.js';
 
 const SEED = 'profile-test';
 const N = 600;
@@ -120,6 +122,32 @@ describe('aggregateProfile', () => {
     expect(k7.effect.latency!.relative).toBeCloseTo(k7.effect.latency!.absolute / profile.baseline.metrics.latency!.mean, 12);
     // Forcing depth 4 in unit 4 always adds layers, so MACs rise against the baseline.
     expect(profile.specs[2]!.effect.macs!.absolute).toBeGreaterThan(0);
+  });
+
+  it("gives a depth-matched effect: against random architectures reweighted to the spec's depth law in its unit", () => {
+    // Latency depends only on unit 2's depth (2 ms a layer); no block matters.
+    const plan = planStudy(parseStudySpec({ name: 'depth', space: 'ofa-mbv3', blocks: ['u2.l0.e3k3', 'u2.l3.e6k7', 'u4.l2.e4k5'], samplesPerSpec: 40, baselineSamples: 300, seed: 9 }));
+    const metrics = new Map(plan.architectures.map(({ hash, arch }) => [hash, { hash, accuracy: 70, macs: 1, params: 1, latencyMs: { d: 10 + 2 * arch.units[2]!.length } }]));
+    const profile = aggregateProfile({
+      space: 'ofa-mbv3',
+      device: 'd',
+      resolution: 224,
+      accuracySource: 'table',
+      specs: plan.specs,
+      baseline: plan.baseline[0]!.archHashes,
+      metrics,
+      depthMatching: { baseline: new Map(plan.architectures.map(({ hash, arch }) => [hash, arch])), depthRule: 'intended' },
+    });
+    const [l0, l3, other] = profile.specs;
+    // A block at layer 3 forces 4 layers: against plain random architectures that reads as +2 ms a layer over
+    // the average depth; against those with 4 layers it is exactly nothing.
+    expect(l3!.effect['latency']!.relative).toBeGreaterThan(0.08);
+    expect(l3!.depthMatchedEffect!['latency']!.absolute).toBeCloseTo(0, 12);
+    expect(Math.abs(l0!.depthMatchedEffect!['latency']!.relative)).toBeLessThan(0.03);
+    // Another unit's depth law leaves unit 2's depth as random: both effects agree.
+    expect(other!.depthMatchedEffect!['latency']!.relative).toBeCloseTo(other!.effect['latency']!.relative, 1);
+    // Without the architectures there is no depth-matched effect.
+    expect(aggregateProfile({ space: 'ofa-mbv3', device: 'd', resolution: 224, accuracySource: 'table', specs: plan.specs, baseline: plan.baseline[0]!.archHashes, metrics }).specs[0]!.depthMatchedEffect).toBeUndefined();
   });
 
   it('records how many samples contain the block under the legacy depth rule', () => {

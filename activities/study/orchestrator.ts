@@ -98,6 +98,8 @@ export function createOrchestratorActivities(deps: OrchestratorDependencies): Or
       }),
     );
     const space = originalSpace(plan.space);
+    const archByHash = new Map(plan.architectures.map(({ hash, arch }) => [hash, arch]));
+    const depthRule = plan.design === 'shared-random' ? 'held' : input.spec.depthRule;
     const refs: ProfileRef[] = [];
     for (const device of input.spec.devices) {
       for (const resolution of plan.resolutions) {
@@ -109,8 +111,9 @@ export function createOrchestratorActivities(deps: OrchestratorDependencies): Or
           specs: plan.specs.filter((s) => s.resolution === resolution),
           baseline: plan.baseline.find((b) => b.resolution === resolution)?.archHashes ?? [],
           metrics,
+          depthMatching: { baseline: archByHash, depthRule },
         });
-        profile.depthRule = plan.design === 'shared-random' ? 'held' : input.spec.depthRule;
+        profile.depthRule = depthRule;
         const deviceDrift = drift.get(device);
         if (deviceDrift) profile.drift = deviceDrift;
         profile.regression = profileRegressions(space, {

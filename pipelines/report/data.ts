@@ -4,7 +4,7 @@
  */
 import type { EstimateChoice, InsightReport, LayerSensitivity, SpaceDiff, UnitSensitivity } from '../insights.js';
 import type { Insight, InsightObjective } from '../insights/pruning.js';
-import type { BlockProfile } from '../profile.js';
+import type { BlockProfile, MetricEffect, SpecProfile } from '../profile.js';
 import type { AccuracySource } from '../records.js';
 import type { MeanStd, SearchComparison } from '../search/compare.js';
 import type { ReferencePoint } from '../search/pareto.js';
@@ -86,7 +86,7 @@ export interface HeatCell {
   mean: number;
   std: number;
   n: number;
-  /** Against the random baseline's mean (0 for the baseline row). */
+  /** Against the random baseline's mean, depth-matched where the profile has it (0 for the baseline row). */
   effectAbs: number;
   effectRel: number;
 }
@@ -101,6 +101,8 @@ export interface ProfileView {
   rows: string[];
   /** Per metric, one cell per spec plus one baseline cell per block. */
   cells: Record<string, HeatCell[]>;
+  /** Whether the spec effects are against a depth-matched baseline (profiles made before it existed: false). */
+  depthMatched: boolean;
   /** Latency block effects by regression beside the per-spec effects; null for profiles made before it existed. */
   regression: RegressionView | { skipped: string } | null;
   /** The paper's profile figure: expand ratio × kernel size, each cell averaged over positions; null outside MBConv spaces. */
@@ -393,8 +395,8 @@ function profileView(profile: BlockProfile): ProfileView {
           mean: s.metrics[metric]!.mean,
           std: s.metrics[metric]!.std,
           n: s.n,
-          effectAbs: s.effect[metric]!.absolute,
-          effectRel: s.effect[metric]!.relative,
+          effectAbs: specEffect(s, metric).absolute,
+          effectRel: specEffect(s, metric).relative,
         }),
       );
       return [metric, [...baselineCells, ...specCells]];
@@ -412,7 +414,13 @@ function profileView(profile: BlockProfile): ProfileView {
     cells,
     regression: regressionView(profile),
     grid: blockGridView(profile, metrics),
+    depthMatched: profile.specs.some((s) => s.depthMatchedEffect !== undefined),
   };
+}
+
+/** A spec's effect as the report shows it: against the depth-matched baseline where the profile has one. */
+function specEffect(spec: SpecProfile, metric: string): MetricEffect {
+  return spec.depthMatchedEffect?.[metric] ?? spec.effect[metric]!;
 }
 
 function blockGridView(profile: BlockProfile, metrics: string[]): BlockGridView | null {
@@ -426,7 +434,7 @@ function blockGridView(profile: BlockProfile, metrics: string[]): BlockGridView 
       metric,
       expands.flatMap((expand) =>
         kernels.flatMap((kernel) => {
-          const effects = parsed.filter((p) => p.block!.expand === expand && p.block!.kernel === kernel).map((p) => p.spec.effect[metric]!.relative);
+          const effects = parsed.filter((p) => p.block!.expand === expand && p.block!.kernel === kernel).map((p) => specEffect(p.spec, metric).relative);
           return effects.length === 0 ? [] : [{ expand, kernel, effect: effects.reduce((a, b) => a + b, 0) / effects.length, positions: effects.length }];
         }),
       ),

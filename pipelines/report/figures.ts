@@ -38,7 +38,8 @@ function heatmap(data: ReportData, device: string, view: ProfileView, metric: st
     id: `heatmap-${device}-r${view.resolution}-${metric}`,
     caption:
       `${device}, resolution ${view.resolution}: ${title} of the architectures sampled with each block fixed, as % change of the mean against ` +
-      `the random baseline (top row, mean ${formatNumber(baseline.mean)} ± ${formatNumber(baseline.std)}, n=${view.baseline.n}).`,
+      `the random baseline (top row, mean ${formatNumber(baseline.mean)} ± ${formatNumber(baseline.std)}, n=${view.baseline.n})` +
+      (view.depthMatched ? ", its architectures reweighted to each spec's depth in the spec's unit (a spec at a deeper layer forces a deeper unit; stem options against the plain baseline)." : '.'),
     spec: {
       title: { text: `${title} — ${device} @ ${view.resolution}px`, subtitle: `% vs random baseline (mean ${formatNumber(baseline.mean)}, outlined row)` },
       data: { values },
@@ -88,7 +89,7 @@ function gridFigure(data: ReportData, device: string, view: ProfileView, metric:
     id: `grid-${device}-r${view.resolution}-${metric}`,
     caption:
       `${device}, resolution ${view.resolution}: ${title} by expand ratio and kernel size, each cell the mean over the positions profiled of the ` +
-      'spec effect against the random baseline (% change of the mean), as the paper\'s profile figure shows it.',
+      `spec effect against the random baseline${view.depthMatched ? ' (depth-matched)' : ''} (% change of the mean), as the paper's profile figure shows it.`,
     spec: {
       title: { text: `${title} — ${device} @ ${view.resolution}px`, subtitle: 'expand × kernel, % vs random baseline, mean over positions' },
       data: { values: cells },

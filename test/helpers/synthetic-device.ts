@@ -64,6 +64,7 @@ export function syntheticProfile(plan: StudyPlan, options: SyntheticDevice): Blo
     specs: plan.specs.filter((s) => s.resolution === resolution),
     baseline: plan.baseline.find((b) => b.resolution === resolution)!.archHashes,
     metrics,
+    depthMatching: { baseline: new Map(plan.architectures.map(({ hash, arch }) => [hash, arch])), depthRule: plan.design === 'shared-random' ? 'held' : 'intended' },
   });
   profile.depthRule = plan.design === 'shared-random' ? 'held' : 'intended';
   if (options.regression) {
