@@ -154,19 +154,28 @@ export function aggregateProfile(input: AggregateProfileInput): BlockProfile {
   };
 
   const baselineMetrics = statsOf(input.baseline, 'baseline');
+  const space = originalSpace(input.space);
+  /** Per unit, the baseline's records by that unit's depth (null when an architecture is missing); built once per unit. */
+  const baselineByDepth = new Map<number, Map<number, ArchitectureMetrics[]> | null>();
+  const recordsByDepth = (unit: number, architectures: ReadonlyMap<string, Architecture>): Map<number, ArchitectureMetrics[]> | null => {
+    if (!baselineByDepth.has(unit)) {
+      const byDepth = new Map<number, ArchitectureMetrics[]>();
+      const complete = input.baseline.every((hash) => {
+        const arch = architectures.get(hash);
+        if (arch) byDepth.set(arch.units[unit]!.length, [...(byDepth.get(arch.units[unit]!.length) ?? []), lookup(hash)!]);
+        return arch !== undefined;
+      });
+      baselineByDepth.set(unit, complete ? byDepth : null);
+    }
+    return baselineByDepth.get(unit)!;
+  };
   /** The baseline mean of a metric reweighted to a spec's depth law in its unit, or undefined when it cannot be. */
   const depthMatchedBaseline = (spec: BlockSpec): ((metric: ProfileMetricName) => number) | undefined => {
     const matching = input.depthMatching;
     if (!matching || !('unit' in spec)) return undefined;
-    const law = specUnitDepths(originalSpace(input.space), spec, matching.depthRule);
-    const byDepth = new Map<number, ArchitectureMetrics[]>();
-    for (const hash of input.baseline) {
-      const arch = matching.baseline.get(hash);
-      if (!arch) return undefined;
-      const depth = arch.units[spec.unit]!.length;
-      byDepth.set(depth, [...(byDepth.get(depth) ?? []), lookup(hash)!]);
-    }
-    if ([...law.keys()].some((depth) => !byDepth.has(depth))) return undefined;
+    const law = specUnitDepths(space, spec, matching.depthRule);
+    const byDepth = recordsByDepth(spec.unit, matching.baseline);
+    if (!byDepth || [...law.keys()].some((depth) => !byDepth.has(depth))) return undefined;
     return (metric) =>
       [...law].reduce((acc, [depth, p]) => {
         const records = byDepth.get(depth)!;

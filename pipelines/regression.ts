@@ -133,8 +133,12 @@ function designColumns(space: SpaceDocument, archs: readonly Architecture[]): { 
 
 /** Why the data cannot identify the model (too few architectures for its parameters), or undefined. */
 export function blockRegressionShortfall(space: SpaceDocument, archs: readonly Architecture[]): string | undefined {
-  const p = designColumns(space, archs).columns.length + 1;
-  return archs.length <= p + 1 ? `${archs.length} architectures cannot identify ${p} parameters; it needs more than ${p + 1}` : undefined;
+  return shortfallOf(archs.length, designColumns(space, archs).columns);
+}
+
+function shortfallOf(n: number, columns: readonly Column[]): string | undefined {
+  const p = columns.length + 1;
+  return n <= p + 1 ? `${n} architectures cannot identify ${p} parameters; it needs more than ${p + 1}` : undefined;
 }
 
 /** Fits the model; throws a RangeError naming what is missing when the data cannot identify it. */
@@ -148,9 +152,9 @@ export function fitBlockRegression(space: SpaceDocument, samples: readonly Regre
   const response = target === 'log' ? Math.log : (v: number) => v;
   const fromResponse = target === 'log' ? Math.exp : (v: number) => v;
   const archs = samples.map((s) => s.arch);
-  const shortfall = blockRegressionShortfall(space, archs);
-  if (shortfall) throw new RangeError(`block regression: ${shortfall}`);
   const { columns, positions } = designColumns(space, archs);
+  const shortfall = shortfallOf(archs.length, columns);
+  if (shortfall) throw new RangeError(`block regression: ${shortfall}`);
   const p = columns.length + 1;
   const n = samples.length;
   const x = new Matrix(samples.map((s) => [1, ...columns.map((c) => c.value(s.arch))]));

@@ -15,6 +15,32 @@ export interface Figure {
 
 const SPACE_COLORS = { domain: ['original', 'pruned'], range: ['#7f7f7f', '#d62728'] };
 
+type Tooltip = { field: string; title: string; format?: string }[];
+/** One layer of a layered Vega-Lite figure, as the public TopLevelSpec type spells it. */
+type Layer = Extract<TopLevelSpec, { layer: unknown }>['layer'][number];
+
+/** Cells coloured by their % change (field `pct`) on a diverging scale symmetric about 0. */
+function effectCells(extent: number, tooltip: Tooltip): Layer {
+  return {
+    mark: { type: 'rect', stroke: 'white', strokeWidth: 1 },
+    encoding: {
+      color: { field: 'pct', type: 'quantitative', title: '% vs baseline', scale: { scheme: 'blueorange', domain: [-extent, extent] } },
+      tooltip,
+    },
+  };
+}
+
+/** The cells' labels, white on the dark ends of the scale. */
+function effectLabels(extent: number, fontSize: number, text: { field: string; format?: string }): Layer {
+  return {
+    mark: { type: 'text', fontSize },
+    encoding: {
+      text,
+      color: { condition: { test: `abs(datum.pct) > ${0.6 * extent}`, value: 'white' }, value: '#222' },
+    },
+  };
+}
+
 function heatmap(data: ReportData, device: string, view: ProfileView, metric: string): Figure {
   const cells = view.cells[metric]!;
   const baseline = view.baseline.metrics[metric]!;
@@ -50,25 +76,13 @@ function heatmap(data: ReportData, device: string, view: ProfileView, metric: st
         y: { field: 'row', type: 'ordinal', sort: view.rows, title: 'unit · layer' },
       },
       layer: [
-        {
-          mark: { type: 'rect', stroke: 'white', strokeWidth: 1 },
-          encoding: {
-            color: { field: 'pct', type: 'quantitative', title: '% vs baseline', scale: { scheme: 'blueorange', domain: [-extent, extent] } },
-            tooltip: [
-              { field: 'specId', title: 'spec' },
-              { field: 'mean', title: 'mean', format: '.4~g' },
-              { field: 'std', title: 'std', format: '.3~g' },
-              { field: 'pct', title: '% vs baseline', format: '+.2f' },
-            ],
-          },
-        },
-        {
-          mark: { type: 'text', fontSize: 9 },
-          encoding: {
-            text: { field: 'label' },
-            color: { condition: { test: `abs(datum.pct) > ${0.6 * extent}`, value: 'white' }, value: '#222' },
-          },
-        },
+        effectCells(extent, [
+          { field: 'specId', title: 'spec' },
+          { field: 'mean', title: 'mean', format: '.4~g' },
+          { field: 'std', title: 'std', format: '.3~g' },
+          { field: 'pct', title: '% vs baseline', format: '+.2f' },
+        ]),
+        effectLabels(extent, 9, { field: 'label' }),
         {
           transform: [{ filter: 'datum.isBaseline' }],
           mark: { type: 'rect', fill: null, stroke: '#111', strokeWidth: 1.5 },
@@ -100,25 +114,13 @@ function gridFigure(data: ReportData, device: string, view: ProfileView, metric:
         y: { field: 'expandLabel', type: 'ordinal', sort: grid.expands.map((e) => `e${e}`), title: 'expand ratio' },
       },
       layer: [
-        {
-          mark: { type: 'rect', stroke: 'white', strokeWidth: 1 },
-          encoding: {
-            color: { field: 'pct', type: 'quantitative', title: '% vs baseline', scale: { scheme: 'blueorange', domain: [-extent, extent] } },
-            tooltip: [
-              { field: 'expandLabel', title: 'expand' },
-              { field: 'kernelLabel', title: 'kernel' },
-              { field: 'pct', title: '% vs baseline', format: '+.2f' },
-              { field: 'positions', title: 'positions' },
-            ],
-          },
-        },
-        {
-          mark: { type: 'text', fontSize: 11 },
-          encoding: {
-            text: { field: 'pct', format: '+.1f' },
-            color: { condition: { test: `abs(datum.pct) > ${0.6 * extent}`, value: 'white' }, value: '#222' },
-          },
-        },
+        effectCells(extent, [
+          { field: 'expandLabel', title: 'expand' },
+          { field: 'kernelLabel', title: 'kernel' },
+          { field: 'pct', title: '% vs baseline', format: '+.2f' },
+          { field: 'positions', title: 'positions' },
+        ]),
+        effectLabels(extent, 11, { field: 'pct', format: '+.1f' }),
       ],
     },
   };
