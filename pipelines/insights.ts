@@ -21,14 +21,25 @@ import {
 import { diffSpaces, type SpaceDiff } from './insights/diff.js';
 import { insightEstimates, type EstimateChoice } from './insights/estimates.js';
 import { choiceGroups, profileCells, spaceFactors, type FactorName } from './insights/grid.js';
-import { dominanceRule, familyRule, layerRule, mutationRule, Removals, type Insight, type InsightObjective, type RuleContext } from './insights/pruning.js';
+import {
+  DERIVED_SPACE_FORMS,
+  dominanceRule,
+  familyRule,
+  layerRule,
+  mutationRule,
+  Removals,
+  type DerivedSpaceForm,
+  type Insight,
+  type InsightObjective,
+  type RuleContext,
+} from './insights/pruning.js';
 import { resolveRules, type InsightRules } from './insights/rules.js';
 import { percent, unitName } from './insights/text.js';
 
 export { DEFAULT_INSIGHT_RULES, type InsightRules } from './insights/rules.js';
 export { diffSpaces, type SpaceDiff, type StemDiff, type UnitDiff, type ValueChange } from './insights/diff.js';
 export { paperInsightSpaces } from './insights/paper.js';
-export type { Insight, InsightKind, InsightObjective } from './insights/pruning.js';
+export { DERIVED_SPACE_FORMS, type DerivedSpaceForm, type Insight, type InsightKind, type InsightObjective } from './insights/pruning.js';
 export type { ChoiceDimension, FactorName } from './insights/grid.js';
 export type { EstimateChoice, EstimateSource } from './insights/estimates.js';
 export type { FactorShares, Friendliness, LayerSensitivity, RankCorrelation, SensitivityReport, UnitSensitivity } from './insights/analysis.js';
@@ -36,6 +47,8 @@ export type { FactorShares, Friendliness, LayerSensitivity, RankCorrelation, Sen
 export interface DeriveInsightsOptions {
   objective: InsightObjective;
   rules?: Partial<InsightRules>;
+  /** How the derived space lists its choices; default 'paper' (one list for all units, as the paper's spaces). */
+  form?: DerivedSpaceForm;
 }
 
 export interface InsightReport {
@@ -45,6 +58,7 @@ export interface InsightReport {
   resolution: number;
   accuracySource: AccuracySource;
   objective: InsightObjective;
+  form: DerivedSpaceForm;
   /** The rules after defaults, as applied. */
   rules: InsightRules;
   /** Per metric with a regression: whether the insights judged by its estimates or by the per-spec means, and why. */
@@ -66,6 +80,8 @@ export function deriveInsights(measured: BlockProfile, options: DeriveInsightsOp
   if (objective !== 'pareto' && objective !== 'max-accuracy') {
     throw new RangeError(`deriveInsights: objective must be 'pareto' or 'max-accuracy', got ${JSON.stringify(objective)}`);
   }
+  const form = options.form ?? 'paper';
+  if (!DERIVED_SPACE_FORMS.includes(form)) throw new RangeError(`deriveInsights: form must be one of ${DERIVED_SPACE_FORMS.join(', ')}, got ${JSON.stringify(form)}`);
   const rules = resolveRules(options.rules);
   checkProfile(measured);
   const { profile, choices: estimates } = insightEstimates(measured);
@@ -75,6 +91,7 @@ export function deriveInsights(measured: BlockProfile, options: DeriveInsightsOp
     cells,
     groups: choiceGroups(cells),
     rules,
+    form,
     accuracyWord: profile.accuracySource === 'naswot-proxy' ? 'proxy score' : 'accuracy',
   };
 
@@ -107,7 +124,7 @@ export function deriveInsights(measured: BlockProfile, options: DeriveInsightsOp
     ...mutationRule(ctx, doc, sensitivity, objective),
   ];
   doc.notes = [
-    `derived automatically by blockscope insights from the ${profile.device} profile (${profile.accuracySource}, resolution ${profile.resolution}, objective ${objective})`,
+    `derived automatically by blockscope insights from the ${profile.device} profile (${profile.accuracySource}, resolution ${profile.resolution}, objective ${objective}, ${form === 'paper' ? 'one block list for all units' : 'block lists per unit'})`,
     ...pruning.map((insight) => insight.sentence),
   ];
   const prunedSpace = validateSpaceDocument(doc);
@@ -119,6 +136,7 @@ export function deriveInsights(measured: BlockProfile, options: DeriveInsightsOp
     resolution: profile.resolution,
     accuracySource: profile.accuracySource,
     objective,
+    form,
     rules,
     estimates,
     sensitivity,

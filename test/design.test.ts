@@ -98,7 +98,8 @@ describe('the estimates the insights judge by', () => {
     const shared = deriveInsights(syntheticProfile(planStudy(sharedSpec(400)), { ...options, regression: true }), { objective: 'pareto' });
     expect(shared.estimates.find((e) => e.metric === 'latency')!.source).toBe('regression');
     expect(shared.kernelVsExpansion!.dominant).toBe('kernel');
-    expect(shared.insights.filter((i) => i.kind === 'drop-dominated').length).toBeGreaterThan(5);
+    // Pooled over the units (the paper form), blocks the kernel-bound device makes slower for nothing are dropped.
+    expect(shared.insights.filter((i) => i.kind === 'drop-dominated').length).toBeGreaterThan(1);
     expect(kernelOrderings(insightEstimates(syntheticProfile(planStudy(sharedSpec(400)), { ...options, regression: true })).profile).impossible).toBe(0);
   });
 
@@ -142,8 +143,9 @@ describe("the paper's GPU character at paper scale", () => {
       expect(unit.blocks.every((b) => parseMbBlock(b)!.expand === 6)).toBe(true);
       expect(unit.blocks.length).toBeGreaterThan(0);
     }
+    // The paper form: each of the six expand-3/4 blocks dropped once, for every unit.
     const dropped = report.insights.filter((i) => i.kind === 'drop-dominated');
-    expect(dropped.length).toBeGreaterThanOrEqual(5 * 6);
+    expect(dropped.map((i) => i.id).sort()).toEqual(['e3k3', 'e3k5', 'e3k7', 'e4k3', 'e4k5', 'e4k7'].map((b) => `drop-dominated.all.${b}`));
     expect(dropped.every((i) => /so it is dropped as dominated on accuracy$/.test(i.sentence))).toBe(true);
   });
 });

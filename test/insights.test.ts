@@ -3,6 +3,7 @@ import { canonicalJson } from '../pipelines/hash.js';
 import {
   DEFAULT_INSIGHT_RULES,
   deriveInsights,
+  type DerivedSpaceForm,
   diffSpaces,
   paperInsightSpaces,
   type InsightReport,
@@ -155,9 +156,9 @@ const uncorrelatedDevice: Scenario = {
 
 const mbStudy = sampleStudy('ofa-mbv3', 80, 'mbv3-study');
 const reports = new Map<string, InsightReport>();
-function insightsFor(scenario: Scenario, objective: 'pareto' | 'max-accuracy'): InsightReport {
-  const key = `${scenario.name}/${objective}`;
-  if (!reports.has(key)) reports.set(key, deriveInsights(profileOf(mbStudy, scenario), { objective }));
+function insightsFor(scenario: Scenario, objective: 'pareto' | 'max-accuracy', form: DerivedSpaceForm = 'paper'): InsightReport {
+  const key = `${scenario.name}/${objective}/${form}`;
+  if (!reports.has(key)) reports.set(key, deriveInsights(profileOf(mbStudy, scenario), { objective, form }));
   return reports.get(key)!;
 }
 
@@ -240,7 +241,7 @@ describe('pruning on synthetic devices with known ground truth', () => {
     }
     const family = report.insights.find((i) => i.id === 'drop-family.kernel-7')!;
     expect(family.kind).toBe('drop-family');
-    expect(family.sentence).toMatch(/^kernel-npu: kernel 7 instead of 5 adds [\d.]+% latency per layer .* so kernel-7 blocks are dropped in units 0-4$/);
+    expect(family.sentence).toMatch(/^kernel-npu: kernel 7 instead of 5 adds [\d.]+% latency per layer .* so kernel-7 blocks are dropped in every unit$/);
     expect(family.numbers.latencyStepRelative).toBeGreaterThan(DEFAULT_INSIGHT_RULES.familyLatencyThreshold);
     // Neither cheap expansion nor the modest kernel-5 step is a latency-unfriendly family.
     expect(report.insights.filter((i) => i.kind === 'drop-family').map((i) => i.id)).toEqual(['drop-family.kernel-7']);
@@ -262,8 +263,8 @@ describe('pruning on synthetic devices with known ground truth', () => {
     expect(report.kernelVsExpansion!.significant).toBe(false);
     expect(report.kernelVsExpansion!.dominant).toBeNull();
     expect(report.insights.find((i) => i.id === 'sensitivity.latency')!.sentence).toBe("flat: no unit's block choice changes latency beyond noise");
-    const dropped = report.insights.find((i) => i.id === 'drop-dominated.u0.e3k3')!;
-    expect(dropped.sentence).toMatch(/^flat: in unit 0, e3k3 has -[\d.]+ accuracy .* against e6k\d .* so it is dropped as dominated on accuracy$/);
+    const dropped = report.insights.find((i) => i.id === 'drop-dominated.all.e3k3')!;
+    expect(dropped.sentence).toMatch(/^flat: in every unit, e3k3 has -[\d.]+ accuracy .* against e6k\d .* so it is dropped as dominated on accuracy$/);
     expect(dropped.numbers.accuracyDifference).toBeLessThan(-dropped.numbers.accuracyHalfWidth!);
   });
 
@@ -283,7 +284,7 @@ describe('pruning on synthetic devices with known ground truth', () => {
       for (const block of ['e6k5', 'e6k7']) expect(unit.blocks).toContain(block);
     }
     expect(report.insights.some((i) => i.kind === 'drop-family' || i.kind === 'drop-dominated')).toBe(false);
-    expect(report.insights.find((i) => i.id === 'drop-low-accuracy.u2.e3k3')!.sentence).toMatch(/dropped for maximum accuracy$/);
+    expect(report.insights.find((i) => i.id === 'drop-low-accuracy.all.e3k3')!.sentence).toMatch(/dropped for maximum accuracy$/);
   });
 
   it('caps layers where extra layers cost latency without accuracy, and only there', () => {
@@ -322,7 +323,8 @@ describe('pruning on synthetic devices with known ground truth', () => {
   });
 
   it('sets mutation probabilities from the unit sensitivities and never prunes insensitive units', () => {
-    const report = insightsFor(sensitivityDevice, 'max-accuracy');
+    // Per-unit block lists, so that each unit is pruned on its own evidence.
+    const report = insightsFor(sensitivityDevice, 'max-accuracy', 'per-unit');
     const accuracy = report.sensitivity.units.filter((u) => u.metric === 'accuracy');
     expect(accuracy.map((u) => u.unit)).toEqual(['u0', 'u1', 'u2', 'u3', 'u4']);
     const explained = accuracy.map((u) => u.explainedVariance);
@@ -454,13 +456,34 @@ describe('reports', () => {
 });
 
 describe('partial and special profiles', () => {
-  it('prunes only the units a partial profile covers', () => {
+  it('per unit, prunes only the units a partial profile covers; in the paper form, says where the one list comes from', () => {
     const full = profileOf(mbStudy, kernelDevice);
     const partial: BlockProfile = { ...full, specs: full.specs.filter((s) => s.unit === 'u3' || s.unit === 'u4') };
-    const report = deriveInsights(partial, { objective: 'pareto' });
+    const report = deriveInsights(partial, { objective: 'pareto', form: 'per-unit' });
+    expect(report.form).toBe('per-unit');
     expect(report.insights.find((i) => i.id === 'drop-family.kernel-7')!.sentence).toMatch(/dropped in units 3-4$/);
     expect(report.prunedSpace.units.slice(0, 3).map((u) => u.blocks)).toEqual([ALL, ALL, ALL]);
     for (const u of [3, 4]) expect(report.prunedSpace.units[u]!.blocks.some((b) => mb(b).kernel === 7)).toBe(false);
+    const paper = deriveInsights(partial, { objective: 'pareto' });
+    expect(paper.form).toBe('paper');
+    expect(paper.insights.find((i) => i.id === 'drop-family.kernel-7')!.sentence).toMatch(/dropped in every unit \(profiled in units 3-4 only\)$/);
+    expect(new Set(paper.prunedSpace.units.map((u) => u.blocks.join(','))).size).toBe(1);
+    expect(paper.prunedSpace.units[0]!.blocks.some((b) => mb(b).kernel === 7)).toBe(false);
+  });
+
+  it('the paper form gives every unit one block list, judged on the evidence of all units together', () => {
+    for (const [scenario, objective] of [[kernelDevice, 'pareto'], [flatDevice, 'pareto'], [kernelDevice, 'max-accuracy'], [sensitivityDevice, 'max-accuracy']] as const) {
+      const paper = insightsFor(scenario, objective);
+      expect(new Set(paper.prunedSpace.units.map((u) => u.blocks.join(','))).size).toBe(1);
+      // Removing a block everywhere needs evidence pooled over units; per unit, each unit's own.
+      const perUnit = insightsFor(scenario, objective, 'per-unit');
+      expect(perUnit.insights.filter((i) => i.id.includes('.all.'))).toEqual([]);
+      expect(paper.insights.filter((i) => /^drop-(dominated|low-accuracy)\.u\d/.test(i.id))).toEqual([]);
+    }
+    // Units 0-1 of the sensitivity device are insensitive, yet share the list the sensitive units 3-4 earn.
+    const shared = insightsFor(sensitivityDevice, 'max-accuracy').prunedSpace.units[0]!.blocks;
+    expect(shared.some((b) => mb(b).expand === 3)).toBe(false);
+    expect(shared.length).toBeGreaterThan(0);
   });
 
   it('leaves layer counts alone when the legacy depth rule left blocks out of samples', () => {

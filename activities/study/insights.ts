@@ -34,7 +34,7 @@ export function createInsightActivities(deps: { store: ArtifactStore }) {
     for (const profileRef of input.profiles.filter((p) => p.resolution === resolution)) {
       const profile = await store.getJson<BlockProfile>(profileRef.jsonKey);
       for (const objective of insightObjectives(input.spec)) {
-        const report: InsightReport = deriveInsights(profile, { objective, rules: input.spec.insights.rules });
+        const report: InsightReport = deriveInsights(profile, { objective, rules: input.spec.insights.rules, form: input.spec.insights.form });
         const ref: InsightRef = {
           device: profileRef.device,
           resolution,

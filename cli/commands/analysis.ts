@@ -6,7 +6,7 @@ import { createAccuracyScorer, createTensorDatasetEvaluator } from '../../activi
 import { createMeasurer, loadDevices } from '../../activities/devices/index.js';
 import { openArtifactStore } from '../../activities/storage/index.js';
 import type { PredictorArtifact } from '../../activities/study/search.js';
-import { deriveInsights } from '../../pipelines/insights.js';
+import { DERIVED_SPACE_FORMS, deriveInsights, type DerivedSpaceForm } from '../../pipelines/insights.js';
 import type { BlockProfile } from '../../pipelines/profile.js';
 import {
   compareMaxAccuracyRuns,
@@ -74,14 +74,17 @@ export function insightsCommand(): Command {
     .requiredOption('--device <id>', 'the device the profile is for (checked against the profile)')
     .addOption(objectiveOption())
     .requiredOption('--out <file>', 'where to write the pruned space document')
+    .addOption(
+      new Option('--form <form>', 'paper: one block list for all units, as the paper\'s spaces; per-unit: a block list per unit').choices([...DERIVED_SPACE_FORMS]).default('paper'),
+    )
     .option('--rules <json|@file>', 'rule overrides, e.g. {"familyLatencyThreshold": 0.02} (docs/insights.md)')
     .option('--report <file>', 'also write the full insight report (sensitivity, correlation, friendliness, diff)')
-    .action((opts: { profile: string; device: string; objective: SearchObjective; out: string; rules?: string; report?: string }) => {
+    .action((opts: { profile: string; device: string; objective: SearchObjective; out: string; form: DerivedSpaceForm; rules?: string; report?: string }) => {
       const profile = readJsonArgument('--profile', `@${opts.profile}`) as BlockProfile;
       if (profile.kind !== 'blockscope.profile/v1') throw new CliError(`--profile: ${opts.profile} is not a blockscope profile (kind ${JSON.stringify(profile.kind)})`);
       if (profile.device !== opts.device) throw new CliError(`--device: the profile is for ${profile.device}, not ${opts.device}`);
       const rules = opts.rules ? parseInsightRules(readJsonArgument('--rules', opts.rules), '--rules') : {};
-      const report = deriveInsights(profile, { objective: opts.objective, rules });
+      const report = deriveInsights(profile, { objective: opts.objective, rules, form: opts.form });
       writeFileSync(opts.out, `${JSON.stringify(report.prunedSpace, null, 2)}\n`);
       if (opts.report) writeFileSync(opts.report, `${JSON.stringify(report, null, 2)}\n`);
       process.stdout.write(`${report.insights.map((i) => `- ${i.sentence}`).join('\n') || '- no insight passed the rules: the space is left as it is'}\n`);

@@ -131,6 +131,33 @@ export function choiceGroups(cells: readonly Cell[]): ChoiceGroup[] {
   return [...groups.values()];
 }
 
+/** The unit of a choice group pooled over every unit: a choice for the whole space, as the paper's spaces make. */
+export const EVERY_UNIT = 'all';
+
+/**
+ * The block groups merged over the units (e.g. e6k7 at every unit and position), keyed by unit and position so
+ * that pooled comparisons stay matched; the other dimensions' groups (ResNet widths, the stem) are kept as they are.
+ */
+export function pooledOverUnits(groups: readonly ChoiceGroup[]): ChoiceGroup[] {
+  const pooled = new Map<string, ChoiceGroup>();
+  const out: ChoiceGroup[] = [];
+  for (const group of groups) {
+    if (group.dimension !== 'block' || group.unitIndex === null) {
+      out.push(group);
+      continue;
+    }
+    const id = `${group.dimension}|${group.choice}`;
+    let merged = pooled.get(id);
+    if (!merged) {
+      merged = { unit: EVERY_UNIT, unitIndex: null, dimension: group.dimension, choice: group.choice, cells: new Map() };
+      pooled.set(id, merged);
+      out.push(merged);
+    }
+    for (const [key, cell] of group.cells) merged.cells.set(`${group.unit}|${key}`, cell);
+  }
+  return out;
+}
+
 /** Groups by (unit, dimension), i.e. the alternatives a rule chooses between. */
 export function alternatives(groups: readonly ChoiceGroup[]): ChoiceGroup[][] {
   const byKey = new Map<string, ChoiceGroup[]>();

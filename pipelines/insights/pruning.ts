@@ -9,8 +9,10 @@ import type { SpaceDocument, SpecDepthRule } from '../spaces/types.js';
 import { metricScale, relativeTo, type SensitivityReport } from './analysis.js';
 import {
   alternatives,
+  EVERY_UNIT,
   matchedDifference,
   pooledMean,
+  pooledOverUnits,
   positionGroups,
   spaceFactors,
   stemSkipChoice,
@@ -26,6 +28,15 @@ import { beyond, criticalZ, type InsightRules } from './rules.js';
 import { ordinal, percent, signed, signedPercent, unitList, unitName } from './text.js';
 
 export type InsightObjective = 'pareto' | 'max-accuracy';
+
+/**
+ * How a derived space lists its blocks. 'paper': one block list for every unit, as the paper's pruned spaces; a
+ * block is judged on the evidence pooled over all units. 'per-unit': each unit keeps its own list, judged on
+ * that unit's evidence alone. Depth caps, mutation probabilities and ResNet widths are per unit in both (the
+ * paper's ResNet space fixes widths per unit).
+ */
+export type DerivedSpaceForm = 'paper' | 'per-unit';
+export const DERIVED_SPACE_FORMS: readonly DerivedSpaceForm[] = ['paper', 'per-unit'];
 
 export type InsightKind =
   | 'sensitivity'
@@ -53,6 +64,7 @@ export interface RuleContext {
   cells: readonly Cell[];
   groups: readonly ChoiceGroup[];
   rules: InsightRules;
+  form: DerivedSpaceForm;
   /** "accuracy" or "proxy score", so a proxy is never called accuracy. */
   accuracyWord: string;
 }
@@ -81,7 +93,10 @@ function choiceLabel(dimension: ChoiceDimension, choice: string): string {
   return choice;
 }
 
-/** Removals collected per (unit, dimension) before they are applied, so the never-empty guard sees them all. */
+/**
+ * Removals collected per (unit, dimension) before they are applied, so the never-empty guard sees them all.
+ * A removal for EVERY_UNIT (the paper form) removes the choice from every unit.
+ */
 export class Removals {
   private readonly removed = new Map<string, Set<string>>();
 
@@ -91,21 +106,25 @@ export class Removals {
   }
 
   has(unit: string, dimension: ChoiceDimension, choice: string): boolean {
-    return this.removed.get(`${unit}|${dimension}`)?.has(choice) ?? false;
+    const removedFrom = (u: string) => this.removed.get(`${u}|${dimension}`)?.has(choice) ?? false;
+    return removedFrom(unit) || (unit !== 'stem' && removedFrom(EVERY_UNIT));
   }
 
   /**
    * Writes the removals into the document. A unit that would lose every choice keeps its best one (lowest
-   * latency for Pareto, highest accuracy for max-accuracy), with an insight saying so.
+   * latency for Pareto, highest accuracy for max-accuracy), with an insight saying so; in the paper form the
+   * choice lists are one list, so every unit keeps the same, best over all units.
    */
   apply(ctx: RuleContext, doc: SpaceDocument, objective: InsightObjective): Insight[] {
-    const targets: { unit: string; unitIndex: number | null; dimension: ChoiceDimension }[] = doc.units.flatMap((_, u) =>
-      (['block', 'width'] as const).map((dimension) => ({ unit: `u${u}`, unitIndex: u, dimension })),
+    const targets: { unit: string; unitIndices: number[]; dimension: ChoiceDimension }[] = (['block', 'width'] as const).flatMap((dimension) =>
+      ctx.form === 'paper' && dimension === 'block'
+        ? [{ unit: EVERY_UNIT, unitIndices: doc.units.map((_, u) => u), dimension }]
+        : doc.units.map((_, u) => ({ unit: `u${u}`, unitIndices: [u], dimension })),
     );
-    if (doc.stem) targets.push({ unit: 'stem', unitIndex: null, dimension: 'stem-skip' });
+    if (doc.stem) targets.push({ unit: 'stem', unitIndices: [], dimension: 'stem-skip' });
     const insights: Insight[] = [];
-    for (const { unit, unitIndex, dimension } of targets) {
-      const current = documentChoices(doc, unitIndex, dimension);
+    for (const { unit, unitIndices, dimension } of targets) {
+      const current = documentChoices(doc, unitIndices[0] ?? null, dimension);
       if (!current) continue;
       const kept = current.filter((choice) => !this.has(unit, dimension, choice));
       if (kept.length === 0) {
@@ -118,17 +137,23 @@ export class Removals {
           numbers: {},
         });
       }
-      setDocumentChoices(doc, unitIndex, dimension, kept);
+      if (unitIndices.length === 0) setDocumentChoices(doc, null, dimension, kept);
+      for (const u of unitIndices) setDocumentChoices(doc, u, dimension, kept);
     }
     return insights;
   }
+}
+
+/** The choice groups a rule compares: per unit, or pooled over every unit in the paper form. */
+function ruleGroups(ctx: RuleContext): readonly ChoiceGroup[] {
+  return ctx.form === 'paper' ? pooledOverUnits(ctx.groups) : ctx.groups;
 }
 
 /** The profiled choice with the lowest latency (Pareto) or highest accuracy; the first choice if none is profiled. */
 function bestChoice(ctx: RuleContext, unit: string, dimension: ChoiceDimension, choices: readonly string[], objective: InsightObjective): string {
   const metric = objective === 'pareto' ? 'latency' : 'accuracy';
   const sign = objective === 'pareto' ? 1 : -1;
-  const profiled = ctx.groups.filter((g) => g.unit === unit && g.dimension === dimension && choices.includes(g.choice));
+  const profiled = ruleGroups(ctx).filter((g) => g.unit === unit && g.dimension === dimension && choices.includes(g.choice));
   if (profiled.length === 0) return choices[0]!;
   return profiled.reduce((a, b) => (sign * pooledMean(b.cells.values(), metric) < sign * pooledMean(a.cells.values(), metric) ? b : a)).choice;
 }
@@ -177,12 +202,17 @@ export function familyRule(ctx: RuleContext, doc: SpaceDocument, removals: Remov
     const unfriendly =
       beyond(latencyStep, z, ctx.rules.familyLatencyThreshold * latency) && !beyond(accuracyStep, z, ctx.rules.minAccuracyDifference * accuracy);
     if (!unfriendly) continue;
+    const family = (u: number) => (documentChoices(doc, u, factor.dimension) ?? []).filter((choice) => factor.valueOfChoice(choice) === value);
     const evidenced = new Set([...upper].filter(([key]) => lower.has(key)).map(([, cell]) => cell.unitIndex!));
-    const affected: number[] = [];
-    for (const u of evidenced) {
-      const family = (documentChoices(doc, u, factor.dimension) ?? []).filter((choice) => factor.valueOfChoice(choice) === value);
-      for (const choice of family) removals.add(`u${u}`, factor.dimension, choice);
-      if (family.length > 0) affected.push(u);
+    let where: string;
+    if (ctx.form === 'paper' && factor.dimension === 'block') {
+      // One list for the whole space: a partial profile's verdict reaches units it did not profile, and says so.
+      for (const choice of family(0)) removals.add(EVERY_UNIT, factor.dimension, choice);
+      where = evidenced.size === doc.units.length ? unitName(EVERY_UNIT) : `${unitName(EVERY_UNIT)} (profiled in ${unitList([...evidenced])} only)`;
+    } else {
+      const affected = [...evidenced].filter((u) => family(u).length > 0);
+      for (const u of affected) for (const choice of family(u)) removals.add(`u${u}`, factor.dimension, choice);
+      where = unitList(affected);
     }
     const words = FACTOR_WORDS[factor.name];
     insights.push({
@@ -191,7 +221,7 @@ export function familyRule(ctx: RuleContext, doc: SpaceDocument, removals: Remov
       sentence:
         `${ctx.profile.device}: ${words.one(value)} instead of ${previous} adds ${percent(relativeTo(latency, latencyStep.estimate))} latency per ${words.per} ` +
         `(±${percent(relativeTo(latency, z * latencyStep.se))}) without a significant ${ctx.accuracyWord} gain ` +
-        `(${signed(accuracyStep.estimate)} ± ${(z * accuracyStep.se).toFixed(2)}), so ${words.family(value)} are dropped in ${unitList(affected)}`,
+        `(${signed(accuracyStep.estimate)} ± ${(z * accuracyStep.se).toFixed(2)}), so ${words.family(value)} are dropped in ${where}`,
       numbers: {
         latencyStep: latencyStep.estimate,
         latencyStepRelative: relativeTo(latency, latencyStep.estimate),
@@ -223,7 +253,7 @@ interface Domination {
  */
 export function dominanceRule(ctx: RuleContext, objective: InsightObjective, removals: Removals): Insight[] {
   const { latency, accuracy } = scales(ctx.profile);
-  const candidates = alternatives(ctx.groups)
+  const candidates = alternatives(ruleGroups(ctx))
     .filter((options) => PRUNABLE.includes(options[0]!.dimension))
     .map((options) => options.filter((g) => !removals.has(g.unit, g.dimension, g.choice)))
     .filter((options) => options.length >= 2);

@@ -1,4 +1,5 @@
 /** Number and name formatting for the one-sentence explanations of insights. */
+import { EVERY_UNIT } from './grid.js';
 
 /** A fraction as a percentage: 1 decimal, or 2 below 1% so small effects stay visible ("0.40%"). */
 export function percent(fraction: number): string {
@@ -15,6 +16,7 @@ export function signed(value: number, digits = 2): string {
 }
 
 export function unitName(unit: string): string {
+  if (unit === EVERY_UNIT) return 'every unit';
   return unit === 'stem' ? 'the stem' : `unit ${unit.slice(1)}`;
 }
 

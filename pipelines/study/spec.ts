@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { canonicalHashHex } from '../hash.js';
+import { DERIVED_SPACE_FORMS } from '../insights/pruning.js';
 import { blockRegressionShortfall } from '../regression.js';
 import { MAX_ACCURACY_SEARCH_PRESET } from '../search/search.js';
 import { originalSpace } from '../spaces/registry.js';
@@ -125,9 +126,11 @@ export const studySpecSchema = z
         objectives: z.array(objectiveSchema).min(1).default(['pareto', 'max-accuracy']),
         /** Overrides of the insight rules (docs/insights.md); unknown rule names are rejected. */
         rules: insightRulesSchema.default({}),
+        /** How derived spaces list their blocks: 'paper' (one list for all units, as the paper's spaces) or 'per-unit'. */
+        form: z.enum(DERIVED_SPACE_FORMS).default('paper'),
       })
       .strict()
-      .default({ objectives: ['pareto', 'max-accuracy'], rules: {} }),
+      .default({ objectives: ['pareto', 'max-accuracy'], rules: {}, form: 'paper' }),
     search: z
       .object({
         objectives: z.array(objectiveSchema).default(['pareto']),
