@@ -30,7 +30,17 @@ const rawSpec = smallSpec('report', {
   blocks: ['u0.l0.e3k3', 'u4.l3.e6k7', 'u2.l1.e6k5', 'u2.l1.e3k3'],
   samplesPerSpec: 3,
   insights: { objectives: ['pareto', 'max-accuracy'] },
-  search: { objectives: ['pareto', 'max-accuracy'], seeds: 2, initialSize: 6, iterations: 1, budgetPerIteration: 4, remeasureFront: true },
+  // Three arms: the original space, the derived one and the paper's NPU space (Fig. 8's comparison).
+  search: {
+    objectives: ['pareto', 'max-accuracy'],
+    seeds: 2,
+    initialSize: 6,
+    iterations: 1,
+    budgetPerIteration: 4,
+    maxAccuracy: { initialSize: 6, iterations: 1, budgetPerIteration: 4, topK: 2 },
+    spaces: ['original', 'derived', 'paper:npu'],
+    remeasureFront: true,
+  },
 });
 const spec = parseStudySpec(rawSpec);
 
@@ -104,15 +114,24 @@ describe('report data', () => {
     expect(device!.pareto!.seeds).toEqual(['1', '2']);
     expect(device!.pareto!.points.length).toBeGreaterThan(0);
     expect(device!.pareto!.points.every((p) => p.measuredLatencyMs !== null)).toBe(true);
-    expect(device!.maxAccuracy!.best).toHaveLength(4);
+    expect(device!.maxAccuracy!.best).toHaveLength(6);
+    expect(device!.maxAccuracy!.arms.map((a) => a.arm)).toEqual(['original', 'derived', 'paper:npu']);
+    expect(device!.pareto!.predicted.arms.map((a) => a.arm)).toEqual(['original', 'derived', 'paper:npu']);
+    expect(new Set(device!.pareto!.points.map((p) => p.arm))).toEqual(new Set(['original', 'derived', 'paper:npu']));
     expect(data.reproduction.fingerprints.map((f) => f.device)).toEqual([TEST_DEVICE]);
     expect(data.reproduction.timings.find((t) => t.stage === 'profiling')).toMatchObject({ architectures: result.prepared.architectures });
-    expect(data.reproduction.searchRuns).toHaveLength(8);
-    // The study, its accuracy and latency campaigns, and 2 objectives x 2 spaces x 2 seeds searches.
+    expect(data.reproduction.searchRuns).toHaveLength(12);
+    // The paper's NPU space has no kernel-7 block: its runs searched it.
+    const npuRuns = inputs.searches.filter((r) => r.arm === 'paper:npu');
+    expect(npuRuns).toHaveLength(4);
+    for (const run of npuRuns) expect(run.result.front.every((e) => e.arch.units.flat().every((b) => !b.endsWith('k7')))).toBe(true);
+    // The study, its accuracy and latency campaigns, and 2 objectives x 3 spaces x 2 seeds searches.
     const workflowIds = data.workflows.map((w) => w.workflowId);
     expect(workflowIds[0]).toBe(result.studyId);
     expect(workflowIds).toContain(`${result.studyId}.latency.${TEST_DEVICE}`);
-    expect(workflowIds).toHaveLength(1 + 2 + 8);
+    expect(workflowIds).toHaveLength(1 + 2 + 12);
+    expect(workflowIds).toContain(`${result.studyId}.search.${TEST_DEVICE}.pareto.paper-npu.seed2`);
+    expect(workflowIds).toContain(`${result.studyId}.search.${TEST_DEVICE}.pareto.pruned.seed1`);
   });
 
   it('writes one CSV per table', () => {
@@ -125,7 +144,11 @@ describe('report data', () => {
     expect(csv['profiles.csv']).toContain(`${TEST_DEVICE},160,latency,u2.l1.e3k3,u2,1,e3k3,3,`);
     const sentence = data.devices[0]!.insights[0]!.insights[0]!.sentence;
     expect(csv['insights.csv']).toContain(sentence.includes(',') ? `"${sentence.replace(/"/g, '""')}"` : sentence);
-    expect(csv['max-accuracy.csv']!.trim().split('\n').slice(1).map((line) => line.split(',')[1])).toEqual(['original', 'pruned']);
+    expect(csv['max-accuracy.csv']!.trim().split('\n').slice(1).map((line) => line.split(',')[1])).toEqual(['original', 'derived', 'paper:npu']);
+    // One row per arm, with predicted and with re-measured latencies.
+    expect(csv['hypervolume.csv']!.trim().split('\n').slice(1).map((line) => line.split(',').slice(1, 3).join(' '))).toEqual(
+      ['predicted', 're-measured'].flatMap((latency) => ['original', 'derived', 'paper:npu'].map((arm) => `${latency} ${arm}`)),
+    );
   });
 });
 
@@ -164,9 +187,11 @@ describe('report HTML', () => {
     expect(html).not.toContain(DESCRIPTION);
     const pareto = inputs.comparisons.find((c) => c.objective === 'pareto')!.comparison;
     if (pareto.objective !== 'pareto') throw new Error('expected a Pareto comparison');
-    expect(html).toContain(escapeHtml(formatMeanStd(pareto.original)));
-    expect(html).toContain(escapeHtml(formatMeanStd(pareto.pruned)));
-    expect(html).toContain(pareto.hypervolumeRatio!.toFixed(3));
+    expect(pareto.baseline).toBe('original');
+    for (const arm of pareto.arms) {
+      expect(html).toContain(escapeHtml(formatMeanStd(arm.hypervolume)));
+      expect(html).toContain(arm.ratio!.toFixed(3));
+    }
     expect(html).toContain(`${UI}/namespaces/default/workflows/${result.studyId}`);
     expect(html).toContain(data.reproduction.fingerprints[0]!.fingerprintHash);
   });

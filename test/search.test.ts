@@ -1,16 +1,23 @@
 import { describe, expect, it } from 'vitest';
+import { paperInsightSpaces } from '../pipelines/insights.js';
 import { loadSpec } from '../cli/spec-file.js';
 import { parseStudySpec, searchBudget } from '../pipelines/study/spec.js';
 import { blockCounts } from '../pipelines/network/counts.js';
 import { Rng } from '../pipelines/rng.js';
 import {
   acceptResults,
+  SEARCH_ARMS,
   architectureFeatures,
+  armKey,
+  armOfKey,
+  armSpace,
   chooseUnitsToMutate,
   compareMaxAccuracyRuns,
   compareParetoRuns,
+  comparisonArm,
   comparisonConfigs,
   dominates,
+  paperArms,
   evaluateLatencyPredictor,
   fitLatencyPredictor,
   hypervolume,
@@ -309,6 +316,27 @@ describe('search', () => {
     expect(searchConfig(npuSpace(), 'pareto', { seed: 1 })).toMatchObject({ ...PARETO_SEARCH_PRESET, seed: 1 });
   });
 
+  it("compares the arms a study names: the original and derived spaces by default, the paper's spaces on request", () => {
+    expect(parseStudySpec({ name: 'arms', space: 'ofa-mbv3' }).search.spaces).toEqual(['original', 'derived']);
+    const fig8 = parseStudySpec({ name: 'arms', space: 'ofa-mbv3', search: { spaces: ['original', 'paper:npu', 'derived'] } });
+    expect(fig8.search.spaces).toEqual(['original', 'paper:npu', 'derived']);
+    expect(armSpace('ofa-mbv3', 'paper:npu')).toEqual(paperInsightSpaces('ofa-mbv3')['npu']);
+    expect(armSpace('ofa-mbv3', 'original')).toEqual(originalSpace('ofa-mbv3'));
+    expect(() => armSpace('ofa-mbv3', 'derived')).toThrow(/needs the space the insights derived/);
+    // Keys: the derived arm keeps the name its results had before arms existed.
+    expect(SEARCH_ARMS.map(armKey)).toEqual(['original', 'pruned', 'paper-npu', 'paper-gpu', 'paper-cpu', 'paper-n10', 'paper-max_acc']);
+    for (const arm of SEARCH_ARMS) expect(armOfKey(armKey(arm))).toBe(arm);
+    expect(armOfKey('remeasured')).toBeUndefined();
+    const refuse = (space: string, spaces: unknown) => () => parseStudySpec({ name: 'arms', space, search: { spaces } });
+    expect(refuse('ofa-mbv3', ['derived', 'paper:gpu'])).toThrow(/search.spaces: must include "original", the baseline/);
+    expect(refuse('ofa-mbv3', ['original', 'derived', 'original'])).toThrow(/search.spaces: a space is listed twice/);
+    expect(refuse('ofa-mbv3', ['original'])).toThrow(/search.spaces: /);
+    expect(refuse('ofa-mbv3', ['original', 'paper:tpu'])).toThrow(/search.spaces\[1\]: got an invalid value; allowed: "original", "derived", "paper:npu"/);
+    expect(refuse('proxylessnas', ['original', 'paper:n10'])).toThrow(/search.spaces\[1\]: the paper has no n10 space for proxylessnas; allowed paper spaces: "paper:npu", "paper:gpu", "paper:cpu", "paper:max_acc"/);
+    expect(refuse('resnet50', ['original', 'paper:npu'])).toThrow(/allowed paper spaces: "paper:max_acc"/);
+    expect(paperArms('resnet50')).toEqual(['paper:max_acc']);
+  });
+
   it("gives each objective of a study its own budget: the paper's by default, overridable per field", () => {
     const spec = parseStudySpec({ name: 'budgets', space: 'ofa-mbv3', search: { objectives: ['pareto', 'max-accuracy'] } });
     expect(searchBudget(spec.search, 'pareto')).toEqual({ initialSize: 100, iterations: 10, budgetPerIteration: 200 });
@@ -373,18 +401,17 @@ describe('search', () => {
   it('gives the pruned space (no kernel 7) a larger hypervolume on a device where kernel 7 is slow', async () => {
     const original = originalSpace('ofa-mbv3');
     const pruned: SpaceDocument = { ...original, name: 'no-k7', units: original.units.map((u) => ({ ...u, blocks: u.blocks.filter((b) => !b.endsWith('k7')) })) };
-    const configs = comparisonConfigs({ ...PARETO_SEARCH_PRESET, initialSize: 30, iterations: 5, budgetPerIteration: 40 }, { original, pruned }, [1, 2, 3]);
-    expect(configs.pruned.map((c) => c.seed)).toEqual([1, 2, 3]);
+    const arms = comparisonConfigs({ ...PARETO_SEARCH_PRESET, initialSize: 30, iterations: 5, budgetPerIteration: 40 }, [{ arm: 'original', space: original }, { arm: 'derived', space: pruned }], [1, 2, 3]);
+    expect(arms.map((a) => a.configs.map((c) => c.seed))).toEqual([[1, 2, 3], [1, 2, 3]]);
     const evaluate = async (archs: Architecture[]) => archs.map(slowKernel7);
-    const runs = {
-      device: 'synthetic',
-      original: await Promise.all(configs.original.map((c) => runSearch(c, evaluate))),
-      pruned: await Promise.all(configs.pruned.map((c) => runSearch(c, evaluate))),
-    };
+    const runs = { device: 'synthetic', arms: await Promise.all(arms.map(async ({ arm, configs }) => ({ arm, runs: await Promise.all(configs.map((c) => runSearch(c, evaluate))) }))) };
     const comparison = compareParetoRuns(runs);
     expect(comparison.seeds).toEqual([1, 2, 3]);
-    comparison.pruned.values.forEach((hv, i) => expect(hv).toBeGreaterThan(comparison.original.values[i]!));
-    expect(comparison.hypervolumeRatio!).toBeGreaterThan(1.05);
+    expect(comparison.baseline).toBe('original');
+    const [base, derived] = [comparisonArm(comparison, 'original'), comparisonArm(comparison, 'derived')];
+    derived.hypervolume.values.forEach((hv, i) => expect(hv).toBeGreaterThan(base.hypervolume.values[i]!));
+    expect(derived.ratio!).toBeGreaterThan(1.05);
+    expect(base.ratio).toBe(1);
   });
 
   it('keeps a MACs constraint without evaluating the architectures over it', async () => {
@@ -600,19 +627,27 @@ describe('comparison', () => {
     const comparison = compareParetoRuns(
       {
         device: 'npu',
-        original: [result('original', 1, [point(70, 10)]), result('original', 2, [point(70, 30)])],
-        pruned: [result('pruned', 1, [point(70, 10), point(80, 40)]), result('pruned', 2, [point(80, 10)])],
+        arms: [
+          { arm: 'original', runs: [result('original', 1, [point(70, 10)]), result('original', 2, [point(70, 30)])] },
+          { arm: 'derived', runs: [result('pruned', 1, [point(70, 10), point(80, 40)]), result('pruned', 2, [point(80, 10)])] },
+          { arm: 'paper:npu', runs: [result('npu', 1, [point(75, 20)]), result('npu', 2, [point(75, 20)])] },
+        ],
       },
       { reference },
     );
-    // Original: 10·40 = 400 and 10·20 = 200. Pruned: 10·30 + 20·10 = 500 and 20·40 = 800.
-    expect(comparison.original.values).toEqual([400, 200]);
-    expect(comparison.pruned.values).toEqual([500, 800]);
-    expect(comparison.original.mean).toBe(300);
-    expect(comparison.original.std).toBe(100);
-    expect(comparison.hypervolumeRatio).toBeCloseTo(650 / 300, 12);
-    // Without a given reference, one is derived from all four runs' fronts.
-    const derived = compareParetoRuns({ device: 'npu', original: [result('o', 1, [point(70, 10)])], pruned: [result('p', 1, [point(80, 40)])] });
+    // Original: 10·40 = 400 and 10·20 = 200. Derived: 10·30 + 20·10 = 500 and 20·40 = 800. Paper npu: 15·30 = 450 twice.
+    const [original, derivedArm, npu] = comparison.arms;
+    expect(comparison.arms.map((a) => a.arm)).toEqual(['original', 'derived', 'paper:npu']);
+    expect(original!.hypervolume.values).toEqual([400, 200]);
+    expect(derivedArm!.hypervolume.values).toEqual([500, 800]);
+    expect(npu!.hypervolume).toEqual({ mean: 450, std: 0, values: [450, 450] });
+    expect(original!.hypervolume.mean).toBe(300);
+    expect(original!.hypervolume.std).toBe(100);
+    expect(original!.ratio).toBe(1);
+    expect(derivedArm!.ratio).toBeCloseTo(650 / 300, 12);
+    expect(npu!.ratio).toBeCloseTo(450 / 300, 12);
+    // Without a given reference, one is derived from all the arms' fronts.
+    const derived = compareParetoRuns({ device: 'npu', arms: [{ arm: 'original', runs: [result('o', 1, [point(70, 10)])] }, { arm: 'derived', runs: [result('p', 1, [point(80, 40)])] }] });
     expect(derived.reference.accuracyFloor).toBeCloseTo(69, 10);
     expect(derived.reference.latencyCeilingMs).toBeCloseTo(43, 10);
   });
@@ -621,19 +656,26 @@ describe('comparison', () => {
     const asMaxAccuracy = (r: SearchResult): SearchResult => ({ ...r, objective: 'max-accuracy' });
     const comparison = compareMaxAccuracyRuns({
       device: 'gpu',
-      original: [result('o', 1, [], { accuracy: 76, macs: 300e6 }), result('o', 2, [], { accuracy: 78, macs: 500e6 })].map(asMaxAccuracy),
-      pruned: [result('p', 1, [], { accuracy: 79, macs: 400e6 }), result('p', 2, [], { accuracy: 79, macs: 400e6 })].map(asMaxAccuracy),
+      arms: [
+        { arm: 'original', runs: [result('o', 1, [], { accuracy: 76, macs: 300e6 }), result('o', 2, [], { accuracy: 78, macs: 500e6 })].map(asMaxAccuracy) },
+        { arm: 'paper:max_acc', runs: [result('p', 1, [], { accuracy: 79, macs: 400e6 }), result('p', 2, [], { accuracy: 79, macs: 400e6 })].map(asMaxAccuracy) },
+      ],
     });
-    expect(comparison.original.accuracy).toEqual({ mean: 77, std: 1, values: [76, 78] });
-    expect(comparison.original.macs.mean).toBe(400e6);
-    expect(comparison.pruned.accuracy.std).toBe(0);
+    expect(comparison.baseline).toBe('original');
+    expect(comparisonArm(comparison, 'original').accuracy).toEqual({ mean: 77, std: 1, values: [76, 78] });
+    expect(comparisonArm(comparison, 'original').macs.mean).toBe(400e6);
+    expect(comparisonArm(comparison, 'paper:max_acc').accuracy.std).toBe(0);
+    expect(() => comparisonArm(comparison, 'derived')).toThrow(/no arm derived \(it has original, paper:max_acc\)/);
   });
 
   it('refuses runs that are not paired by seed and budget', () => {
-    const original = [result('o', 1, [point(70, 10)])];
-    expect(() => compareParetoRuns({ device: 'x', original, pruned: [result('p', 2, [point(70, 10)])] })).toThrow(/seed/);
+    const original = { arm: 'original', runs: [result('o', 1, [point(70, 10)])] };
+    const pair = (runs: SearchResult[]) => ({ device: 'x', arms: [original, { arm: 'derived', runs }] });
+    expect(() => compareParetoRuns(pair([result('p', 2, [point(70, 10)])]))).toThrow(/seed/);
     const bigger = { ...result('p', 1, [point(70, 10)]), budget: { initialSize: 10, iterations: 3, budgetPerIteration: 5 } };
-    expect(() => compareParetoRuns({ device: 'x', original, pruned: [bigger] })).toThrow(/budget/);
-    expect(() => compareParetoRuns({ device: 'x', original, pruned: [] })).toThrow(RangeError);
+    expect(() => compareParetoRuns(pair([bigger]))).toThrow(/budget/);
+    expect(() => compareParetoRuns(pair([]))).toThrow(RangeError);
+    expect(() => compareParetoRuns({ device: 'x', arms: [original] })).toThrow(/at least two arms/);
+    expect(() => compareParetoRuns({ device: 'x', arms: [original, original] })).toThrow(/listed twice/);
   });
 });

@@ -46,7 +46,7 @@ export async function searchWorkflow(request: SearchRequest): Promise<SearchRef>
     );
     state = acceptResults(state, batch.length > 0 ? await evaluate(batch) : []);
     const failure = searchFailure(state);
-    if (failure) throw ApplicationFailure.nonRetryable(`${request.objective} search of the ${request.spaceName} space on ${request.device}, seed ${request.seed}: ${failure}`, 'SearchFailed');
+    if (failure) throw ApplicationFailure.nonRetryable(`${request.objective} search of the ${request.arm} space on ${request.device}, seed ${request.seed}: ${failure}`, 'SearchFailed');
   }
   const result = searchResult(state);
   setCurrentDetails(`done: ${result.evaluationCount} evaluations (${state.rejections.length} rejected), front of ${result.front.length}`);

@@ -19,6 +19,7 @@ import {
   type ChildWorkflowHandle,
 } from '@temporalio/workflow';
 import type { CampaignKind, ComparisonRef, DeviceActivities, OrchestratorActivities, SearchRef, SearchRequest } from '../activities/study/contracts.js';
+import { DEFAULT_SEARCH_ARMS, armKey, type SearchArm } from '../pipelines/search/arms.js';
 import type { SearchObjective } from '../pipelines/search/search.js';
 import { campaignWorkflow } from './campaign.js';
 import { searchWorkflow } from './search.js';
@@ -97,20 +98,24 @@ export async function studyWorkflow(input: StudyWorkflowInput): Promise<StudyRes
     return handle.result();
   };
 
-  /** The paper's comparison on one device: both spaces, same budget and seeds, fronts re-measured on the device. */
-  const compareSpaces = async (device: string, objective: SearchObjective, planKey: string, prunedSpaceKey: string | undefined) => {
+  /**
+   * The paper's comparison on one device: every arm (the original space, the derived one, the paper's), same
+   * budget and seeds, fronts re-measured on the device. Specs recorded before arms existed compare original and derived.
+   */
+  const compareSpaces = async (device: string, objective: SearchObjective, planKey: string, derivedSpaceKey: string | undefined) => {
     const searches: SearchRef[] = [];
+    const arms: readonly SearchArm[] = spec.search.spaces ?? DEFAULT_SEARCH_ARMS;
     for (let seed = 1; seed <= spec.search.seeds; seed++) {
-      for (const spaceName of ['original', 'pruned'] as const) {
+      for (const arm of arms) {
         await condition(() => !paused);
-        const request: SearchRequest = { studyId, planKey, spec, device, objective, spaceName, seed, ...(spaceName === 'pruned' && prunedSpaceKey ? { prunedSpaceKey } : {}) };
-        const workflowId = `${studyId}.search.${device}.${objective}.${spaceName}.seed${seed}`;
+        const request: SearchRequest = { studyId, planKey, spec, device, objective, arm, seed, ...(arm === 'derived' && derivedSpaceKey ? { derivedSpaceKey } : {}) };
+        const workflowId = `${studyId}.search.${device}.${objective}.${armKey(arm)}.seed${seed}`;
         searchWorkflowIds.push(workflowId);
         searches.push(
           await executeChild(searchWorkflow, {
             workflowId,
             parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
-            staticSummary: `${objective} search of the ${spaceName} space on ${device}, seed ${seed}`,
+            staticSummary: `${objective} search of the ${arm} space on ${device}, seed ${seed}`,
             args: [request],
           }),
         );
@@ -152,14 +157,14 @@ export async function studyWorkflow(input: StudyWorkflowInput): Promise<StudyRes
     const insights = await orchestrator.deriveStudyInsights({ studyId, spec, profiles });
     await condition(() => !paused);
 
-    setStage('search', `searching original vs pruned spaces (${spec.search.seeds} seeds) on ${spec.devices.join(', ')}`);
+    setStage('search', `searching ${(spec.search.spaces ?? DEFAULT_SEARCH_ARMS).join(', ')} (${spec.search.seeds} seeds) on ${spec.devices.join(', ')}`);
     const comparisons = (
       await Promise.all(
         spec.devices.map(async (device) => {
           const results: ComparisonRef[] = [];
           for (const objective of spec.search.objectives) {
-            const pruned = insights.find((i) => i.device === device && i.objective === objective);
-            results.push(await compareSpaces(device, objective, prepared.planKey, pruned?.prunedSpaceKey));
+            const derived = insights.find((i) => i.device === device && i.objective === objective);
+            results.push(await compareSpaces(device, objective, prepared.planKey, derived?.prunedSpaceKey));
           }
           return results;
         }),

@@ -15,6 +15,7 @@ import {
   type ReportInputs,
   type ReportSearchRun,
 } from '../../pipelines/report/index.js';
+import { armOfKey } from '../../pipelines/search/arms.js';
 import type { SearchResult } from '../../pipelines/search/search.js';
 import type { StudyPlan } from '../../pipelines/study/plan.js';
 import type { StudySpec } from '../../pipelines/study/spec.js';
@@ -52,7 +53,8 @@ export interface StudyReportFiles {
   csv: Record<string, string>;
 }
 
-const SEARCH_RESULT = /\/(original|pruned)\/seed-[^/]+\.json$/;
+/** A search result's key: .../<arm key>/seed-<n>.json (see armKey). */
+const SEARCH_RESULT = /\/([a-z0-9_-]+)\/seed-[^/]+\.json$/;
 
 /** Versions of what produced the study and renders the report; read once per process. */
 let software: Record<string, string> | undefined;
@@ -79,8 +81,8 @@ export async function loadReportInputs(store: ArtifactStore, input: RenderStudyR
   const remeasured: ReportInputs['remeasured'] = [];
   for (const { device, objective } of input.comparisons) {
     for (const key of (await store.list(keys.searchPrefix(device, objective))).filter((k) => SEARCH_RESULT.test(k))) {
-      const space = SEARCH_RESULT.exec(key)![1] as 'original' | 'pruned';
-      searches.push({ device, space, result: await store.getJson<SearchResult>(key) });
+      const arm = armOfKey(SEARCH_RESULT.exec(key)![1]!);
+      if (arm) searches.push({ device, arm, result: await store.getJson<SearchResult>(key) });
     }
     const remeasuredKey = keys.remeasured(device, objective);
     if (await store.exists(remeasuredKey)) remeasured.push({ device, objective, measurements: await store.getJson<LatencyMeasurement[]>(remeasuredKey) });

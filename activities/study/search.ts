@@ -1,11 +1,14 @@
 /**
  * The search stage's activities: fit the device's latency predictor on the study's own measurements,
- * run the random-mutation search on the original and the pruned space, re-measure the final fronts on
- * the device, and compare. The algorithms live in pipelines/search; these only load and store.
+ * run the random-mutation search on every arm's space (the original, the derived, the paper's), re-measure
+ * the final fronts on the device, and compare. The algorithms live in pipelines/search; these only load and store.
  */
 import { Context, log } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import {
+  BASELINE_ARM,
+  armKey,
+  armSpace,
   compareMaxAccuracyRuns,
   compareParetoRuns,
   evaluateLatencyPredictor,
@@ -19,12 +22,14 @@ import {
   type LatencyPredictorModel,
   type LatencySample,
   type PredictorEvaluation,
+  type ComparisonRuns,
+  type SearchArm,
   type SearchComparison,
   type SearchConfig,
   type SearchObjective,
   type SearchResult,
 } from '../../pipelines/search/index.js';
-import { originalSpace, validateSpaceDocument, type Architecture } from '../../pipelines/spaces/index.js';
+import { validateSpaceDocument, type Architecture } from '../../pipelines/spaces/index.js';
 import type { StudyPlan } from '../../pipelines/study/plan.js';
 import { searchBudget, type StudySpec } from '../../pipelines/study/spec.js';
 import { kendallTau, meanAbsolutePercentageError } from '../../pipelines/stats.js';
@@ -42,19 +47,20 @@ export interface PredictorArtifact {
   trainedOn: number;
 }
 
-/** One search of the comparison: a device, an objective, a space and a seed. */
+/** One search of the comparison: a device, an objective, an arm (the space searched) and a seed. */
 export interface SearchRequest {
   studyId: string;
   planKey: string;
   spec: StudySpec;
   device: string;
   objective: SearchObjective;
-  spaceName: 'original' | 'pruned';
-  prunedSpaceKey?: string;
+  arm: SearchArm;
+  /** The derived arm's space: the insights' pruned space for this device and objective. */
+  derivedSpaceKey?: string;
   seed: number;
 }
 
-/** The searches of one device and objective, both spaces and every seed, and their re-measured fronts. */
+/** The searches of one device and objective, every arm and seed, and their re-measured fronts. */
 export interface CompareSearchesRequest {
   studyId: string;
   planKey: string;
@@ -67,7 +73,7 @@ export interface CompareSearchesRequest {
 export interface SearchRef {
   device: string;
   objective: SearchObjective;
-  spaceName: 'original' | 'pruned';
+  arm: SearchArm;
   seed: number;
   resultKey: string;
   evaluations: number;
@@ -77,9 +83,8 @@ export interface ComparisonRef {
   device: string;
   objective: SearchObjective;
   key: string;
-  /** Pareto: mean pruned / mean original hypervolume, with predicted and with re-measured latencies. */
-  hypervolumeRatio: number | null;
-  remeasuredHypervolumeRatio: number | null;
+  /** Pareto: each arm's mean hypervolume over the original's, with predicted and with re-measured latencies. */
+  hypervolumeRatios: { arm: string; predicted: number | null; remeasured: number | null }[];
 }
 
 /** Every fifth architecture (by hash order) is held out: deterministic, and independent of sampling order. */
@@ -119,11 +124,12 @@ export function createSearchActivities(deps: { store: ArtifactStore; accuracySco
 
   /** What a search workflow needs before its first step: the space document and the search settings. */
   async function searchSetup(input: SearchRequest): Promise<SearchConfig> {
-    if (input.spaceName === 'pruned' && !input.prunedSpaceKey) {
-      // Never search the original space under the name "pruned".
-      throw ApplicationFailure.nonRetryable(`no pruned space for objective ${input.objective} on ${input.device}: no insights were derived for it`, 'InvalidInputError');
+    if (input.arm === 'derived' && !input.derivedSpaceKey) {
+      // Never search another space under the name "derived".
+      throw ApplicationFailure.nonRetryable(`no derived space for objective ${input.objective} on ${input.device}: no insights were derived for it`, 'InvalidInputError');
     }
-    const space = input.spaceName === 'pruned' ? validateSpaceDocument(await store.getJson(input.prunedSpaceKey!)) : originalSpace(input.spec.space);
+    const derived = input.derivedSpaceKey ? validateSpaceDocument(await store.getJson(input.derivedSpaceKey)) : undefined;
+    const space = armSpace(input.spec.space, input.arm, derived);
     await devicePredictor(input.studyId, input.planKey, input.device);
     // Validated here, so the workflow never meets a bad configuration (a RangeError is not retried).
     return validateSearchConfig(
@@ -159,20 +165,28 @@ export function createSearchActivities(deps: { store: ArtifactStore; accuracySco
   }
 
   async function storeSearchResult(input: SearchRequest & { result: SearchResult }): Promise<SearchRef> {
-    const resultKey = studyKeys(input.studyId).searchResult(input.device, input.objective, input.spaceName, input.seed);
+    const resultKey = studyKeys(input.studyId).searchResult(input.device, input.objective, armKey(input.arm), input.seed);
     await store.putJson(resultKey, input.result);
-    return { device: input.device, objective: input.objective, spaceName: input.spaceName, seed: input.seed, resultKey, evaluations: input.result.evaluationCount };
+    return { device: input.device, objective: input.objective, arm: input.arm, seed: input.seed, resultKey, evaluations: input.result.evaluationCount };
   }
 
   async function compareStudySearches(input: CompareSearchesRequest): Promise<ComparisonRef> {
-    const load = async (spaceName: 'original' | 'pruned') =>
-      Promise.all(
-        input.searches
-          .filter((s) => s.spaceName === spaceName)
-          .sort((a, b) => a.seed - b.seed)
-          .map((s) => store.getJson<SearchResult>(s.resultKey)),
-      );
-    const runs = { device: input.device, original: await load('original'), pruned: await load('pruned') };
+    // The arms in the order the study lists them, the baseline first; each arm's runs in seed order.
+    const arms = [...new Set([BASELINE_ARM, ...input.searches.map((s) => s.arm)])];
+    const runs: ComparisonRuns = {
+      device: input.device,
+      arms: await Promise.all(
+        arms.map(async (arm) => ({
+          arm,
+          runs: await Promise.all(
+            input.searches
+              .filter((s) => s.arm === arm)
+              .sort((a, b) => a.seed - b.seed)
+              .map((s) => store.getJson<SearchResult>(s.resultKey)),
+          ),
+        })),
+      ),
+    };
     const comparison: SearchComparison = input.objective === 'pareto' ? compareParetoRuns(runs) : compareMaxAccuracyRuns(runs);
     let remeasured: { predictorOnFronts: PredictorEvaluation; comparison: SearchComparison | null } | null = null;
     if (input.remeasuredKey) {
@@ -181,7 +195,7 @@ export function createSearchActivities(deps: { store: ArtifactStore; accuracySco
         const swap = (list: SearchResult['front']) => list.map((e) => ({ ...e, latencyMs: measuredMs.get(e.hash) ?? e.latencyMs }));
         return { ...r, front: swap(r.front), top: swap(r.top) };
       };
-      const predicted = [...runs.original, ...runs.pruned].flatMap((r) => (r.objective === 'pareto' ? r.front : r.top));
+      const predicted = runs.arms.flatMap((a) => a.runs.flatMap((r) => (r.objective === 'pareto' ? r.front : r.top)));
       const pairs = predicted.filter((e) => measuredMs.has(e.hash));
       remeasured = {
         predictorOnFronts: {
@@ -191,15 +205,20 @@ export function createSearchActivities(deps: { store: ArtifactStore; accuracySco
         },
         comparison:
           input.objective === 'pareto'
-            ? compareParetoRuns({ device: input.device, original: runs.original.map(withMeasured), pruned: runs.pruned.map(withMeasured) })
+            ? compareParetoRuns({ device: input.device, arms: runs.arms.map((a) => ({ arm: a.arm, runs: a.runs.map(withMeasured) })) })
             : null,
       };
     }
     const predictor = await devicePredictor(input.studyId, input.planKey, input.device);
     const key = studyKeys(input.studyId).comparison(input.device, input.objective);
     await store.putJson(key, { device: input.device, objective: input.objective, predictor: { heldOut: predictor.heldOut, trainedOn: predictor.trainedOn }, comparison, remeasured });
-    const ratio = (c: SearchComparison | null | undefined) => (c && c.objective === 'pareto' ? c.hypervolumeRatio : null);
-    return { device: input.device, objective: input.objective, key, hypervolumeRatio: ratio(comparison), remeasuredHypervolumeRatio: ratio(remeasured?.comparison) };
+    const ratio = (c: SearchComparison | null | undefined, arm: string) => (c?.objective === 'pareto' ? (c.arms.find((a) => a.arm === arm)?.ratio ?? null) : null);
+    return {
+      device: input.device,
+      objective: input.objective,
+      key,
+      hypervolumeRatios: arms.slice(1).map((arm) => ({ arm, predicted: ratio(comparison, arm), remeasured: ratio(remeasured?.comparison, arm) })),
+    };
   }
 
   return { searchSetup, predictLatencies, evaluateCandidates, storeSearchResult, compareStudySearches };

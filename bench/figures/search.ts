@@ -11,6 +11,7 @@ import { aggregateProfile } from '../../pipelines/profile.js';
 import type { ArchitectureMetrics } from '../../pipelines/records.js';
 import {
   compareParetoRuns,
+  comparisonArm,
   fitLatencyPredictor,
   plausibleLatency,
   predictedOutcome,
@@ -93,17 +94,19 @@ export const search: Figure = {
       }
       timings.searchMs = performance.now() - searchStarted;
 
-      const comparison = compareParetoRuns({ device: CPU_LOCAL.id, ...runs });
+      const comparison = compareParetoRuns({ device: CPU_LOCAL.id, arms: [{ arm: 'original', runs: runs.original }, { arm: 'pruned', runs: runs.pruned }] });
+      const original = comparisonArm(comparison, 'original').hypervolume;
+      const pruned = comparisonArm(comparison, 'pruned');
       const pruning = insights.insights.filter((i) => PRUNING_KINDS.has(i.kind));
-      const ratio = comparison.hypervolumeRatio;
+      const ratio = pruned.ratio;
       ctx.log(`search: hypervolume ratio pruned/original ${ratio === null ? 'n/a' : ratio.toFixed(3)}`);
-      const perSeed = comparison.seeds.map((seed, i) => `seed ${seed}: ${comparison.original.values[i]!.toFixed(3)} vs ${comparison.pruned.values[i]!.toFixed(3)}`);
+      const perSeed = comparison.seeds.map((seed, i) => `seed ${seed}: ${original.values[i]!.toFixed(3)} vs ${pruned.hypervolume.values[i]!.toFixed(3)}`);
       const notes = [
         `The budget is far below the paper's (${s.initialSize} + ${s.iterations} × ${s.budgetPerIteration} evaluations per run instead of 100 + 10 × 200, ${s.seeds} seeds instead of 5) and the profile covers ${plan.specs.length} block specifications, so this checks the pipeline end to end and gives a first reading, not the paper's Table 2.`,
         'Hypervolumes use predicted latencies (the fronts are not re-measured on the device) and the NASWOT proxy score, not accuracy; the reference point is shared by all fronts of both spaces.',
       ];
       if (insights.diff.unchanged) notes.push('The insights pruned nothing from this small profile, so both searches ran on the same space.');
-      else if (comparison.original.values.every((v, i) => v === comparison.pruned.values[i])) {
+      else if (original.values.every((v, i) => v === pruned.hypervolume.values[i])) {
         notes.push(`Both spaces reached the same hypervolume for every seed: at this budget the pruning (${pruning.map((i) => i.sentence).join('; ')}) did not change what the searches found.`);
       }
       return {
@@ -117,14 +120,14 @@ export const search: Figure = {
         headlines: [
           { label: 'hypervolume ratio pruned / original (mean over seeds)', value: ratio === null ? 'n/a (original hypervolume 0)' : `${ratio.toFixed(3)}` },
           { label: 'hypervolume original vs pruned, per seed', value: perSeed.join('; ') },
-          { label: 'mean ± std original / pruned', value: `${comparison.original.mean.toFixed(3)} ± ${comparison.original.std.toFixed(3)} / ${comparison.pruned.mean.toFixed(3)} ± ${comparison.pruned.std.toFixed(3)}` },
+          { label: 'mean ± std original / pruned', value: `${original.mean.toFixed(3)} ± ${original.std.toFixed(3)} / ${pruned.hypervolume.mean.toFixed(3)} ± ${pruned.hypervolume.std.toFixed(3)}` },
           { label: 'pruning insights applied', value: String(pruning.length) },
           { label: 'time: profile / searches', value: `${formatMs(timings.profileMs)} / ${formatMs(timings.searchMs)} (${proxyScores} proxy scores in the searches)` },
         ],
         summary: [
           {
             label: `hypervolume pruned / original (${s.seeds} seeds, ${s.initialSize} + ${s.iterations} × ${s.budgetPerIteration} evaluations, ${s.resolution})`,
-            value: ratio === null ? 'n/a' : `${ratio.toFixed(3)} (${comparison.pruned.mean.toFixed(3)} vs ${comparison.original.mean.toFixed(3)})`,
+            value: ratio === null ? 'n/a' : `${ratio.toFixed(3)} (${pruned.hypervolume.mean.toFixed(3)} vs ${original.mean.toFixed(3)})`,
           },
         ],
         notes,

@@ -6,9 +6,10 @@ import { createAccuracyScorer, createTensorDatasetEvaluator } from '../../activi
 import { createMeasurer, loadDevices } from '../../activities/devices/index.js';
 import { openArtifactStore } from '../../activities/storage/index.js';
 import type { PredictorArtifact } from '../../activities/study/search.js';
-import { DERIVED_SPACE_FORMS, deriveInsights, type DerivedSpaceForm } from '../../pipelines/insights.js';
+import { DERIVED_SPACE_FORMS, deriveInsights, paperInsightSpaces, type DerivedSpaceForm } from '../../pipelines/insights.js';
 import type { BlockProfile } from '../../pipelines/profile.js';
 import {
+  PAPER_SPACE_NAMES,
   compareMaxAccuracyRuns,
   compareParetoRuns,
   checkedOutcome,
@@ -18,6 +19,7 @@ import {
   searchConfig,
   type EvaluatedArchitecture,
   type EvaluationOutcome,
+  type PaperSpaceName,
   type SearchObjective,
   type SearchResult,
 } from '../../pipelines/search/index.js';
@@ -99,9 +101,10 @@ function frontCsv(entries: EvaluatedArchitecture[]): string {
 
 export function searchCommand(): Command {
   return new Command('search')
-    .description('Random-mutation search of the original space (and a pruned one, compared at equal budget and seeds)')
+    .description('Random-mutation search of the original space (and pruned ones, compared at equal budget and seeds)')
     .addOption(spaceOption())
-    .option('--pruned <file>', 'a pruned space document (from `blockscope insights`): search both and compare')
+    .option('--pruned <file>', 'a pruned space document (from `blockscope insights`): search it too and compare')
+    .addOption(new Option('--paper <name...>', "the paper's insight spaces to search too and compare (design-spaces.md section 7)").choices([...PAPER_SPACE_NAMES]))
     .requiredOption('--device <id>', 'latency on this device (measured, cached), or from --predictor')
     .addOption(objectiveOption())
     .option('--budget <n>', 'evaluations per iteration (the paper: 200 Pareto, 50 max-accuracy)', parseIntegerOption('--budget', 1))
@@ -116,6 +119,7 @@ export function searchCommand(): Command {
       async (opts: {
         space: SpaceId;
         pruned?: string;
+        paper?: PaperSpaceName[];
         device: string;
         objective: SearchObjective;
         budget?: number;
@@ -127,11 +131,16 @@ export function searchCommand(): Command {
         devices?: string;
         out: string;
       }) => {
-        const spaces: { name: 'original' | 'pruned'; doc: SpaceDocument }[] = [{ name: 'original', doc: originalSpace(opts.space) }];
+        const spaces: { name: string; doc: SpaceDocument }[] = [{ name: 'original', doc: originalSpace(opts.space) }];
         if (opts.pruned) {
           const doc = validateSpaceDocument(readJsonArgument('--pruned', `@${opts.pruned}`));
           if (doc.space !== opts.space) throw new CliError(`--pruned: the document is for ${doc.space}, not ${opts.space}`);
           spaces.push({ name: 'pruned', doc });
+        }
+        for (const name of new Set(opts.paper ?? [])) {
+          const doc = paperInsightSpaces(opts.space)[name];
+          if (!doc) throw new CliError(`--paper: the paper has no ${name} space for ${opts.space}; allowed: ${Object.keys(paperInsightSpaces(opts.space)).join(', ')}`);
+          spaces.push({ name: `paper:${name}`, doc });
         }
         const store = openArtifactStore(storeConfig());
         const scorer = createAccuracyScorer({ source: 'naswot-proxy', proxyBatch: 16, seed: 0 }, store);
@@ -140,7 +149,7 @@ export function searchCommand(): Command {
         const outcome = async (arch: Architecture, accuracy: number): Promise<EvaluationOutcome> =>
           predictor ? predictedOutcome(accuracy, plausibleLatency(predictor.model, arch)) : checkedOutcome({ accuracy, latencyMs: (await measurer!.measure(arch)).medianMs });
         const out = resolve(opts.out);
-        const results: Record<'original' | 'pruned', SearchResult[]> = { original: [], pruned: [] };
+        const results = new Map<string, SearchResult[]>(spaces.map((space) => [space.name, []]));
         // At most this many evaluations: memoised repeats make the real count smaller.
         const budget = {
           resolution: opts.resolution,
@@ -166,8 +175,8 @@ export function searchCommand(): Command {
                 }
                 return scores;
               });
-              results[space.name].push(result);
-              const dir = resolve(out, space.name);
+              results.get(space.name)!.push(result);
+              const dir = resolve(out, space.name.replace(':', '-'));
               mkdirSync(dir, { recursive: true });
               writeFileSync(resolve(dir, `seed-${seed}.json`), `${JSON.stringify(result, null, 2)}\n`);
               writeFileSync(resolve(dir, `seed-${seed}.${opts.objective === 'pareto' ? 'front' : 'top'}.csv`), frontCsv(opts.objective === 'pareto' ? result.front : result.top));
@@ -177,21 +186,21 @@ export function searchCommand(): Command {
           await scorer.close();
           await measurer?.close();
         }
-        const lines = [`space     seed  evaluations  front  best accuracy (proxy)  at latency ms`];
-        for (const name of ['original', 'pruned'] as const) {
-          for (const r of results[name]) {
+        const lines = [`space          seed  evaluations  front  best accuracy (proxy)  at latency ms`];
+        for (const [name, runs] of results) {
+          for (const r of runs) {
             const best = r.top[0]!;
-            lines.push(`${name.padEnd(9)} ${String(r.seed).padStart(4)}  ${String(r.evaluationCount).padStart(11)}  ${String(r.front.length).padStart(5)}  ${best.accuracy.toFixed(3).padStart(21)}  ${best.latencyMs.toFixed(3).padStart(13)}`);
+            lines.push(`${name.padEnd(14)} ${String(r.seed).padStart(4)}  ${String(r.evaluationCount).padStart(11)}  ${String(r.front.length).padStart(5)}  ${best.accuracy.toFixed(3).padStart(21)}  ${best.latencyMs.toFixed(3).padStart(13)}`);
           }
         }
-        if (opts.pruned) {
-          const runs = { device: opts.device, original: results.original, pruned: results.pruned };
+        if (spaces.length > 1) {
+          const runs = { device: opts.device, arms: [...results].map(([arm, armRuns]) => ({ arm, runs: armRuns })) };
           const comparison = opts.objective === 'pareto' ? compareParetoRuns(runs) : compareMaxAccuracyRuns(runs);
           writeFileSync(resolve(out, 'comparison.json'), `${JSON.stringify(comparison, null, 2)}\n`);
           lines.push(
-            comparison.objective === 'pareto'
-              ? `hypervolume original ${comparison.original.mean.toFixed(4)} ± ${comparison.original.std.toFixed(4)}, pruned ${comparison.pruned.mean.toFixed(4)} ± ${comparison.pruned.std.toFixed(4)}, ratio ${comparison.hypervolumeRatio?.toFixed(3) ?? 'n/a'}`
-              : `best accuracy original ${comparison.original.accuracy.mean.toFixed(3)} ± ${comparison.original.accuracy.std.toFixed(3)}, pruned ${comparison.pruned.accuracy.mean.toFixed(3)} ± ${comparison.pruned.accuracy.std.toFixed(3)}`,
+            ...(comparison.objective === 'pareto'
+              ? comparison.arms.map((a) => `hypervolume ${a.arm} ${a.hypervolume.mean.toFixed(4)} ± ${a.hypervolume.std.toFixed(4)}, / original ${a.ratio?.toFixed(3) ?? 'n/a'}`)
+              : comparison.arms.map((a) => `best accuracy ${a.arm} ${a.accuracy.mean.toFixed(3)} ± ${a.accuracy.std.toFixed(3)}`)),
           );
         }
         process.stdout.write(`${lines.join('\n')}\n`);

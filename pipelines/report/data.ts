@@ -6,7 +6,7 @@ import type { EstimateChoice, InsightReport, LayerSensitivity, SpaceDiff, UnitSe
 import type { Insight, InsightObjective } from '../insights/pruning.js';
 import type { BlockProfile, MetricEffect, SpecProfile } from '../profile.js';
 import type { AccuracySource } from '../records.js';
-import type { MeanStd, SearchComparison } from '../search/compare.js';
+import type { ArmBest, ArmHypervolume, SearchComparison } from '../search/compare.js';
 import type { ReferencePoint } from '../search/pareto.js';
 import type { PredictorEvaluation } from '../search/predictor.js';
 import type { SearchObjective, SearchResult } from '../search/search.js';
@@ -53,7 +53,8 @@ export interface ReportMeasurement {
 
 export interface ReportSearchRun {
   device: string;
-  space: 'original' | 'pruned';
+  /** The arm the run belongs to: 'original', 'derived' or 'paper:<name>'. */
+  arm: string;
   result: SearchResult;
 }
 
@@ -147,7 +148,7 @@ export interface InsightView {
 }
 
 export interface FrontPoint {
-  space: 'original' | 'pruned';
+  arm: string;
   seed: string;
   hash: string;
   accuracy: number;
@@ -160,9 +161,9 @@ export interface FrontPoint {
 
 export interface HypervolumeView {
   reference: ReferencePoint;
-  original: MeanStd;
-  pruned: MeanStd;
-  ratio: number | null;
+  baseline: string;
+  /** Every arm's hypervolume over seeds and its ratio of means to the baseline's. */
+  arms: ArmHypervolume[];
 }
 
 export interface ParetoView {
@@ -177,10 +178,10 @@ export interface ParetoView {
 
 export interface MaxAccuracyView {
   seeds: string[];
-  original: { accuracy: MeanStd; macs: MeanStd };
-  pruned: { accuracy: MeanStd; macs: MeanStd };
+  baseline: string;
+  arms: ArmBest[];
   /** The best architecture of each run. */
-  best: { space: 'original' | 'pruned'; seed: string; hash: string; accuracy: number; macs: number; latencyMs: number }[];
+  best: { arm: string; seed: string; hash: string; accuracy: number; macs: number; latencyMs: number }[];
 }
 
 export interface DeviceReport {
@@ -245,7 +246,7 @@ export interface TimingRow {
 export interface SearchRunRow {
   device: string;
   objective: SearchObjective;
-  space: 'original' | 'pruned';
+  arm: string;
   seed: string;
   evaluations: number;
   /** Candidates whose evaluation was rejected (docs/search.md), part of `evaluations`. */
@@ -308,10 +309,10 @@ export function buildReportData(inputs: ReportInputs): ReportData {
       software: { ...inputs.software },
       fingerprints: fingerprintRows(inputs),
       timings: timingRows(inputs),
-      searchRuns: inputs.searches.map(({ device, space, result }) => ({
+      searchRuns: inputs.searches.map(({ device, arm, result }) => ({
         device,
         objective: result.objective,
-        space,
+        arm,
         seed: String(result.seed),
         evaluations: result.evaluationCount,
         rejected: result.rejected?.length ?? 0,
@@ -481,11 +482,13 @@ function correlationView(report: InsightReport, profile: BlockProfile): Correlat
 
 function hypervolumeView(comparison: SearchComparison): HypervolumeView | null {
   if (comparison.objective !== 'pareto') return null;
-  return { reference: comparison.reference, original: comparison.original, pruned: comparison.pruned, ratio: comparison.hypervolumeRatio };
+  return { reference: comparison.reference, baseline: comparison.baseline, arms: comparison.arms };
 }
 
-function bySpaceAndSeed(a: ReportSearchRun, b: ReportSearchRun): number {
-  return a.space.localeCompare(b.space) || String(a.result.seed).localeCompare(String(b.result.seed), undefined, { numeric: true });
+/** Runs in the comparison's arm order, then by seed. */
+function byArmAndSeed(arms: readonly { arm: string }[]): (a: ReportSearchRun, b: ReportSearchRun) => number {
+  const order = (run: ReportSearchRun) => arms.findIndex((a) => a.arm === run.arm);
+  return (a, b) => order(a) - order(b) || String(a.result.seed).localeCompare(String(b.result.seed), undefined, { numeric: true });
 }
 
 function paretoView(artifact: ComparisonArtifact, runs: ReportSearchRun[], measured: Map<string, number>): ParetoView | null {
@@ -497,9 +500,9 @@ function paretoView(artifact: ComparisonArtifact, runs: ReportSearchRun[], measu
     predicted,
     remeasured,
     predictor: { ...artifact.predictor, onFronts: artifact.remeasured?.predictorOnFronts ?? null },
-    points: [...runs].sort(bySpaceAndSeed).flatMap(({ space, result }) =>
+    points: [...runs].sort(byArmAndSeed(predicted.arms)).flatMap(({ arm, result }) =>
       result.front.map((e) => ({
-        space,
+        arm,
         seed: String(result.seed),
         hash: e.hash,
         accuracy: e.accuracy,
@@ -516,11 +519,11 @@ function maxAccuracyView(artifact: ComparisonArtifact, runs: ReportSearchRun[]):
   if (c.objective !== 'max-accuracy') return null;
   return {
     seeds: c.seeds.map(String),
-    original: c.original,
-    pruned: c.pruned,
-    best: [...runs].sort(bySpaceAndSeed).flatMap(({ space, result }) => {
+    baseline: c.baseline,
+    arms: c.arms,
+    best: [...runs].sort(byArmAndSeed(c.arms)).flatMap(({ arm, result }) => {
       const best = result.top[0];
-      return best ? [{ space, seed: String(result.seed), hash: best.hash, accuracy: best.accuracy, macs: best.macs, latencyMs: best.latencyMs }] : [];
+      return best ? [{ arm, seed: String(result.seed), hash: best.hash, accuracy: best.accuracy, macs: best.macs, latencyMs: best.latencyMs }] : [];
     }),
   };
 }

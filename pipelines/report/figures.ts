@@ -13,7 +13,12 @@ export interface Figure {
   spec: TopLevelSpec;
 }
 
-const SPACE_COLORS = { domain: ['original', 'pruned'], range: ['#7f7f7f', '#d62728'] };
+/** Arm colours: the original grey, the derived space red, the paper's spaces in the other categorical hues. */
+const ARM_PALETTE = ['#7f7f7f', '#d62728', '#1f77b4', '#2ca02c', '#9467bd', '#ff7f0e', '#8c564b'];
+
+function armScale(arms: readonly string[]): { domain: string[]; range: string[] } {
+  return { domain: [...arms], range: arms.map((arm, i) => (arm === 'original' ? ARM_PALETTE[0]! : arm === 'derived' ? ARM_PALETTE[1]! : ARM_PALETTE[2 + (i % 5)]!)) };
+}
 
 type Tooltip = { field: string; title: string; format?: string }[];
 /** One layer of a layered Vega-Lite figure, as the public TopLevelSpec type spells it. */
@@ -223,33 +228,36 @@ function correlationFigure(data: ReportData, device: string, view: CorrelationVi
 }
 
 function hypervolumeSubtitle(view: ParetoView): string {
-  const { original, pruned, ratio } = view.predicted;
-  return `hypervolume original ${formatNumber(original.mean)} ± ${formatNumber(original.std)}, pruned ${formatNumber(pruned.mean)} ± ${formatNumber(pruned.std)}` +
-    (ratio === null ? '' : ` (ratio ${ratio.toFixed(3)})`);
+  const { baseline, arms } = view.predicted;
+  return `hypervolume ${arms
+    .map((a) => `${a.arm} ${formatNumber(a.hypervolume.mean)} ± ${formatNumber(a.hypervolume.std)}${a.arm === baseline || a.ratio === null ? '' : ` (×${a.ratio.toFixed(3)})`}`)
+    .join(', ')}`;
 }
 
 function paretoFigure(data: ReportData, device: string, view: ParetoView): Figure {
   const accuracy = metricTitle('accuracy', data.study.accuracySource);
-  const values = view.points.map((p) => ({ ...p, run: `${p.space} seed ${p.seed}` }));
+  const values = view.points.map((p) => ({ ...p, run: `${p.arm} seed ${p.seed}` }));
+  const arms = view.predicted.arms.map((a) => a.arm);
+  const scale = armScale(arms);
   return {
     id: `pareto-${device}`,
     caption:
-      `${device}: the final Pareto fronts of the search in the original and the pruned space, one line per seed ` +
+      `${device}: the final Pareto fronts of the search in each space (${arms.join(', ')}), one line per seed ` +
       `(${view.seeds.join(', ')}), with the latencies the search optimised (the device's latency predictor). ${hypervolumeSubtitle(view)}.`,
     spec: {
-      title: { text: `Pareto fronts, original vs pruned — ${device}`, subtitle: hypervolumeSubtitle(view) },
+      title: { text: `Pareto fronts, ${arms.join(' vs ')} — ${device}`, subtitle: hypervolumeSubtitle(view) },
       data: { values },
       width: 380,
       height: 260,
       encoding: {
         x: { field: 'latencyMs', type: 'quantitative', title: 'latency (ms, predicted)', scale: { zero: false } },
         y: { field: 'accuracy', type: 'quantitative', title: accuracy, scale: { zero: false } },
-        color: { field: 'space', type: 'nominal', title: 'space', scale: SPACE_COLORS },
+        color: { field: 'arm', type: 'nominal', title: 'space', scale: scale },
       },
       layer: [
         {
           mark: { type: 'line', interpolate: 'step-after', strokeWidth: 1.5 },
-          encoding: { detail: { field: 'run' }, order: { field: 'latencyMs', type: 'quantitative' }, strokeDash: { field: 'space', type: 'nominal', scale: { domain: SPACE_COLORS.domain, range: [[1, 0], [5, 3]] } } },
+          encoding: { detail: { field: 'run' }, order: { field: 'latencyMs', type: 'quantitative' }, strokeDash: { field: 'arm', type: 'nominal', scale: { domain: scale.domain, range: arms.map((arm) => (arm === 'original' ? [5, 3] : [1, 0])) } } },
         },
         {
           mark: { type: 'point', filled: true, size: 45 },

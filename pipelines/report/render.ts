@@ -85,14 +85,15 @@ function anchor(device: string): string {
 }
 
 function hypervolumeRows(view: ParetoView): TableCell[][] {
-  const row = (label: string, hv: HypervolumeView): TableCell[] => [
-    label,
-    formatMeanStd(hv.original),
-    formatMeanStd(hv.pruned),
-    hv.ratio === null ? null : hv.ratio.toFixed(3),
-    `${formatNumber(hv.reference.accuracyFloor)} / ${formatNumber(hv.reference.latencyCeilingMs)} ms`,
-  ];
-  return [row('predicted (as searched)', view.predicted), ...(view.remeasured ? [row('re-measured on the device', view.remeasured)] : [])];
+  const rows = (label: string, hv: HypervolumeView): TableCell[][] =>
+    hv.arms.map((a) => [
+      label,
+      a.arm,
+      formatMeanStd(a.hypervolume),
+      a.ratio === null ? null : a.ratio.toFixed(3),
+      `${formatNumber(hv.reference.accuracyFloor)} / ${formatNumber(hv.reference.latencyCeilingMs)} ms`,
+    ]);
+  return [...rows('predicted (as searched)', view.predicted), ...(view.remeasured ? rows('re-measured on the device', view.remeasured) : [])];
 }
 
 function searchHtml(data: ReportData, report: DeviceReport, pareto: string): string {
@@ -103,7 +104,7 @@ function searchHtml(data: ReportData, report: DeviceReport, pareto: string): str
     parts.push(
       '<h4>Pareto search (the paper\'s Figure 8)</h4>',
       `<div class="figures">${pareto}</div>`,
-      table(['latency', 'hypervolume original (mean ± std)', 'hypervolume pruned (mean ± std)', 'pruned / original', `reference (${accuracy} floor / latency ceiling)`], hypervolumeRows(report.pareto), 'hypervolume'),
+      table(['latency', 'space', 'hypervolume (mean ± std)', `/ ${report.pareto.predicted.baseline}`, `reference (${accuracy} floor / latency ceiling)`], hypervolumeRows(report.pareto), 'hypervolume'),
       `<p class="note">Latency predictor: fitted on ${predictor.trainedOn} measured architectures; held-out MAPE ${(predictor.heldOut.mape * 100).toFixed(1)}% ` +
         `(Kendall τ ${predictor.heldOut.kendallTau.toFixed(2)}, n=${predictor.heldOut.n})` +
         (predictor.onFronts ? `; on the re-measured fronts MAPE ${(predictor.onFronts.mape * 100).toFixed(1)}% (Kendall τ ${predictor.onFronts.kendallTau.toFixed(2)}, n=${predictor.onFronts.n})` : '') +
@@ -116,7 +117,7 @@ function searchHtml(data: ReportData, report: DeviceReport, pareto: string): str
       '<h4>Max-accuracy search (the shape of the paper\'s Table 2)</h4>',
       table(
         ['device', 'space', `best ${accuracy} (mean ± std)`, 'MACs (mean ± std)', 'seeds'],
-        (['original', 'pruned'] as const).map((space) => [report.device, space, formatMeanStd(m[space].accuracy), formatMeanStd(m[space].macs), m.seeds.join(', ')]),
+        m.arms.map((a) => [report.device, a.arm, formatMeanStd(a.accuracy), formatMeanStd(a.macs), m.seeds.join(', ')]),
         'max-accuracy',
       ),
     );
@@ -182,7 +183,7 @@ function reproductionHtml(data: ReportData, options: RenderOptions): string {
       r.timings.map((t) => [t.device, t.stage, t.architectures, t.computed, t.cached, t.firstStartedAt, t.lastMeasuredAt, Number(t.busySeconds.toFixed(1))]), 'timings'),
     '<h3>Search runs</h3>',
     table(['device', 'objective', 'space', 'seed', 'evaluations', 'rejected', 'archive', 'front', 'iterations'],
-      r.searchRuns.map((s) => [s.device, s.objective, s.space, s.seed, s.evaluations, s.rejected, s.archiveSize, s.frontSize, s.completedIterations]), 'search-runs'),
+      r.searchRuns.map((s) => [s.device, s.objective, s.arm, s.seed, s.evaluations, s.rejected, s.archiveSize, s.frontSize, s.completedIterations]), 'search-runs'),
     '<h3>Workflows</h3>',
     `<ul class="workflows">${data.workflows.map((w) => `<li>${escapeHtml(w.label)}: ${workflowLink(w.workflowId, options)}</li>`).join('')}</ul>`,
   ].join('\n');

@@ -38,8 +38,8 @@ export function spaceDiffRows(diff: SpaceDiff): { part: string; change: string; 
   return rows;
 }
 
-function hypervolumeRow(device: string, latency: string, view: HypervolumeView): TableCell[] {
-  return [device, latency, view.original.mean, view.original.std, view.pruned.mean, view.pruned.std, view.ratio, view.reference.accuracyFloor, view.reference.latencyCeilingMs];
+function hypervolumeRows(device: string, latency: string, view: HypervolumeView): TableCell[][] {
+  return view.arms.map((a) => [device, latency, a.arm, a.hypervolume.mean, a.hypervolume.std, a.ratio, view.reference.accuracyFloor, view.reference.latencyCeilingMs]);
 }
 
 export function reportTables(data: ReportData): ReportTable[] {
@@ -93,10 +93,10 @@ export function reportTables(data: ReportData): ReportTable[] {
     },
     {
       name: 'hypervolume',
-      columns: ['device', 'latency', 'original_mean', 'original_std', 'pruned_mean', 'pruned_std', 'ratio', 'reference_accuracy_floor', 'reference_latency_ceiling_ms'],
+      columns: ['device', 'latency', 'space', 'mean', 'std', 'ratio_to_original', 'reference_accuracy_floor', 'reference_latency_ceiling_ms'],
       rows: pareto.flatMap(({ device, view }) => [
-        hypervolumeRow(device, 'predicted', view.predicted),
-        ...(view.remeasured ? [hypervolumeRow(device, 're-measured', view.remeasured)] : []),
+        ...hypervolumeRows(device, 'predicted', view.predicted),
+        ...(view.remeasured ? hypervolumeRows(device, 're-measured', view.remeasured) : []),
       ]),
     },
     {
@@ -104,26 +104,26 @@ export function reportTables(data: ReportData): ReportTable[] {
       columns: ['device', 'latency', 'space', 'seed', 'hypervolume'],
       rows: pareto.flatMap(({ device, view }) =>
         [['predicted', view.predicted] as const, ...(view.remeasured ? [['re-measured', view.remeasured] as const] : [])].flatMap(([latency, hv]) =>
-          (['original', 'pruned'] as const).flatMap((space) => hv[space].values.map((value, i) => [device, latency, space, view.seeds[i] ?? '', value])),
+          hv.arms.flatMap((a) => a.hypervolume.values.map((value, i) => [device, latency, a.arm, view.seeds[i] ?? '', value])),
         ),
       ),
     },
     {
       name: 'pareto-fronts',
       columns: ['device', 'space', 'seed', 'hash', 'accuracy', 'latency_ms_predicted', 'latency_ms_measured', 'macs'],
-      rows: pareto.flatMap(({ device, view }) => view.points.map((p) => [device, p.space, p.seed, p.hash, p.accuracy, p.latencyMs, p.measuredLatencyMs, p.macs])),
+      rows: pareto.flatMap(({ device, view }) => view.points.map((p) => [device, p.arm, p.seed, p.hash, p.accuracy, p.latencyMs, p.measuredLatencyMs, p.macs])),
     },
     {
       name: 'max-accuracy',
       columns: ['device', 'space', 'seeds', 'accuracy_mean', 'accuracy_std', 'macs_mean', 'macs_std'],
       rows: maxAccuracy.flatMap(({ device, view }) =>
-        (['original', 'pruned'] as const).map((space) => [device, space, view.seeds.join(' '), view[space].accuracy.mean, view[space].accuracy.std, view[space].macs.mean, view[space].macs.std]),
+        view.arms.map((a) => [device, a.arm, view.seeds.join(' '), a.accuracy.mean, a.accuracy.std, a.macs.mean, a.macs.std]),
       ),
     },
     {
       name: 'max-accuracy-runs',
       columns: ['device', 'space', 'seed', 'hash', 'accuracy', 'macs', 'latency_ms_predicted'],
-      rows: maxAccuracy.flatMap(({ device, view }) => view.best.map((b) => [device, b.space, b.seed, b.hash, b.accuracy, b.macs, b.latencyMs])),
+      rows: maxAccuracy.flatMap(({ device, view }) => view.best.map((b) => [device, b.arm, b.seed, b.hash, b.accuracy, b.macs, b.latencyMs])),
     },
     {
       name: 'predictor',
@@ -146,7 +146,7 @@ export function reportTables(data: ReportData): ReportTable[] {
     {
       name: 'search-runs',
       columns: ['device', 'objective', 'space', 'seed', 'evaluations', 'rejected', 'archive_size', 'front_size', 'completed_iterations'],
-      rows: reproduction.searchRuns.map((r) => [r.device, r.objective, r.space, r.seed, r.evaluations, r.rejected, r.archiveSize, r.frontSize, r.completedIterations]),
+      rows: reproduction.searchRuns.map((r) => [r.device, r.objective, r.arm, r.seed, r.evaluations, r.rejected, r.archiveSize, r.frontSize, r.completedIterations]),
     },
     {
       name: 'software',

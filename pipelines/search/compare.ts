@@ -1,6 +1,6 @@
 /**
- * The paper's proof of its insights: search the original and the pruned space with the same budget over
- * several seeds, then compare Pareto fronts (by hypervolume) or the best accuracy reached (Table 2).
+ * The paper's proof of its insights: search the original space and pruned ones (the study's arms) with the same
+ * budget over several seeds, then compare Pareto fronts (by hypervolume) or the best accuracy reached (Table 2).
  * Pure: it plans the runs and summarises their results; running them is the caller's business.
  */
 import type { Seed } from '../rng.js';
@@ -12,11 +12,16 @@ import type { SearchConfig, SearchObjective, SearchResult } from './search.js';
 /** Five seeds, as the paper; which seeds it used is not recorded, so these are ours. */
 export const COMPARISON_SEEDS: readonly Seed[] = [1, 2, 3, 4, 5];
 
-/** Both spaces' runs, one per seed, for one device (its latency) and one objective. */
+/** One arm's runs (one space, one run per seed), named as the study names it ('original', 'derived', 'paper:npu'). */
+export interface ArmRuns {
+  arm: string;
+  runs: SearchResult[];
+}
+
+/** Every arm's runs for one device (its latency) and one objective; `arms[0]` is the baseline the others are compared to. */
 export interface ComparisonRuns {
   device: string;
-  original: SearchResult[];
-  pruned: SearchResult[];
+  arms: ArmRuns[];
 }
 
 /** Mean ± std (population, as numpy's default) over seeds, with the per-seed values in seed order. */
@@ -26,74 +31,92 @@ export interface MeanStd {
   values: number[];
 }
 
+export interface ArmHypervolume {
+  arm: string;
+  hypervolume: MeanStd;
+  /** mean hypervolume / the baseline's (> 1: the arm's space helped); null if the baseline's is 0. */
+  ratio: number | null;
+}
+
 export interface ParetoComparison {
   objective: 'pareto';
   device: string;
   seeds: Seed[];
-  /** Shared by every front of both spaces on this device. */
+  /** Shared by every front of every arm on this device. */
   reference: ReferencePoint;
-  original: MeanStd;
-  pruned: MeanStd;
-  /** mean pruned hypervolume / mean original hypervolume (> 1: pruning helped); null if the original's is 0. */
-  hypervolumeRatio: number | null;
+  baseline: string;
+  arms: ArmHypervolume[];
 }
 
-/** The shape of the paper's Table 2. */
+/** One arm's row of the paper's Table 2: the best accuracy each run reached, and that architecture's MACs. */
+export interface ArmBest {
+  arm: string;
+  accuracy: MeanStd;
+  macs: MeanStd;
+}
+
 export interface MaxAccuracyComparison {
   objective: 'max-accuracy';
   device: string;
   seeds: Seed[];
-  original: { accuracy: MeanStd; macs: MeanStd };
-  pruned: { accuracy: MeanStd; macs: MeanStd };
+  baseline: string;
+  arms: ArmBest[];
 }
 
 export type SearchComparison = ParetoComparison | MaxAccuracyComparison;
 
-/** One configuration per seed and space, identical except for the space: equal budgets by construction. */
+/** One configuration per arm and seed, identical except for the space: equal budgets by construction. */
 export function comparisonConfigs(
   base: Omit<SearchConfig, 'space' | 'seed'>,
-  spaces: { original: SpaceDocument; pruned: SpaceDocument },
+  arms: readonly { arm: string; space: SpaceDocument }[],
   seeds: readonly Seed[] = COMPARISON_SEEDS,
-): { original: SearchConfig[]; pruned: SearchConfig[] } {
-  return {
-    original: seeds.map((seed) => ({ ...base, space: spaces.original, seed })),
-    pruned: seeds.map((seed) => ({ ...base, space: spaces.pruned, seed })),
-  };
+): { arm: string; configs: SearchConfig[] }[] {
+  return arms.map(({ arm, space }) => ({ arm, configs: seeds.map((seed) => ({ ...base, space, seed })) }));
 }
 
 function meanStd(values: number[]): MeanStd {
   return { mean: mean(values), std: std(values), values };
 }
 
-/** Checks that both spaces ran the same seeds with the same objective and budget; returns the seeds. */
+/** Checks that every arm ran the same seeds with the same objective and budget, each on one space; returns the seeds. */
 function pairedSeeds(runs: ComparisonRuns, objective: SearchObjective): Seed[] {
-  const { original, pruned } = runs;
-  if (original.length === 0 || original.length !== pruned.length) {
-    throw new RangeError(`${runs.device}: expected the same, non-zero number of runs per space, got ${original.length} and ${pruned.length}`);
+  const [baseline, ...others] = runs.arms;
+  if (!baseline || others.length === 0) throw new RangeError(`${runs.device}: a comparison needs at least two arms, got ${runs.arms.length}`);
+  if (new Set(runs.arms.map((a) => a.arm)).size !== runs.arms.length) throw new RangeError(`${runs.device}: an arm is listed twice (${runs.arms.map((a) => a.arm).join(', ')})`);
+  const budget = JSON.stringify(baseline.runs[0]?.budget);
+  for (const { arm, runs: results } of runs.arms) {
+    if (results.length === 0 || results.length !== baseline.runs.length) {
+      throw new RangeError(`${runs.device}: expected the same, non-zero number of runs per arm, got ${baseline.runs.length} (${baseline.arm}) and ${results.length} (${arm})`);
+    }
+    results.forEach((r, i) => {
+      if (r.objective !== objective) throw new RangeError(`${runs.device}: expected ${objective} runs, got a ${r.objective} run in ${arm}`);
+      if (JSON.stringify(r.budget) !== budget) throw new RangeError(`${runs.device}: budgets differ (${budget} vs ${JSON.stringify(r.budget)} in ${arm})`);
+      if (r.space !== results[0]!.space) throw new RangeError(`${runs.device}: the runs of ${arm} mix spaces ${results[0]!.space} and ${r.space}`);
+      const expected = baseline.runs[i]!.seed;
+      if (String(r.seed) !== String(expected)) throw new RangeError(`${runs.device}: run ${i} has seed ${expected} in ${baseline.arm} and ${r.seed} in ${arm}`);
+    });
   }
-  const budget = JSON.stringify(original[0]!.budget);
-  [...original, ...pruned].forEach((r) => {
-    if (r.objective !== objective) throw new RangeError(`${runs.device}: expected ${objective} runs, got a ${r.objective} run`);
-    if (JSON.stringify(r.budget) !== budget) throw new RangeError(`${runs.device}: budgets differ (${budget} vs ${JSON.stringify(r.budget)})`);
-    if (r.space !== original[0]!.space) throw new RangeError(`${runs.device}: runs mix spaces ${original[0]!.space} and ${r.space}`);
-  });
-  return original.map((r, i) => {
-    if (String(r.seed) !== String(pruned[i]!.seed)) throw new RangeError(`${runs.device}: run ${i} has seed ${r.seed} in the original and ${pruned[i]!.seed} in the pruned space`);
-    return r.seed;
-  });
+  return baseline.runs.map((r) => r.seed);
 }
 
 /**
- * Hypervolume per seed of both spaces' fronts against one reference point (given, or derived from all
- * the fronts with `margin`), their mean ± std and the ratio pruned/original.
+ * Hypervolume per seed of every arm's fronts against one reference point (given, or derived from all the
+ * fronts with `margin`), their mean ± std and each arm's ratio of means to the baseline's.
  */
 export function compareParetoRuns(runs: ComparisonRuns, options: { reference?: ReferencePoint; margin?: number } = {}): ParetoComparison {
   const seeds = pairedSeeds(runs, 'pareto');
-  const fronts = [...runs.original, ...runs.pruned].map((r) => r.front);
+  const fronts = runs.arms.flatMap((a) => a.runs.map((r) => r.front));
   const reference = options.reference ?? sharedReferencePoint(fronts, options.margin ?? DEFAULT_REFERENCE_MARGIN);
-  const original = meanStd(runs.original.map((r) => hypervolume(r.front, reference)));
-  const pruned = meanStd(runs.pruned.map((r) => hypervolume(r.front, reference)));
-  return { objective: 'pareto', device: runs.device, seeds, reference, original, pruned, hypervolumeRatio: original.mean > 0 ? pruned.mean / original.mean : null };
+  const volumes = runs.arms.map(({ arm, runs: results }) => ({ arm, hypervolume: meanStd(results.map((r) => hypervolume(r.front, reference))) }));
+  const baseline = volumes[0]!.hypervolume.mean;
+  return {
+    objective: 'pareto',
+    device: runs.device,
+    seeds,
+    reference,
+    baseline: runs.arms[0]!.arm,
+    arms: volumes.map((v) => ({ ...v, ratio: baseline > 0 ? v.hypervolume.mean / baseline : null })),
+  };
 }
 
 function bestOf(result: SearchResult): { accuracy: number; macs: number } {
@@ -102,20 +125,19 @@ function bestOf(result: SearchResult): { accuracy: number; macs: number } {
   return best;
 }
 
-/** Mean ± std over seeds of the best accuracy and of that architecture's MACs. */
+/** Mean ± std over seeds of the best accuracy and of that architecture's MACs, per arm. */
 export function compareMaxAccuracyRuns(runs: ComparisonRuns): MaxAccuracyComparison {
   const seeds = pairedSeeds(runs, 'max-accuracy');
-  const summarise = (results: SearchResult[]) => {
+  const arms = runs.arms.map(({ arm, runs: results }) => {
     const best = results.map(bestOf);
-    return { accuracy: meanStd(best.map((b) => b.accuracy)), macs: meanStd(best.map((b) => b.macs)) };
-  };
-  return { objective: 'max-accuracy', device: runs.device, seeds, original: summarise(runs.original), pruned: summarise(runs.pruned) };
+    return { arm, accuracy: meanStd(best.map((b) => b.accuracy)), macs: meanStd(best.map((b) => b.macs)) };
+  });
+  return { objective: 'max-accuracy', device: runs.device, seeds, baseline: runs.arms[0]!.arm, arms };
 }
 
-/** Compares every device's runs by their objective. */
-export function compareSearches(devices: readonly ComparisonRuns[], options: { margin?: number } = {}): SearchComparison[] {
-  return devices.map((runs) => {
-    const objective = runs.original[0]?.objective;
-    return objective === 'max-accuracy' ? compareMaxAccuracyRuns(runs) : compareParetoRuns(runs, options);
-  });
+/** An arm's entry of a comparison; throws if the comparison has no such arm. */
+export function comparisonArm<C extends SearchComparison>(comparison: C, arm: string): C['arms'][number] {
+  const found = comparison.arms.find((a) => a.arm === arm);
+  if (!found) throw new RangeError(`${comparison.device}: the comparison has no arm ${arm} (it has ${comparison.arms.map((a) => a.arm).join(', ')})`);
+  return found;
 }

@@ -3,3 +3,4 @@ export * from './mutation.js';
 export * from './search.js';
 export * from './predictor.js';
 export * from './compare.js';
+export * from './arms.js';

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { canonicalHashHex } from '../hash.js';
 import { DERIVED_SPACE_FORMS } from '../insights/pruning.js';
 import { blockRegressionShortfall } from '../regression.js';
+import { BASELINE_ARM, DEFAULT_SEARCH_ARMS, SEARCH_ARMS, paperArms, type SearchArm } from '../search/arms.js';
 import { MAX_ACCURACY_SEARCH_PRESET } from '../search/search.js';
 import { originalSpace } from '../spaces/registry.js';
 import { parseBlockSpec } from '../spaces/specs.js';
@@ -141,11 +142,19 @@ export const studySpecSchema = z
         budgetPerIteration: budgetSchema.budgetPerIteration.default(200),
         /** The max-accuracy search's own budget; absent fields take the paper's (MAX_ACCURACY_SEARCH_PRESET: 20 + 4 × 50, top 10). */
         maxAccuracy: z.object({ ...budgetSchema, topK: z.number().int().min(1).max(10_000) }).partial().strict().optional(),
+        /**
+         * The arms compared at equal budgets and seeds: 'original', 'derived' (the insights' space for the device
+         * and objective) and the paper's spaces 'paper:npu' ... 'paper:max_acc'. 'original' is the baseline.
+         */
+        spaces: z
+          .array(z.enum(SEARCH_ARMS as [SearchArm, ...SearchArm[]]))
+          .min(2)
+          .default([...DEFAULT_SEARCH_ARMS]),
         /** Fronts re-measured on the device at the end of each search. */
         remeasureFront: z.boolean().default(true),
       })
       .strict()
-      .default({ objectives: ['pareto'], seeds: 5, initialSize: 100, iterations: 10, budgetPerIteration: 200, remeasureFront: true }),
+      .default({ objectives: ['pareto'], seeds: 5, initialSize: 100, iterations: 10, budgetPerIteration: 200, spaces: [...DEFAULT_SEARCH_ARMS], remeasureFront: true }),
   })
   .strict();
 
@@ -204,8 +213,23 @@ export function parseStudySpec(raw: unknown): StudySpec {
     if (problems.length > 0) throw new StudySpecError(problems);
   }
   if (new Set(spec.devices).size !== spec.devices.length) throw new StudySpecError(['devices: a device is listed twice']);
+  checkSearchArms(spec);
   if (spec.design?.kind === 'shared-random') checkSharedRandom(spec, raw);
   return spec;
+}
+
+function checkSearchArms(spec: StudySpec): void {
+  const arms = spec.search.spaces;
+  const problems: string[] = [];
+  if (!arms.includes(BASELINE_ARM)) problems.push(`search.spaces: must include "${BASELINE_ARM}", the baseline every other space is compared to`);
+  if (new Set(arms).size !== arms.length) problems.push('search.spaces: a space is listed twice');
+  const available = paperArms(spec.space);
+  arms.forEach((arm, i) => {
+    if (arm.startsWith('paper:') && !available.includes(arm)) {
+      problems.push(`search.spaces[${i}]: the paper has no ${arm.slice('paper:'.length)} space for ${spec.space}; allowed paper spaces: ${available.map((a) => JSON.stringify(a)).join(', ')}`);
+    }
+  });
+  if (problems.length > 0) throw new StudySpecError(problems);
 }
 
 /** A shared-random study must give every spec samples and the regression more architectures than parameters. */
