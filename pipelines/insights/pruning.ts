@@ -277,20 +277,44 @@ export function dominanceRule(ctx: RuleContext, objective: InsightObjective, rem
 
   const insights: Insight[] = [];
   for (const options of candidates) {
-    // Decide on the whole unit first, so one removal never changes another's verdict.
-    const verdicts = options.map((a) => {
-      const found = options.filter((b) => b !== a).flatMap((b) => domination(a, b) ?? []);
-      // Name the most accurate dominator: the choice the search would rather use instead.
-      return found.length === 0 ? null : found.reduce((x, y) => (pooledMean(y.by.cells.values(), 'accuracy') > pooledMean(x.by.cells.values(), 'accuracy') ? y : x));
-    });
+    // Decide on the whole unit first, so the order of the choices never changes a verdict.
+    const acting = dominationsActedOn(
+      options,
+      options.map((a) => options.filter((b) => b !== a).flatMap((b) => domination(a, b) ?? [])),
+    );
     options.forEach((a, i) => {
-      const verdict = verdicts[i];
+      // Name the most accurate dominator: the choice the search would rather use instead.
+      const verdict = acting[i]!.reduce<Domination | null>((x, y) => (x && pooledMean(x.by.cells.values(), 'accuracy') >= pooledMean(y.by.cells.values(), 'accuracy') ? x : y), null);
       if (!verdict) return;
       removals.add(a.unit, a.dimension, a.choice);
       insights.push(dominationInsight(ctx, objective, a, verdict, z, latency));
     });
   }
   return insights;
+}
+
+/**
+ * The dominations a unit acts on, per choice (none: the choice is kept). Dominance within latencyTolerance is
+ * not transitive: on a trade-off line whose steps are each within the tolerance, every block dominates the one
+ * below it, and acting on all of them leaves the most accurate block alone, many tolerances slower than the
+ * fast end it replaced. So a choice is dropped only by a choice the unit keeps: undominated choices are kept,
+ * and verdicts propagate until nothing changes (a monotone closure: the order of the choices does not matter).
+ * A choice still undecided lies on a cycle of borderline verdicts and is dropped by any of its dominators.
+ */
+function dominationsActedOn(options: readonly ChoiceGroup[], found: readonly Domination[][]): Domination[][] {
+  const state = found.map((dominations): 'kept' | 'dropped' | undefined => (dominations.length === 0 ? 'kept' : undefined));
+  const stateOf = (group: ChoiceGroup) => state[options.indexOf(group)];
+  for (let changed = true; changed; ) {
+    changed = false;
+    found.forEach((dominations, i) => {
+      if (state[i]) return;
+      if (dominations.some((d) => stateOf(d.by) === 'kept')) state[i] = 'dropped';
+      else if (dominations.every((d) => stateOf(d.by) === 'dropped')) state[i] = 'kept';
+      else return;
+      changed = true;
+    });
+  }
+  return found.map((dominations, i) => (state[i] === 'kept' ? [] : state[i] === 'dropped' ? dominations.filter((d) => stateOf(d.by) === 'kept') : [...dominations]));
 }
 
 function dominationInsight(ctx: RuleContext, objective: InsightObjective, dropped: ChoiceGroup, d: Domination, z: number, latencyScale: number): Insight {
