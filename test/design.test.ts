@@ -120,32 +120,3 @@ describe('the estimates the insights judge by', () => {
     expect(insightEstimates(skipped).profile).toBe(skipped);
   });
 });
-
-describe("the paper's GPU character at paper scale", () => {
-  it('drops blocks that are clearly less accurate at no latency saving on a flat-latency device', () => {
-    // 181 specs x 100 samples, as the paper-ofa-mbv3 preset; latency barely depends on the block (the paper's
-    // RTX 2080 Ti), accuracy rises with the expand ratio.
-    const plan = planStudy(parseStudySpec({ name: 'gpu', space: 'ofa-mbv3', samplesPerSpec: 100, seed: 5 }));
-    const gain: Record<number, number> = { 3: 0, 4: 0.25, 6: 0.5 };
-    const profile = syntheticProfile(plan, {
-      device: 'flat-gpu',
-      latency: (arch) => 8 + 0.05 * arch.units.flat().length,
-      accuracy: (arch) => 70 + arch.units.flat().reduce((acc, b) => acc + gain[parseMbBlock(b)!.expand]!, 0),
-      latencyNoise: 0.03,
-      accuracyNoise: 0.5,
-      seed: 2,
-      regression: true,
-    });
-    const report = deriveInsights(profile, { objective: 'pareto' });
-    expect(report.estimates.map((e) => e.source)).toEqual(['regression', 'regression']);
-    expect(report.sensitivity.units.filter((u) => u.metric === 'latency').every((u) => u.significantPositions === 0)).toBe(true);
-    for (const unit of report.prunedSpace.units) {
-      expect(unit.blocks.every((b) => parseMbBlock(b)!.expand === 6)).toBe(true);
-      expect(unit.blocks.length).toBeGreaterThan(0);
-    }
-    // The paper form: each of the six expand-3/4 blocks dropped once, for every unit.
-    const dropped = report.insights.filter((i) => i.kind === 'drop-dominated');
-    expect(dropped.map((i) => i.id).sort()).toEqual(['e3k3', 'e3k5', 'e3k7', 'e4k3', 'e4k5', 'e4k7'].map((b) => `drop-dominated.all.${b}`));
-    expect(dropped.every((i) => /so it is dropped as dominated on accuracy$/.test(i.sentence))).toBe(true);
-  });
-});

@@ -1,12 +1,14 @@
 /**
  * Synthetic devices and accuracy sources whose block effects are known, for the analyses' ground-truth tests.
  * Latency is multiplicative per layer (a kernel-bound device: k7 layers cost the most, early units more);
- * accuracy is additive per layer. Both take seeded uniform noise.
+ * accuracy is additive per layer. Both take seeded uniform noise. layerSum builds other devices from per-layer
+ * terms (the paper's device characters, test/characters.test.ts).
  */
+import type { Counts } from '../../pipelines/network/counts.js';
 import { aggregateProfile, type BlockProfile } from '../../pipelines/profile.js';
 import { profileRegressions } from '../../pipelines/regression.js';
 import { Rng } from '../../pipelines/rng.js';
-import { architectureCounts, originalSpace, parseMbBlock, type Architecture } from '../../pipelines/spaces/index.js';
+import { architectureCounts, MB_BLOCKS, originalSpace, parseMbBlock, type Architecture } from '../../pipelines/spaces/index.js';
 import type { StudyPlan } from '../../pipelines/study/plan.js';
 import type { ArchitectureMetrics } from '../../pipelines/records.js';
 
@@ -30,6 +32,26 @@ export function additiveAccuracy(arch: Architecture): number {
   return 60 + arch.units.flat().reduce((acc, b) => acc + additiveAccuracyGain(b), 0) / 4;
 }
 
+/** What one layer (block `block` at `layer` of `unit`) adds to a metric. */
+export type LayerTerm = (unit: number, layer: number, block: string) => number;
+
+/**
+ * A metric that is `base` plus one term per layer: the block regression's own form (pipelines/regression.ts), so
+ * a device built from it has exactly the block and layer effects it is defined with.
+ */
+export function layerSum(base: number, term: LayerTerm): (arch: Architecture) => number {
+  return (arch) => arch.units.reduce((acc, blocks, u) => acc + blocks.reduce((a, b, l) => a + term(u, l, b), 0), base);
+}
+
+/**
+ * A block quality centred on the mean over the 9 MBConv blocks, so that a layer holding a random block adds
+ * nothing on average and a character's depth effects are exactly what it says they are.
+ */
+export function centred(quality: (block: string) => number): (block: string) => number {
+  const mean = MB_BLOCKS.reduce((acc, b) => acc + quality(b), 0) / MB_BLOCKS.length;
+  return (block) => quality(block) - mean;
+}
+
 /** One device's profile of a plan measured on the synthetic device, with its regressions, as aggregateProfiles builds it. */
 export interface SyntheticDevice {
   device: string;
@@ -43,13 +65,27 @@ export interface SyntheticDevice {
   regression: boolean;
 }
 
+// MACs and parameters depend on the architecture alone: counted once per plan, not once per device (at paper
+// scale the counts of 18,100 architectures take seconds).
+const planCounts = new WeakMap<StudyPlan, Map<string, Counts>>();
+
+function countsOf(plan: StudyPlan): Map<string, Counts> {
+  let counts = planCounts.get(plan);
+  if (!counts) {
+    counts = new Map(plan.architectures.map(({ hash, arch }) => [hash, architectureCounts(arch)]));
+    planCounts.set(plan, counts);
+  }
+  return counts;
+}
+
 export function syntheticProfile(plan: StudyPlan, options: SyntheticDevice): BlockProfile {
   const latencyOf = options.latency ?? kernelBoundLatencyMs;
   const accuracyOf = options.accuracy ?? additiveAccuracy;
   const rng = new Rng(options.seed);
+  const counted = countsOf(plan);
   const metrics = new Map<string, ArchitectureMetrics>(
     plan.architectures.map(({ hash, arch }) => {
-      const counts = architectureCounts(arch);
+      const counts = counted.get(hash)!;
       const latency = latencyOf(arch) * (1 + options.latencyNoise * (2 * rng.next() - 1));
       const accuracy = accuracyOf(arch) + options.accuracyNoise * (2 * rng.next() - 1);
       return [hash, { hash, accuracy, macs: counts.macs, params: counts.params, latencyMs: { [options.device]: latency } }];
