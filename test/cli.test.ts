@@ -146,12 +146,14 @@ describe('blockscope CLI', () => {
     const predictor = profileJson.replace(/profiles\/.*$/, `predictor/${TEST_DEVICE}.json`);
     const out = join(dir, 'search');
     const search = await blockscope(
-      ['search', '--space', 'ofa-mbv3', '--pruned', spaceFile, '--device', TEST_DEVICE, '--objective', 'pareto', '--budget', '3', '--iterations', '1', '--initial', '4', '--seeds', '2', '--predictor', predictor, '--resolution', '160', '--out', out],
+      ['search', '--space', 'ofa-mbv3', '--pruned', spaceFile, '--paper', 'npu', '--device', TEST_DEVICE, '--objective', 'pareto', '--budget', '3', '--iterations', '1', '--initial', '4', '--seeds', '2', '--predictor', predictor, '--resolution', '160', '--out', out],
       env,
     );
     expect(search.code, search.stderr).toBe(0);
-    expect(search.stdout).toMatch(/hypervolume original [\d.]+ ± [\d.]+, pruned [\d.]+ ± [\d.]+, ratio/);
-    for (const f of ['original/seed-1.json', 'original/seed-2.front.csv', 'pruned/seed-2.json', 'comparison.json']) expect(existsSync(join(out, f)), f).toBe(true);
+    expect(search.stdout).toMatch(/hypervolume original [\d.]+ ± [\d.]+, \/ original 1\.000\nhypervolume pruned [\d.]+ ± [\d.]+, \/ original [\d.]+\nhypervolume paper:npu [\d.]+ ± [\d.]+, \/ original [\d.]+/);
+    for (const f of ['original/seed-1.json', 'original/seed-2.front.csv', 'pruned/seed-2.json', 'paper-npu/seed-1.json', 'comparison.json']) expect(existsSync(join(out, f)), f).toBe(true);
+    const npu = JSON.parse(readFileSync(join(out, 'paper-npu/seed-1.json'), 'utf8')) as { front: { arch: { units: string[][] } }[] };
+    expect(npu.front.every((e) => e.arch.units.flat().every((b) => !b.endsWith('k7')))).toBe(true);
 
     // The study survives in the embedded default's SQLite file: start it again and fetch the report.
     const studyId = /study (study-cli-e2e-[0-9a-f]{12})/.exec(dev.stderr)![1]!;

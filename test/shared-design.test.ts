@@ -6,7 +6,7 @@
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { distinctBlocks, saveLookupTable, type LookupTable } from '../activities/devices/lookup-table.js';
+import { saveLookupTable } from '../activities/devices/lookup-table.js';
 import { FsArtifactStore, type StoreConfig } from '../activities/storage/index.js';
 import { studyKeys } from '../activities/study/keys.js';
 import type { InsightReport } from '../pipelines/insights.js';
@@ -16,23 +16,10 @@ import { parseStudySpec } from '../pipelines/study/spec.js';
 import { planStudy, type StudyPlan } from '../pipelines/study/plan.js';
 import { startDeviceWorker, startOrchestratorWorker, type RunningWorker } from '../workers/runtime.js';
 import { startStudy } from '../workers/study-client.js';
-import { additiveAccuracy } from './helpers/synthetic-device.js';
+import { additiveAccuracy, kernelBoundTable } from './helpers/synthetic-device.js';
 import { TEST_TIMEOUTS, smallSpec, startTestTemporal, tempDir, writeTestDevicesFile, type TestTemporal } from './helpers/study.js';
 
 const DEVICE = 'kernel-bound-lut';
-
-/** Every MBConv block costs its output area times (kernel / 3)², times its expand ratio; stem, first block and head a fixed amount. */
-function kernelBoundTable(): LookupTable {
-  const entries = Object.fromEntries(
-    distinctBlocks('ofa-mbv3', [160]).map(({ key, block }) => {
-      const d = block.descriptor;
-      const [, h, w] = d.outShape;
-      const ms = d.type === 'mbconv' ? ((h! * w!) / 400) * (d.kernel! / 3) ** 2 * (d.expand! / 3) * 0.2 : 0.5;
-      return [key, { ms }];
-    }),
-  );
-  return { kind: 'blockscope.lut/v1', device: DEVICE, space: 'ofa-mbv3', resolutions: [160], source: 'synthetic kernel-bound table (test/shared-design.test.ts)', entries };
-}
 
 describe('a shared-random study through Temporal', () => {
   let temporal: TestTemporal;
@@ -45,7 +32,7 @@ describe('a shared-random study through Temporal', () => {
     dir = tempDir('shared');
     temporal = await startTestTemporal(join(dir, 'temporal.db'));
     const devicesFile = writeTestDevicesFile(dir);
-    await saveLookupTable(join(dir, 'kernel-bound.yaml'), kernelBoundTable());
+    await saveLookupTable(join(dir, 'kernel-bound.yaml'), kernelBoundTable(160, DEVICE));
     writeFileSync(devicesFile, `devices:\n  - id: ${DEVICE}\n    backend: lookup-table\n    table: kernel-bound.yaml\n`);
     spec = smallSpec('shared-random', {
       blocks: 'all',

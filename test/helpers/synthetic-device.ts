@@ -5,6 +5,7 @@
  * terms (the paper's device characters, test/characters.test.ts).
  */
 import type { Counts } from '../../pipelines/network/counts.js';
+import { distinctBlocks, type LookupTable } from '../../activities/devices/lookup-table.js';
 import { aggregateProfile, type BlockProfile } from '../../pipelines/profile.js';
 import { profileRegressions } from '../../pipelines/regression.js';
 import { Rng } from '../../pipelines/rng.js';
@@ -33,6 +34,23 @@ export function additiveAccuracy(arch: Architecture): number {
 }
 
 /** What one layer (block `block` at `layer` of `unit`) adds to a metric. */
+/**
+ * A lookup table over every OFA-MobileNetV3 block at one resolution, kernel-bound by construction: an MBConv
+ * block costs its output area times (kernel / 3)², times its expand ratio / 3; stem, first block and head a
+ * fixed 0.5 ms. The lookup-table device sums it per architecture (the real lookup-table path).
+ */
+export function kernelBoundTable(resolution: number, device = 'kernel-bound-lut'): LookupTable {
+  const entries = Object.fromEntries(
+    distinctBlocks('ofa-mbv3', [resolution]).map(({ key, block }) => {
+      const d = block.descriptor;
+      const [, h, w] = d.outShape;
+      const ms = d.type === 'mbconv' ? ((h! * w!) / 400) * (d.kernel! / 3) ** 2 * (d.expand! / 3) * 0.2 : 0.5;
+      return [key, { ms }];
+    }),
+  );
+  return { kind: 'blockscope.lut/v1', device, space: 'ofa-mbv3', resolutions: [resolution], source: 'synthetic kernel-bound table (test/helpers/synthetic-device.ts)', entries };
+}
+
 export type LayerTerm = (unit: number, layer: number, block: string) => number;
 
 /**
