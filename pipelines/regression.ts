@@ -108,7 +108,10 @@ interface Column {
 function designColumns(space: SpaceDocument, archs: readonly Architecture[]): { columns: Column[]; positions: { unit: number; layer: number; blocks: string[] }[] } {
   const columns: Column[] = [];
   const positions: { unit: number; layer: number; blocks: string[] }[] = [];
-  const varies = (value: (arch: Architecture) => number) => new Set(archs.map(value)).size > 1;
+  const varies = (value: (arch: Architecture) => number) => {
+    const first = archs[0] === undefined ? 0 : value(archs[0]);
+    return archs.some((arch) => value(arch) !== first);
+  };
   space.units.forEach((unit, u) => {
     for (let l = unit.minLayers; l < unit.maxLayers; l++) {
       const value = (arch: Architecture) => (arch.units[u]!.length > l ? 1 : 0);
@@ -129,6 +132,16 @@ function designColumns(space: SpaceDocument, archs: readonly Architecture[]): { 
     }
   });
   return { columns, positions };
+}
+
+/** A design row's non-zero entries as [column index, value], the intercept (index 0) first. */
+function sparseRow(columns: readonly Column[], arch: Architecture): [number, number][] {
+  const row: [number, number][] = [[0, 1]];
+  columns.forEach((column, j) => {
+    const value = column.value(arch);
+    if (value !== 0) row.push([j + 1, value]);
+  });
+  return row;
 }
 
 /** Why the data cannot identify the model (too few architectures for its parameters), or undefined. */
@@ -157,13 +170,23 @@ export function fitBlockRegression(space: SpaceDocument, samples: readonly Regre
   if (shortfall) throw new RangeError(`block regression: ${shortfall}`);
   const p = columns.length + 1;
   const n = samples.length;
-  const x = new Matrix(samples.map((s) => [1, ...columns.map((c) => c.value(s.arch))]));
-  const y = Matrix.columnVector(samples.map((s) => response(s.value)));
-  const xtx = x.transpose().mmul(x);
+  // Each row holds the intercept and ~25 indicators of ~170 columns: X'X, X'y and the fit from each row's
+  // non-zero entries cost n·25² instead of n·170² (18,100 architectures: ~0.1 s instead of ~9 s).
+  const rows = samples.map((s) => sparseRow(columns, s.arch));
+  const observed = samples.map((s) => response(s.value));
+  const xtxValues = Array.from({ length: p }, () => new Array<number>(p).fill(0));
+  const xtyValues = new Array<number>(p).fill(0);
+  rows.forEach((row, r) => {
+    for (const [a, va] of row) {
+      const line = xtxValues[a]!;
+      for (const [b, vb] of row) line[b]! += va * vb;
+      xtyValues[a]! += va * observed[r]!;
+    }
+  });
+  const xtx = new Matrix(xtxValues);
   const xtxInverse = inverse(xtx);
-  const beta = solve(xtx, x.transpose().mmul(y)).getColumn(0);
-  const fitted = x.mmul(Matrix.columnVector(beta)).getColumn(0);
-  const observed = y.getColumn(0);
+  const beta = solve(xtx, Matrix.columnVector(xtyValues)).getColumn(0);
+  const fitted = rows.map((row) => row.reduce((acc, [j, v]) => acc + v * beta[j]!, 0));
   const residualSs = observed.reduce((acc, v, i) => acc + (v - fitted[i]!) ** 2, 0);
   const meanY = observed.reduce((a, b) => a + b, 0) / n;
   const totalSs = observed.reduce((acc, v) => acc + (v - meanY) ** 2, 0);
@@ -175,8 +198,9 @@ export function fitBlockRegression(space: SpaceDocument, samples: readonly Regre
   /** c'β with the half-width of its 95% interval. */
   const linear = (c: readonly number[]): { estimate: number; half: number } => {
     const estimate = c.reduce((acc, w, j) => acc + w * beta[j]!, 0);
+    const used = c.flatMap((w, j) => (w ? [j] : []));
     let variance = 0;
-    for (let i = 0; i < p; i++) for (let j = 0; j < p; j++) if (c[i] && c[j]) variance += c[i]! * c[j]! * xtxInverse.get(i, j);
+    for (const i of used) for (const j of used) variance += c[i]! * c[j]! * xtxInverse.get(i, j);
     return { estimate, half: t * Math.sqrt(Math.max(0, sigma2 * variance)) };
   };
   const asEffect = target === 'log' ? Math.expm1 : (v: number) => v;
@@ -191,7 +215,9 @@ export function fitBlockRegression(space: SpaceDocument, samples: readonly Regre
     const { estimate, half } = linear(c);
     return { effect: asEffect(estimate), ciLow: asEffect(estimate - half), ciHigh: asEffect(estimate + half) };
   };
-  const populationRow = [1, ...columns.map((column) => archs.reduce((acc, arch) => acc + column.value(arch), 0) / n)];
+  const populationRow = new Array<number>(p).fill(0);
+  for (const row of rows) for (const [j, v] of row) populationRow[j]! += v;
+  for (let j = 0; j < p; j++) populationRow[j]! /= n;
   /**
    * The expected design row of the spec's samples: its unit's columns from the sampler's law (depth by the
    * rule, uniform blocks and widths, the spec's own choices fixed), the other units' from the population.
@@ -219,8 +245,11 @@ export function fitBlockRegression(space: SpaceDocument, samples: readonly Regre
   };
 
   const blocks: BlockEffect[] = [];
+  // How many architectures hold each block at each position, counted in one pass.
+  const holders = new Map<string, number>();
+  for (const arch of archs) arch.units.forEach((unitBlocks, u) => unitBlocks.forEach((block, l) => holders.set(`${u}.${l}.${block}`, (holders.get(`${u}.${l}.${block}`) ?? 0) + 1)));
   for (const { unit, layer, blocks: choices } of positions) {
-    const held = (block: string) => archs.filter((a) => a.units[unit]![layer] === block).length;
+    const held = (block: string) => holders.get(`${unit}.${layer}.${block}`) ?? 0;
     // Every non-reference block of the position must be estimable, else the average is undefined.
     if (choices.slice(1).some((b) => !index.has(`u${unit}.l${layer}.${b}`))) continue;
     for (const block of choices) {
