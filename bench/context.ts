@@ -39,6 +39,8 @@ export interface BenchSizes {
   predictorNormalisedArchs: number;
   /** Figure 8: random architectures in each of the two shared-random studies, their resolution, and whether to repeat them with protocol.reference 'interleaved'. */
   profiles: { archs: number; resolution: number; interleaved: boolean };
+  /** Figure 9: samples per spec of the kernel-bound device's block-fixed profile, and cpu-local's shared-random architectures. */
+  pruning: { samplesPerSpec: number; archs: number };
   /** Figure 7: the profiling plan and the search budget. */
   search: {
     resolution: number;
@@ -74,6 +76,7 @@ export const SIZES: Record<'quick' | 'full', BenchSizes> = {
     predictorArchs: 36,
     predictorNormalisedArchs: 0,
     profiles: { archs: 200, resolution: 160, interleaved: false },
+    pruning: { samplesPerSpec: 20, archs: 250 },
     search: {
       resolution: 160,
       blocks: ['u0.l0.e3k3', 'u0.l0.e6k7', 'u4.l0.e3k3', 'u4.l0.e6k7'],
@@ -103,6 +106,7 @@ export const SIZES: Record<'quick' | 'full', BenchSizes> = {
     predictorArchs: 100,
     predictorNormalisedArchs: 100,
     profiles: { archs: 500, resolution: 160, interleaved: true },
+    pruning: { samplesPerSpec: 100, archs: 500 },
     search: {
       resolution: 160,
       blocks: DEMO_BLOCKS,

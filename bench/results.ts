@@ -1,6 +1,6 @@
 /** The shape of bench/results/*.json and the target checks every figure reports against. */
 
-export const FIGURE_IDS = ['efficiency', 'fairness', 'fidelity', 'orchestration', 'throughput', 'predictor', 'search', 'profiles'] as const;
+export const FIGURE_IDS = ['efficiency', 'fairness', 'fidelity', 'orchestration', 'throughput', 'predictor', 'search', 'profiles', 'pruning'] as const;
 export type FigureId = (typeof FIGURE_IDS)[number];
 
 /** How a value is shown: a ratio as "1.23x", a fraction as a percentage, anything else as a plain number. */

@@ -22,20 +22,21 @@ import { fidelity } from './figures/fidelity.js';
 import { orchestration } from './figures/orchestration.js';
 import { predictor } from './figures/predictor.js';
 import { profiles } from './figures/profiles.js';
+import { pruning } from './figures/pruning.js';
 import { search } from './figures/search.js';
 import { throughput } from './figures/throughput.js';
 import { PROJECT_ROOT, setupPython } from './python.js';
 import { renderMarkdown, updateReadme } from './report.js';
 import { FIGURE_IDS, formatMiss, formatTarget, formatValue, type BenchResults, type FigureId, type FigureResult } from './results.js';
 
-const FIGURES: Figure[] = [efficiency, fairness, fidelity, orchestration, throughput, predictor, search, profiles];
+const FIGURES: Figure[] = [efficiency, fairness, fidelity, orchestration, throughput, predictor, search, profiles, pruning];
 /**
  * Figures 1 and 3 take the shared pool's first measurements and pass 2 right after them; figure 6 extends
  * the pool and figure 5 reuses it; the Temporal server of figure 4 starts only once the measuring figures are done.
  */
-const RUN_ORDER: FigureId[] = ['efficiency', 'fidelity', 'predictor', 'throughput', 'fairness', 'profiles', 'orchestration', 'search'];
+const RUN_ORDER: FigureId[] = ['efficiency', 'fidelity', 'predictor', 'throughput', 'fairness', 'profiles', 'pruning', 'orchestration', 'search'];
 
-const USAGE = 'usage: npm run bench -- [--quick] [--only IDS] [--out FILE.json]\n  IDS: comma-separated figure numbers (1-8) or names (' + FIGURE_IDS.join(', ') + ')';
+const USAGE = 'usage: npm run bench -- [--quick] [--only IDS] [--out FILE.json]\n  IDS: comma-separated figure numbers (1-9) or names (' + FIGURE_IDS.join(', ') + ')';
 
 function fail(message: string): never {
   process.stderr.write(`bench: ${message}\n${USAGE}\n`);
