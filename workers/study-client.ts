@@ -69,7 +69,7 @@ export async function startStudy(
         `- devices: ${spec.devices.join(', ')}; accuracy: ${spec.accuracy.source}`,
         ...spec.search.objectives.map((objective) => {
           const b = searchBudget(spec.search, objective);
-          return `- search ${objective}: ${spec.search.seeds} seeds × (${b.initialSize} + ${b.iterations} × ${b.budgetPerIteration})${b.topK ? `, top ${b.topK} as parents` : ''}`;
+          return `- search ${objective}: ${spec.search.spaces.join(', ')}, each ${spec.search.seeds} seeds × (${b.initialSize} + ${b.iterations} × ${b.budgetPerIteration})${b.topK ? `, top ${b.topK} as parents` : ''}`;
         }),
       ].join('\n'),
     });

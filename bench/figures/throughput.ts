@@ -107,7 +107,7 @@ export const throughput: Figure = {
       const { seeds, objectives } = spec.search;
       const searchEvaluations = objectives.reduce((acc, objective) => {
         const budget = searchBudget(spec.search, objective);
-        return acc + seeds * 2 * (budget.initialSize + budget.iterations * budget.budgetPerIteration);
+        return acc + seeds * spec.search.spaces.length * (budget.initialSize + budget.iterations * budget.budgetPerIteration);
       }, 0);
       const profilingMs = architectures * (rate.latencyMsPerArch + rate.proxyMsPerArch);
       const searchMs = searchEvaluations * rate.proxyMsPerArch;
