@@ -18,12 +18,16 @@ import {
 import { computeNaswot } from '../activities/accuracy/naswot-scorer.js';
 import { OnnxJobCancelledError } from '../activities/accuracy/onnx-pool.js';
 import { FsArtifactStore } from '../activities/storage/index.js';
-import { codeActivations, exportNetwork } from '../pipelines/onnx/export.js';
-import { onnx } from '../pipelines/onnx/proto.js';
+import { BATCH_NORM_EPSILON, codeActivations, codeOutputName, exportBlocks, exportNetwork } from '../pipelines/onnx/export.js';
+import { analyzeOnnxGraph } from '../pipelines/onnx/graph-macs.js';
+import { int64ToNumber, onnx } from '../pipelines/onnx/proto.js';
+import { float32FromLeBytes } from '../pipelines/onnx/weights.js';
+import { IMAGENET_MEAN, IMAGENET_STD, proxyInputImages } from '../pipelines/proxy/inputs.js';
 import { BinaryCodes, logDetPsd, naswotScore, naswotScoreOfKernel } from '../pipelines/proxy/naswot.js';
 import { Rng } from '../pipelines/rng.js';
+import type { ConvNode } from '../pipelines/network/ir.js';
 import { sampleArchitectures } from '../pipelines/sampling.js';
-import { architectureHash, architectureKey, buildNetwork, originalSpace, validateArchitecture, type MbArchitecture } from '../pipelines/spaces/index.js';
+import { architectureCounts, architectureHash, architectureKey, buildNetwork, originalSpace, validateArchitecture, type MbArchitecture } from '../pipelines/spaces/index.js';
 
 const SESSION_OPTIONS: ort.InferenceSession.SessionOptions = { intraOpNumThreads: 1, interOpNumThreads: 1 };
 
@@ -96,6 +100,11 @@ describe('NASWOT math', () => {
       split.setLayer(l, layer.subarray(2 * layerUnits[l]!), 2, images - 2);
     });
     expect(Array.from(split.kernel())).toEqual(Array.from(expected));
+
+    // The same codes as bytes (an ONNX bool output: 1 where active) give the same K.
+    const fromBytes = new BinaryCodes(images, layerUnits);
+    layers.forEach((layer, l) => fromBytes.setLayer(l, Uint8Array.from(layer, (v) => (v > 0 ? 1 : 0))));
+    expect(Array.from(fromBytes.kernel())).toEqual(Array.from(expected));
   });
 
   it('matches a reference log-determinant and rejects a matrix that is not PSD', () => {
@@ -158,6 +167,262 @@ describe('export with a batch and exposed activations', () => {
   });
 });
 
+/** Values uniform in [-1, 1) from a named stream. */
+function randomValues(label: string, count: number): Float32Array {
+  const rng = new Rng(label);
+  return Float32Array.from({ length: count }, () => rng.next() * 2 - 1);
+}
+
+function initializerValues(model: Uint8Array, name: string): Float32Array {
+  const tensor = onnx.ModelProto.decode(model).graph?.initializer?.find((t) => t.name === name);
+  if (!tensor?.rawData) throw new Error(`no initializer ${name}`);
+  return float32FromLeBytes(tensor.rawData);
+}
+
+/** Per-channel mean and biased variance over N, H, W of an [N, C, H, W] tensor, in float64. */
+function channelMoments(values: Float32Array, [n, c, h, w]: readonly number[]): { mean: number[]; variance: number[] } {
+  const plane = h! * w!;
+  const mean: number[] = [];
+  const variance: number[] = [];
+  for (let channel = 0; channel < c!; channel++) {
+    let sum = 0;
+    let sumSq = 0;
+    for (let image = 0; image < n!; image++) {
+      const offset = (image * c! + channel) * plane;
+      for (let p = 0; p < plane; p++) sum += values[offset + p]!;
+    }
+    const m = sum / (n! * plane);
+    for (let image = 0; image < n!; image++) {
+      const offset = (image * c! + channel) * plane;
+      for (let p = 0; p < plane; p++) sumSq += (values[offset + p]! - m) ** 2;
+    }
+    mean.push(m);
+    variance.push(sumSq / (n! * plane));
+  }
+  return { mean, variance };
+}
+
+function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  expect(a.length).toBe(b.length);
+  let max = 0;
+  for (let i = 0; i < a.length; i++) max = Math.max(max, Math.abs(a[i]! - b[i]!));
+  return max;
+}
+
+/** Units whose code (a bool output) is not the sign of the activation: should be none. */
+function codeMismatches(codes: Uint8Array, values: Float32Array): number {
+  expect(codes.length).toBe(values.length);
+  let wrong = 0;
+  for (let i = 0; i < codes.length; i++) if (codes[i] !== (values[i]! > 0 ? 1 : 0)) wrong += 1;
+  return wrong;
+}
+
+async function runOnce(model: Uint8Array, feeds: Record<string, ort.Tensor>): Promise<ort.InferenceSession.OnnxValueMapType> {
+  const session = await ort.InferenceSession.create(model, SESSION_OPTIONS);
+  try {
+    return await session.run(feeds);
+  } finally {
+    await session.release();
+  }
+}
+
+describe('export with batch-statistics BatchNorm (normalization: batch)', () => {
+  const network = buildNetwork(validateArchitecture(mbv3(2, 'e3k3')));
+  const stem = network.blocks[0]!;
+  const stemConv = stem.nodes[0] as ConvNode;
+
+  it('exports a conv with BN as a Conv without bias and (x − mean) / sqrt(var + eps) over N, H, W in opset-17 ops, matching a JS reference', async () => {
+    const folded = exportBlocks([stem], stem.descriptor.inShape, { seed: 2, batch: 4 });
+    expect(exportBlocks([stem], stem.descriptor.inShape, { seed: 2, batch: 4, normalization: 'folded' })).toEqual(folded);
+    const batchNorm = exportBlocks([stem], stem.descriptor.inShape, { seed: 2, batch: 4, normalization: 'batch' });
+    const nodes = onnx.ModelProto.decode(batchNorm).graph?.node ?? [];
+    expect(nodes.map((n) => n.opType)).toEqual(['Conv', 'ReduceMean', 'Sub', 'Mul', 'ReduceMean', 'Add', 'Sqrt', 'Div', 'HardSwish']);
+    expect(nodes[0]!.input).toHaveLength(2);
+    expect(onnx.ModelProto.decode(folded).graph?.node?.[0]?.input).toHaveLength(3);
+    for (const reduce of nodes.filter((n) => n.opType === 'ReduceMean')) {
+      const attributes = new Map((reduce.attribute ?? []).map((a) => [a.name, a]));
+      expect(attributes.get('axes')?.ints?.map(int64ToNumber)).toEqual([0, 2, 3]);
+      expect(int64ToNumber(attributes.get('keepdims')?.i)).toBe(1);
+    }
+    // The conv weights do not depend on how BN is exported.
+    const weight = initializerValues(batchNorm, `${stemConv.out}.weight`);
+    expect(weight).toEqual(initializerValues(folded, `${stemConv.out}.weight`));
+
+    const [cin, side] = [stemConv.cin, stemConv.inShape[1]];
+    const [cout, outSide] = [stemConv.cout, stemConv.outShape[1]];
+    const images = 4;
+    const input = randomValues('bn-reference', images * cin * side * side);
+    const output = (await runOnce(batchNorm, { [stem.input]: new ort.Tensor('float32', input, [images, cin, side, side]) }))[stem.output]!.data as Float32Array;
+
+    // Reference: the 3×3 stride-2 convolution (padding 1), BN by batch statistics, h-swish, in float64.
+    const k = stemConv.kernel;
+    const pad = Math.floor(k / 2);
+    const conv = new Float32Array(images * cout * outSide * outSide);
+    for (let n = 0; n < images; n++) {
+      for (let o = 0; o < cout; o++) {
+        for (let y = 0; y < outSide; y++) {
+          for (let x = 0; x < outSide; x++) {
+            let sum = 0;
+            for (let i = 0; i < cin; i++) {
+              for (let ky = 0; ky < k; ky++) {
+                const iy = y * stemConv.stride + ky - pad;
+                if (iy < 0 || iy >= side) continue;
+                for (let kx = 0; kx < k; kx++) {
+                  const ix = x * stemConv.stride + kx - pad;
+                  if (ix < 0 || ix >= side) continue;
+                  sum += weight[((o * cin + i) * k + ky) * k + kx]! * input[((n * cin + i) * side + iy) * side + ix]!;
+                }
+              }
+            }
+            conv[((n * cout + o) * outSide + y) * outSide + x] = sum;
+          }
+        }
+      }
+    }
+    const { mean, variance } = channelMoments(conv, [images, cout, outSide, outSide]);
+    const plane = outSide * outSide;
+    const expected = conv.map((v, index) => {
+      const channel = Math.floor(index / plane) % cout;
+      const z = (v - mean[channel]!) / Math.sqrt(variance[channel]! + BATCH_NORM_EPSILON);
+      return (z * Math.min(Math.max(z + 3, 0), 6)) / 6;
+    });
+    expect(maxAbsDiff(output, expected)).toBeLessThan(1e-4);
+  });
+
+  it('leaves the MACs of the graph as counted from its bytes unchanged, and exposes one code per activation', () => {
+    const arch = validateArchitecture(mbv3(2, 'e3k3'));
+    const analysis = analyzeOnnxGraph(exportNetwork(buildNetwork(arch), { batch: 2, normalization: 'batch', exposeCodes: true }));
+    expect(analysis.macs).toBe(2 * architectureCounts(arch).macs);
+    expect(analysis.outputs).toEqual([
+      { name: 'logits', shape: [2, 1000] },
+      ...codeActivations(network.blocks).map(({ tensor, shape }) => ({ name: codeOutputName(tensor), shape: [2, ...shape] })),
+    ]);
+  });
+
+  it('gives every channel batch mean 0 and variance 1 where a BN conv has no activation; folded BN does not', async () => {
+    const block = network.blocks.find((b) => b.name === 'u0.l0')!;
+    expect(block.descriptor.residual).toBe(false);
+    const [c, h, w] = block.descriptor.inShape;
+    const images = 4;
+    const input = randomValues('bn-moments', images * c * h * w);
+    const feeds = { [block.input]: new ort.Tensor('float32', input, [images, c, h, w]) };
+    const dims = [images, ...block.descriptor.outShape];
+    const moments = async (normalization: 'batch' | 'folded') =>
+      channelMoments((await runOnce(exportBlocks([block], block.descriptor.inShape, { seed: 3, batch: images, normalization }), feeds))[block.output]!.data as Float32Array, dims);
+
+    const normalised = await moments('batch');
+    expect(Math.max(...normalised.mean.map(Math.abs))).toBeLessThan(1e-4);
+    expect(Math.max(...normalised.variance.map((v) => Math.abs(v - 1)))).toBeLessThan(1e-3);
+    const folded = await moments('folded');
+    expect(Math.max(...folded.variance.map((v) => Math.abs(v - 1)))).toBeGreaterThan(0.1);
+  });
+
+  it("makes an image's activations depend on the rest of its batch (batch statistics), unlike folded BN", async () => {
+    const activations = codeActivations(network.blocks);
+    const perImage = 3 * 160 * 160;
+    const [a, b, c, d, e] = [0, 1, 2, 3, 4].map((i) => randomValues(`batch-image-${i}`, perImage));
+    const batchOf = (images: Float32Array[]) => {
+      const data = new Float32Array(images.length * perImage);
+      images.forEach((image, i) => data.set(image, i * perImage));
+      return { input: new ort.Tensor('float32', data, [images.length, 3, 160, 160]) };
+    };
+    const firstImageDiff = async (normalization: 'batch' | 'folded') => {
+      const model = exportNetwork(network, { seed: 1, batch: 3, exposeActivations: true, exposeCodes: true, normalization });
+      const session = await ort.InferenceSession.create(model, SESSION_OPTIONS);
+      try {
+        expect(session.outputNames).toEqual(['logits', ...activations.map((x) => x.tensor), ...activations.map((x) => codeOutputName(x.tensor))]);
+        const one = await session.run(batchOf([a!, b!, c!]));
+        const two = await session.run(batchOf([a!, d!, e!]));
+        let diff = 0;
+        let codeFlips = 0;
+        for (const { tensor, shape } of activations) {
+          const units = shape[0] * shape[1] * shape[2];
+          const values = one[tensor]!.data as Float32Array;
+          const codes = one[codeOutputName(tensor)]!.data as Uint8Array;
+          // The exposed codes are the activations' signs: a unit is active where its output is > 0.
+          expect(codeMismatches(codes, values)).toBe(0);
+          diff = Math.max(diff, maxAbsDiff(values.subarray(0, units), (two[tensor]!.data as Float32Array).subarray(0, units)));
+          const otherCodes = two[codeOutputName(tensor)]!.data as Uint8Array;
+          for (let u = 0; u < units; u++) if (codes[u] !== otherCodes[u]) codeFlips += 1;
+        }
+        return { diff, codeFlips };
+      } finally {
+        await session.release();
+      }
+    };
+    const batchStats = await firstImageDiff('batch');
+    expect(batchStats.diff).toBeGreaterThan(0.01);
+    expect(batchStats.codeFlips).toBeGreaterThan(0);
+    const folded = await firstImageDiff('folded');
+    expect(folded.diff).toBeLessThan(1e-5);
+    expect(folded.codeFlips).toBe(0);
+  });
+
+  it('exposes the code of a block whose output is itself an activation under its graph-output name', async () => {
+    const resnet = buildNetwork(validateArchitecture(sampleArchitectures(originalSpace('resnet50'), 1, 'codes-test', 160)[0]));
+    const block = resnet.blocks.find((x) => x.name === 'u3.l0')!;
+    const activations = codeActivations([block]);
+    expect(activations.at(-1)?.tensor).toBe(block.output);
+    const [c, h, w] = block.descriptor.inShape;
+    const model = exportBlocks([block], block.descriptor.inShape, { batch: 2, exposeCodes: true, normalization: 'batch' });
+    const out = await runOnce(model, { [block.input]: new ort.Tensor('float32', randomValues('resnet-codes', 2 * c * h * w), [2, c, h, w]) });
+    const codes = out[codeOutputName(block.output)]!.data as Uint8Array;
+    expect(codeMismatches(codes, out[block.output]!.data as Float32Array)).toBe(0);
+    expect(codes.some((v) => v === 1) && codes.some((v) => v === 0)).toBe(true);
+  });
+});
+
+describe('NASWOT input images', () => {
+  it('draws each image from its own stream: the same image in any batch, another with another seed', () => {
+    for (const design of ['normal-noise', 'dead-leaves', 'pink-noise'] as const) {
+      const perImage = 3 * 32 * 32;
+      const four = proxyInputImages(design, 1, 32, 0, 4);
+      expect(proxyInputImages(design, 1, 32, 2, 1)).toEqual(four.subarray(2 * perImage, 3 * perImage));
+      expect(proxyInputImages(design, 2, 32, 2, 1)).not.toEqual(four.subarray(2 * perImage, 3 * perImage));
+      expect(four.every(Number.isFinite)).toBe(true);
+    }
+  });
+
+  it('paints dead leaves: every pixel a disc of one ImageNet-normalised colour, in few flat regions', () => {
+    const side = 160;
+    const plane = side * side;
+    const image = proxyInputImages('dead-leaves', 0, side, 0, 1);
+    const colours = new Set<string>();
+    let equalNeighbours = 0;
+    let outOfRange = 0;
+    for (let p = 0; p < plane; p++) {
+      const rgb = [0, 1, 2].map((c) => image[c * plane + p]!);
+      // A colour channel in [0, 1] becomes (v − mean) / std.
+      rgb.forEach((v, c) => {
+        if (v < (0 - IMAGENET_MEAN[c]!) / IMAGENET_STD[c]! - 1e-6 || v > (1 - IMAGENET_MEAN[c]!) / IMAGENET_STD[c]! + 1e-6) outOfRange += 1;
+      });
+      colours.add(rgb.join());
+      if (p % side > 0 && rgb.every((v, c) => v === image[c * plane + p - 1])) equalNeighbours += 1;
+    }
+    expect(outOfRange).toBe(0);
+    // Discs, not noise: most horizontal neighbours share a disc, yet there are hundreds of discs.
+    expect(equalNeighbours / plane).toBeGreaterThan(0.8);
+    expect(colours.size).toBeGreaterThan(100);
+    expect(colours.size).toBeLessThan(5000);
+  });
+
+  it('makes pink noise with zero mean and unit variance per channel and correlated neighbours', () => {
+    const side = 64;
+    const plane = side * side;
+    const image = proxyInputImages('pink-noise', 0, side, 0, 1);
+    for (let c = 0; c < 3; c++) {
+      const channel = image.subarray(c * plane, (c + 1) * plane);
+      const { mean, variance } = channelMoments(channel, [1, 1, side, side]);
+      expect(mean[0]).toBeCloseTo(0, 5);
+      expect(variance[0]).toBeCloseTo(1, 4);
+      let products = 0;
+      for (let p = 0; p < plane; p++) if (p % side > 0) products += channel[p]! * channel[p - 1]!;
+      // White noise would give ~0: a 1/f spectrum makes neighbours strongly alike.
+      expect(products / (plane - side)).toBeGreaterThan(0.5);
+    }
+  });
+});
+
 describe('NASWOT proxy scorer (onnxruntime)', () => {
   let root: string;
   let thread: OnnxThread;
@@ -195,20 +460,35 @@ describe('NASWOT proxy scorer (onnxruntime)', () => {
     expect(await store.exists(key)).toBe(true);
   });
 
+  it('keys the cache by the batch-statistics, dead-leaves, one-pass method, so scores of the old method are never reused', () => {
+    const version = ort.env.versions.node ?? ort.env.versions.common;
+    expect(naswotMethod()).toBe(`batch-norm dead-leaves/v1 one-pass onnxruntime-node ${version}`);
+    const old = proxySettingsHash({ ...settings, resolution: 160, method: `normal-noise/v1 onnxruntime-node ${version}` });
+    expect(proxySettingsHash({ ...settings, resolution: 160, method: naswotMethod() })).not.toBe(old);
+  });
+
   it('depends on the seed', async () => {
     const base = await scoreNaswotProxy(archs[1]!, settings, thread);
     const reseeded = await scoreNaswotProxy(archs[1]!, { ...settings, seed: 6 }, thread);
     expect(reseeded.score).not.toBe(base.score);
   });
 
-  it('scores the largest MBv3 network well above the smallest', async () => {
+  it('scores a network mostly by its size: N·ln N_A plus a log det(K / N_A) that barely changes', async () => {
+    // With batch statistics the codes of different images become nearly independent, so K ≈ N_A·(I + J)/2
+    // for any architecture and the score follows the unit count N_A (docs/accuracy.md).
     const smallest = await scoreNaswotProxy(validateArchitecture(mbv3(2, 'e3k3')), settings, thread);
     const largest = await scoreNaswotProxy(validateArchitecture(mbv3(4, 'e6k7')), settings, thread);
+    const n = settings.batch;
+    const residual = (r: { score: number; units: number }) => r.score - n * Math.log(r.units);
     expect(largest.units).toBeGreaterThan(2 * smallest.units);
     expect(largest.score).toBeGreaterThan(smallest.score + 5);
+    expect(Math.abs(residual(largest) - residual(smallest))).toBeLessThan(0.5);
+    // Independent codes, each unit active for half the images: log det((I + J) / 2) = (N − 1)·ln ½ + ln((N + 1) / 2).
+    const independent = (n - 1) * Math.log(0.5) + Math.log((n + 1) / 2);
+    for (const r of [smallest, largest]) expect(residual(r)).toBeCloseTo(independent, 0);
   });
 
-  it('rejects an aborted job at once, stops it at the next forward pass, and keeps working', async () => {
+  it('rejects an aborted job at once, stops it before its forward pass, and keeps working', async () => {
     const controller = new AbortController();
     const pending = scoreNaswotProxy(validateArchitecture(mbv3(4, 'e6k7')), { ...settings, batch: 32 }, thread, controller.signal);
     setTimeout(() => controller.abort(new Error('stop')), 300);

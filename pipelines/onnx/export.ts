@@ -2,9 +2,11 @@
  * ONNX export of the network IR: batch 1 (or a fixed batch N on request), NCHW, float32, ONNX IR version 8
  * with opset 17.
  *
- * BatchNorm is folded into the convolution (a conv with BN or an explicit bias gets a B input), as an
- * inference runtime would do anyway, so what is timed is what a deployed model runs. A conv's fused
- * activation becomes its own node after the Conv; the runtime is free to fuse it again.
+ * By default BatchNorm is folded into the convolution (a conv with BN or an explicit bias gets a B input), as
+ * an inference runtime would do anyway, so what is timed is what a deployed model runs. With
+ * `normalization: 'batch'` a conv with BN instead normalises by the statistics of the batch itself, as an
+ * untrained PyTorch network in training mode does (what NASWOT scores). A conv's fused activation becomes
+ * its own node after the Conv (and the normalisation); the runtime is free to fuse it again.
  */
 import type { Activation } from '../spaces/types.js';
 import type { ConvNode, IRBlock, IRNode, LinearNode, NetworkIR, PoolNode, Shape } from '../network/ir.js';
@@ -28,7 +30,25 @@ export interface ExportOptions {
    * by its IR tensor, after the main output and in graph order. Training-free proxies such as NASWOT read them.
    */
   exposeActivations?: boolean;
+  /**
+   * Also expose the binary code of every code activation, Greater(output, 0) as a bool tensor named
+   * codeOutputName(tensor), after the main output (and any exposed activations) in graph order: a byte per
+   * unit instead of a float32, and the float activations are then free for the runtime to reuse.
+   */
+  exposeCodes?: boolean;
+  /**
+   * How a conv with BN (`norm`) is exported. 'folded' (default): a Conv with a small seeded bias, BN folded
+   * in. 'batch': a Conv without bias, then (x − mean) / sqrt(var + 1e-5) with the mean and biased variance
+   * of each channel over the batch and the spatial positions (PyTorch's training-mode BatchNorm2d with its
+   * initial gamma 1 and beta 0), from standard opset-17 ops. The conv weights are the same in both.
+   */
+  normalization?: Normalization;
 }
+
+export type Normalization = 'folded' | 'batch';
+
+/** BatchNorm2d's default epsilon in PyTorch. */
+export const BATCH_NORM_EPSILON = 1e-5;
 
 /**
  * Activations whose output is positive exactly where their input is: relu and relu6 (x > 0), and
@@ -43,6 +63,11 @@ export interface ActivationTensor {
   /** [C, H, W] of one image (the SE branch's are [C, 1, 1]). */
   shape: Shape;
   activation: Activation;
+}
+
+/** The graph output that exposeCodes gives the code of an activation tensor. */
+export function codeOutputName(tensor: string): string {
+  return `${tensor}.code`;
 }
 
 /** The code activations of some blocks, in graph order: what exposeActivations adds as outputs. */
@@ -103,10 +128,16 @@ export function exportBlocks(blocks: readonly IRBlock[], inputShape: Shape, opti
   });
 }
 
-function modelOptions(options: ExportOptions): Pick<ModelSpec, 'seed' | 'batch' | 'exposeActivations'> {
+function modelOptions(options: ExportOptions): Pick<ModelSpec, 'seed' | 'batch' | 'exposeActivations' | 'exposeCodes' | 'normalization'> {
   const batch = options.batch ?? 1;
   if (!Number.isSafeInteger(batch) || batch < 1) throw new RangeError(`export batch must be a positive integer, got ${batch}`);
-  return { seed: options.seed ?? 0, batch, exposeActivations: options.exposeActivations ?? false };
+  return {
+    seed: options.seed ?? 0,
+    batch,
+    exposeActivations: options.exposeActivations ?? false,
+    exposeCodes: options.exposeCodes ?? false,
+    normalization: options.normalization ?? 'folded',
+  };
 }
 
 interface ModelSpec {
@@ -119,10 +150,12 @@ interface ModelSpec {
   seed: Seed;
   batch: number;
   exposeActivations: boolean;
+  exposeCodes: boolean;
+  normalization: Normalization;
 }
 
 function buildModel(spec: ModelSpec): Uint8Array {
-  const graph = new GraphBuilder(spec.seed, spec.batch);
+  const graph = new GraphBuilder(spec.seed, spec.batch, spec.normalization);
   for (const block of spec.blocks) for (const node of block.nodes) graph.add(node);
 
   const lastBlock = spec.blocks[spec.blocks.length - 1]!;
@@ -132,6 +165,13 @@ function buildModel(spec: ModelSpec): Uint8Array {
     // The final tensor, if it is an activation, is already an output under its graph-output name.
     for (const { tensor, shape } of codeActivations(spec.blocks)) {
       if (tensor !== lastBlock.output) outputs.push(valueInfo(tensor, graph.onnxShape(tensor, shape)));
+    }
+  }
+  if (spec.exposeCodes) {
+    for (const { tensor, shape } of codeActivations(spec.blocks)) {
+      const code = codeOutputName(tensor);
+      graph.code(tensor === lastBlock.output ? spec.outputName : tensor, code);
+      outputs.push(valueInfo(code, graph.onnxShape(tensor, shape), onnx.TensorProto.DataType.BOOL));
     }
   }
   const model: ModelProto = {
@@ -169,6 +209,7 @@ class GraphBuilder {
   constructor(
     private readonly seed: Seed,
     private readonly batch: number,
+    private readonly normalization: Normalization,
   ) {}
 
   add(node: IRNode): void {
@@ -195,6 +236,11 @@ class GraphBuilder {
     }
   }
 
+  /** Greater(input, 0) as `output`: the unit is active. */
+  code(input: string, output: string): void {
+    this.push('Greater', output, [input, this.scalar('code.zero', 0)], output);
+  }
+
   /** Gives the final tensor its graph-output name (the producing node is the last one emitted). */
   renameTensor(from: string, to: string): void {
     if (from === to) return;
@@ -218,17 +264,33 @@ class GraphBuilder {
     if (cin % groups !== 0 || cout % groups !== 0) throw new Error(`${node.out}: channels ${cin}->${cout} not divisible by groups ${groups}`);
     const fanIn = (cin / groups) * k * k;
     const inputs = [node.input, this.weight(`${node.out}.weight`, [cout, cin / groups, k, k], heUniformBound(fanIn, node.initGain ?? 1))];
-    if (node.norm || node.bias) inputs.push(this.weight(`${node.out}.bias`, [cout], BIAS_BOUND));
+    const batchNorm = node.norm && this.normalization === 'batch';
+    // A conv followed by batch statistics has no bias (it would cancel), as in PyTorch.
+    if (node.bias || (node.norm && !batchNorm)) inputs.push(this.weight(`${node.out}.bias`, [cout], BIAS_BOUND));
     const pad = Math.floor(k / 2);
-    const convOut = node.activation ? `${node.out}.preact` : node.out;
-    this.push('Conv', convOut, inputs, node.out, [
+    const preact = node.activation ? `${node.out}.preact` : node.out;
+    this.push('Conv', batchNorm ? `${node.out}.conv` : preact, inputs, node.out, [
       intsAttr('kernel_shape', [k, k]),
       intsAttr('strides', [node.stride, node.stride]),
       intsAttr('pads', [pad, pad, pad, pad]),
       intsAttr('dilations', [1, 1]),
       intAttr('group', groups),
     ]);
-    if (node.activation) this.activation(convOut, node.out, node.activation, `${node.out}.${node.activation}`);
+    if (batchNorm) this.batchNorm(`${node.out}.conv`, preact, `${node.out}.bn`);
+    if (node.activation) this.activation(preact, node.out, node.activation, `${node.out}.${node.activation}`);
+  }
+
+  /** (x − mean) / sqrt(var + eps) per channel over axes N, H, W, with the biased variance. */
+  private batchNorm(input: string, output: string, prefix: string): void {
+    // Opset 17's ReduceMean still takes its axes as an attribute (an input only from opset 18).
+    const overBatch = [intsAttr('axes', [0, 2, 3]), intAttr('keepdims', 1)];
+    this.push('ReduceMean', `${prefix}.mean`, [input], `${prefix}.mean`, overBatch);
+    this.push('Sub', `${prefix}.centred`, [input, `${prefix}.mean`], `${prefix}.centred`);
+    this.push('Mul', `${prefix}.squared`, [`${prefix}.centred`, `${prefix}.centred`], `${prefix}.squared`);
+    this.push('ReduceMean', `${prefix}.var`, [`${prefix}.squared`], `${prefix}.var`, overBatch);
+    this.push('Add', `${prefix}.varEps`, [`${prefix}.var`, this.scalar('bn.epsilon', BATCH_NORM_EPSILON)], `${prefix}.varEps`);
+    this.push('Sqrt', `${prefix}.std`, [`${prefix}.varEps`], `${prefix}.std`);
+    this.push('Div', output, [`${prefix}.centred`, `${prefix}.std`], `${prefix}.div`);
   }
 
   private activation(input: string, output: string, activation: Activation, nodeName: string): void {
@@ -290,10 +352,10 @@ function floatTensor(name: string, dims: number[], values: Float32Array): Tensor
   return { name, dims, dataType: onnx.TensorProto.DataType.FLOAT, rawData: float32LeBytes(values) };
 }
 
-function valueInfo(name: string, dims: number[]): ValueInfoProto {
+function valueInfo(name: string, dims: number[], elemType: number = onnx.TensorProto.DataType.FLOAT): ValueInfoProto {
   return {
     name,
-    type: { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT, shape: { dim: dims.map((dimValue) => ({ dimValue })) } } },
+    type: { tensorType: { elemType, shape: { dim: dims.map((dimValue) => ({ dimValue })) } } },
   };
 }
 

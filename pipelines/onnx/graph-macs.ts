@@ -109,8 +109,9 @@ interface NodeResult {
   macs: number;
 }
 
-const UNARY_OPS = new Set(['Relu', 'Clip', 'HardSwish', 'HardSigmoid', 'Sigmoid', 'Tanh', 'Identity', 'BatchNormalization']);
-const BROADCAST_OPS = new Set(['Add', 'Mul', 'Sub', 'Div']);
+const UNARY_OPS = new Set(['Relu', 'Clip', 'HardSwish', 'HardSigmoid', 'Sigmoid', 'Tanh', 'Identity', 'BatchNormalization', 'Sqrt']);
+// Greater (the exported codes) broadcasts like the arithmetic ops; its bool output has the same shape.
+const BROADCAST_OPS = new Set(['Add', 'Mul', 'Sub', 'Div', 'Greater']);
 
 function inferNode(node: NodeProto, shapeOf: (tensor: string) => number[]): NodeResult {
   const opType = node.opType ?? '';
@@ -129,6 +130,13 @@ function inferNode(node: NodeProto, shapeOf: (tensor: string) => number[]): Node
     return { outShape: [n!, c!, ...spatial.map(() => 1)], macs: 0 };
   }
   if (opType === 'MaxPool' || opType === 'AveragePool') return { outShape: inferPool(node, input(0)), macs: 0 };
+  if (opType === 'ReduceMean') {
+    // Opset 17: axes is an attribute; none means every axis.
+    const shape = input(0);
+    const axes = intsAttribute(node, 'axes', shape.map((_, i) => i)).map((a) => (a < 0 ? a + shape.length : a));
+    const keep = intAttribute(node, 'keepdims', 1) === 1;
+    return { outShape: shape.flatMap((d, i) => (axes.includes(i) ? (keep ? [1] : []) : [d])), macs: 0 };
+  }
   if (opType === 'Flatten') {
     const shape = input(0);
     const axis = intAttribute(node, 'axis', 1);

@@ -48,9 +48,9 @@ export class BinaryCodes {
   /**
    * Records layer `layer` for images [firstImage, firstImage + count) from its activations
    * [count, ...units] (or the first count·units values of a larger buffer). A unit's code is 1 where the
-   * activation is > 0.
+   * activation is > 0; a Uint8Array holds the codes themselves (an ONNX bool tensor: 1 where active).
    */
-  setLayer(layer: number, activations: Float32Array, firstImage = 0, count = this.images - firstImage): void {
+  setLayer(layer: number, activations: Float32Array | Uint8Array, firstImage = 0, count = this.images - firstImage): void {
     const units = this.layerUnits[layer];
     if (units === undefined) throw new RangeError(`layer ${layer} out of range 0..${this.layerUnits.length - 1}`);
     if (firstImage < 0 || count < 1 || firstImage + count > this.images) {
@@ -61,7 +61,8 @@ export class BinaryCodes {
     }
     // A float32 is > 0 exactly when its bits read as an int32 v are > 0 (−0 is not), and then the sign bit
     // of (−v & ~v) is set: packing without a branch per unit is about twice as fast on random codes.
-    const bits = new Int32Array(activations.buffer, activations.byteOffset, count * units);
+        const floats = activations instanceof Float32Array;
+    const bits = floats ? new Int32Array(activations.buffer, activations.byteOffset, count * units) : activations;
     for (let image = 0; image < count; image++) {
       let source = image * units;
       let target = (firstImage + image) * this.wordsPerImage + this.layerWordOffsets[layer]!;
@@ -69,9 +70,13 @@ export class BinaryCodes {
       while (source < end) {
         const take = Math.min(32, end - source);
         let word = 0;
-        for (let bit = 0; bit < take; bit++) {
-          const v = bits[source + bit]!;
-          word |= ((-v & ~v) >>> 31) << bit;
+        if (floats) {
+          for (let bit = 0; bit < take; bit++) {
+            const v = bits[source + bit]!;
+            word |= ((-v & ~v) >>> 31) << bit;
+          }
+        } else {
+          for (let bit = 0; bit < take; bit++) word |= (bits[source + bit]! === 0 ? 0 : 1) << bit;
         }
         this.words[target++] = word;
         source += take;
