@@ -23,7 +23,7 @@ export interface ConvNode extends NodeBase {
   kernel: number;
   stride: number;
   groups: number;
-  /** BatchNorm after the convolution (folded into the bias on export). */
+  /** BatchNorm after the convolution: folded into the bias on export, or normalising by batch statistics (the NASWOT proxy). */
   norm: boolean;
   /** An explicit bias (SE convolutions). */
   bias: boolean;
