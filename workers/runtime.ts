@@ -20,6 +20,8 @@ export interface RuntimeConfig {
   devicesFile?: string;
   /** Seconds in-flight activities get to finish on shutdown before they are cancelled. */
   shutdownGraceSeconds?: number;
+  /** Wraps the opened store, e.g. in a CountingArtifactStore to measure what the activities read. */
+  wrapStore?: (store: ArtifactStore) => ArtifactStore;
 }
 
 export interface RunningWorker {
@@ -32,7 +34,7 @@ export interface RunningWorker {
 async function openStore(config: RuntimeConfig): Promise<ArtifactStore> {
   const store = openArtifactStore(config.store);
   if ('ensureBucket' in store && typeof store.ensureBucket === 'function') await store.ensureBucket();
-  return store;
+  return config.wrapStore ? config.wrapStore(store) : store;
 }
 
 function startRunning(worker: Worker, cleanup: () => Promise<void>): RunningWorker {

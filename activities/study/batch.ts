@@ -1,11 +1,10 @@
 /**
- * The shared shape of a batch activity: compute one result per architecture of a plan slice, heartbeat
+ * The shared shape of a batch activity: compute one result per architecture of its work list, heartbeat
  * after every item, resume after the last heartbeated item on retry, and write the batch once under an
  * idempotent key. Items finished by an earlier attempt come back from the cache, never recomputed.
  */
 import { Context } from '@temporalio/activity';
 import type { ArtifactStore } from '../storage/index.js';
-import type { StudyPlan } from '../../pipelines/study/plan.js';
 import type { Architecture } from '../../pipelines/spaces/types.js';
 import type { BatchHeartbeat, BatchRequest, BatchSummary } from './contracts.js';
 
@@ -18,8 +17,8 @@ export async function runBatchActivity<T>(options: {
   store: ArtifactStore;
   request: BatchRequest;
   resultKey: string;
-  /** The whole work list the batch is a slice of (default: the study plan's architectures). */
-  loadItems?: () => Promise<{ hash: string; arch: Architecture }[]>;
+  /** The batch's own architectures, read only when the batch is not stored yet. */
+  loadItems: () => Promise<{ hash: string; arch: Architecture }[]>;
   computeOne: (item: { hash: string; arch: Architecture }, signal: AbortSignal) => Promise<ItemResult<T>>;
   /** Runs before the batch's item `index` (0-based), and once more with index = the batch's length after the last item. */
   between?: (index: number, batchLength: number, signal: AbortSignal) => Promise<void>;
@@ -30,8 +29,7 @@ export async function runBatchActivity<T>(options: {
     const existing = await store.getJson<T[]>(resultKey);
     return { batchIndex: request.batchIndex, key: resultKey, count: existing.length, computed: 0, cached: existing.length };
   }
-  const all = options.loadItems ? await options.loadItems() : (await store.getJson<StudyPlan>(request.planKey)).architectures;
-  const items = all.slice(request.batchIndex * request.batchSize, (request.batchIndex + 1) * request.batchSize);
+  const items = await options.loadItems();
   const resumed = context.info.heartbeatDetails as BatchHeartbeat | undefined;
   if (resumed && resumed.batchIndex === request.batchIndex) {
     context.log.info('resuming batch after the last heartbeated item', { batchIndex: request.batchIndex, completed: resumed.completed });

@@ -27,6 +27,7 @@ export type CampaignKind = 'latency' | 'accuracy';
 
 export interface BatchRequest {
   studyId: string;
+  /** Read only by the batches of a study prepared before work lists existed (activities/study/work.ts). */
   planKey: string;
   batchIndex: number;
   batchSize: number;
@@ -52,7 +53,7 @@ export interface OrchestratorActivities {
   prepareStudy(input: { studyId: string; spec: StudySpec }): Promise<PreparedStudy>;
   scoreAccuracyBatch(input: BatchRequest & { spec: StudySpec }): Promise<BatchSummary>;
   aggregateProfiles(input: { studyId: string; planKey: string; spec: StudySpec }): Promise<ProfileRef[]>;
-  /** The architectures of one batch of the plan (for accuracy from a user's evaluator worker). */
+  /** The architectures of one accuracy batch, from its work list (for accuracy from a user's evaluator worker). */
   planBatch(input: BatchRequest): Promise<{ hash: string; arch: Architecture }[]>;
   /** Stores accuracies an evaluator worker returned for one batch. */
   storeAccuracyBatch(input: BatchRequest & { records: AccuracyRecord[] }): Promise<BatchSummary>;

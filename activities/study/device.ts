@@ -4,12 +4,11 @@ import type { ArtifactStore } from '../storage/index.js';
 import { runBatchActivity } from './batch.js';
 import type { Architecture } from '../../pipelines/spaces/types.js';
 import { midpointMs, type DriftProbe } from '../../pipelines/drift.js';
-import { referenceArchitecture } from '../../pipelines/sampling.js';
-import { measurementList, type StudyPlan } from '../../pipelines/study/plan.js';
-import type { StudySpec } from '../../pipelines/study/spec.js';
+import type { LatencyWorkList } from '../../pipelines/study/work.js';
 import type { DeviceActivities } from './contracts.js';
 import { searchFinalArchitectures } from './search.js';
 import { studyKeys } from './keys.js';
+import { readLatencyWork } from './work.js';
 
 export function createDeviceActivities(deps: { store: ArtifactStore; device: string; measurer: Measurer }): DeviceActivities {
   const checkDevice = (device: string) => {
@@ -25,12 +24,10 @@ export function createDeviceActivities(deps: { store: ArtifactStore; device: str
     async measureBatch(input) {
       checkDevice(input.device);
       const keys = studyKeys(input.studyId);
-      // Read only when the batch is measured: a batch already stored needs neither.
-      let study: Promise<{ plan: StudyPlan; spec: StudySpec }> | undefined;
-      const loadStudy = () =>
-        (study ??= Promise.all([deps.store.getJson<StudyPlan>(input.planKey), deps.store.getJson<StudySpec>(keys.spec)]).then(([plan, spec]) => ({ plan, spec })));
-      const probe = async (plan: StudyPlan, index: number, signal: AbortSignal) => {
-        const reference = referenceArchitecture(plan.space, plan.resolutions[0]!);
+      // Read only when the batch is measured: a batch already stored needs no work list.
+      let work: Promise<LatencyWorkList> | undefined;
+      const loadWork = () => (work ??= readLatencyWork(deps.store, input));
+      const probe = async (reference: Architecture, position: number, signal: AbortSignal) => {
         let warmUpMs = 0;
         if (!warmedUp) {
           // A freshly started runtime is slower on its first model (the demo's first probe: +23% over the
@@ -41,7 +38,7 @@ export function createDeviceActivities(deps: { store: ArtifactStore; device: str
         const measured = await deps.measurer.measure(reference, { signal, fresh: true });
         const taken: DriftProbe = {
           batchIndex: input.batchIndex,
-          position: input.batchIndex * input.batchSize + index,
+          position,
           at: new Date(midpointMs(measured.startedAt, measured.measuredAt)).toISOString(),
           medianMs: measured.medianMs,
           deviceMs: warmUpMs + measured.breakdown.totalMs,
@@ -53,16 +50,15 @@ export function createDeviceActivities(deps: { store: ArtifactStore; device: str
         store: deps.store,
         request: input,
         resultKey: keys.latencyBatch(input.device, input.batchIndex),
-        loadItems: async () => measurementList((await loadStudy()).plan, input.device),
+        loadItems: async () => (await loadWork()).items,
         computeOne: measureOne,
         between: async (index: number, batchLength: number, signal: AbortSignal) => {
-          const { plan, spec } = await loadStudy();
-          // Specs stored before drift tracking existed have no `drift`: no probes.
-          const drift = spec.measurement.drift;
-          if (!drift?.track) return;
-          const position = input.batchIndex * input.batchSize + index;
-          const due = index === 0 || (index < batchLength && drift.every > 0 && index % drift.every === 0) || (index === batchLength && position === plan.architectures.length);
-          if (due) await probe(plan, index, signal);
+          const list = await loadWork();
+          if (list.probes === null) return;
+          const { every, reference } = list.probes;
+          const position = list.start + index;
+          const due = index === 0 || (index < batchLength && every > 0 && index % every === 0) || (index === batchLength && position === list.total);
+          if (due) await probe(reference, position, signal);
         },
       });
     },

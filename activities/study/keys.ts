@@ -4,6 +4,9 @@ const pad = (n: number) => String(n).padStart(5, '0');
 export const studyKeys = (studyId: string) => ({
   spec: `studies/${studyId}/spec.json`,
   plan: `studies/${studyId}/plan.json`,
+  /** One work list per batch (pipelines/study/work.ts), so a batch reads its own architectures, not the plan. */
+  accuracyWork: (batchIndex: number) => `studies/${studyId}/work/accuracy/batch-${pad(batchIndex)}.json`,
+  latencyWork: (device: string, batchIndex: number) => `studies/${studyId}/work/latency/${device}/batch-${pad(batchIndex)}.json`,
   accuracyBatch: (batchIndex: number) => `studies/${studyId}/accuracy/batch-${pad(batchIndex)}.json`,
   accuracyPrefix: `studies/${studyId}/accuracy/`,
   latencyBatch: (device: string, batchIndex: number) => `studies/${studyId}/latency/${device}/batch-${pad(batchIndex)}.json`,

@@ -17,6 +17,7 @@ import { studyKeys } from './keys.js';
 import { deviceLatencies } from './latency.js';
 import { createReportActivities } from './report.js';
 import { createSearchActivities } from './search.js';
+import { readAccuracyWork, writeWorkLists } from './work.js';
 
 export interface OrchestratorDependencies {
   store: ArtifactStore;
@@ -38,6 +39,7 @@ export function createOrchestratorActivities(deps: OrchestratorDependencies): Or
     await store.putJson(keys.spec, input.spec);
     const plan = planStudy(input.spec);
     await store.putJson(keys.plan, plan);
+    await writeWorkLists(store, input.studyId, plan, input.spec);
     return {
       studyId: input.studyId,
       specKey: keys.spec,
@@ -54,13 +56,13 @@ export function createOrchestratorActivities(deps: OrchestratorDependencies): Or
       store,
       request: input,
       resultKey: studyKeys(input.studyId).accuracyBatch(input.batchIndex),
+      loadItems: async () => (await readAccuracyWork(store, input)).items,
       computeOne: (item, signal) => scorer.score(item.arch, signal),
     });
   }
 
   async function planBatch(input: BatchRequest): Promise<{ hash: string; arch: Architecture }[]> {
-    const plan = await store.getJson<StudyPlan>(input.planKey);
-    return plan.architectures.slice(input.batchIndex * input.batchSize, (input.batchIndex + 1) * input.batchSize);
+    return (await readAccuracyWork(store, input)).items;
   }
 
   async function storeAccuracyBatch(input: BatchRequest & { records: AccuracyRecord[] }): Promise<BatchSummary> {
