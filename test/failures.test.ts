@@ -200,6 +200,24 @@ describe('failures that must not leave a study stuck', () => {
     await expect(started.handle.result()).rejects.toThrow();
   }, WITHIN_A_MINUTE * 2);
 
+  it('ends an activity that keeps failing after its bounded attempts, failing the study with the last error', async () => {
+    const started = await startStudy(temporal.client, smallSpec('unplugged-bounded', { devices: ['unplugged'] }), { timeouts: { ...TEST_TIMEOUTS, maximumAttempts: 3 } });
+    const failure = await started.handle.result().then(
+      () => new Error('the study completed'),
+      (error: unknown) => error as Error,
+    );
+    expect(failure).toBeInstanceOf(WorkflowFailedError);
+    const chain: string[] = [];
+    for (let cause: unknown = failure; cause instanceof Error; cause = cause.cause) chain.push(cause.message);
+    expect(chain.join(' <- ')).toMatch(/latency campaign on unplugged failed at batch 0[\s\S]*adb: device unplugged/);
+    // Three starts, then the failure: the campaign's history holds the activity's last attempt.
+    const history = await temporal.client.workflow.getHandle(`${started.workflowId}.latency.unplugged`).fetchHistory();
+    const failed = history.events?.find((e) => e.activityTaskFailedEventAttributes);
+    const attempt = history.events?.find((e) => e.activityTaskStartedEventAttributes)?.activityTaskStartedEventAttributes?.attempt;
+    expect(failed).toBeDefined();
+    expect(attempt).toBe(3);
+  }, WITHIN_A_MINUTE * 2);
+
   it('reports a workflow whose task keeps failing in study status, study list and the CLI', async () => {
     const workflowId = 'study-stuck-000000000000';
     await temporal.client.workflow.start('studyWorkflow', { taskQueue: FIXTURE_QUEUE, workflowId });

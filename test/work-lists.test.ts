@@ -38,7 +38,7 @@ const spec = (overrides: Record<string, unknown> = {}) =>
   });
 
 describe('work lists', () => {
-  it('partition the plan exactly: every architecture once per campaign, in plan order for accuracy and in each device's order for latency', () => {
+  it("partition the plan exactly: every architecture once per campaign, in plan order for accuracy and in each device's order for latency", () => {
     const study = spec();
     const plan = planStudy(study);
     expect(plan.architectures.length % study.accuracy.batchSize).not.toBe(0);

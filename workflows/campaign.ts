@@ -13,21 +13,10 @@ import {
   setHandler,
   setWorkflowOptions,
   workflowInfo,
-  type ActivityOptions,
 } from '@temporalio/workflow';
 import type { EvaluatorActivities } from '../activities/accuracy/contracts.js';
 import type { AccuracyRecord, BatchRequest, BatchSummary, DeviceActivities, OrchestratorActivities } from '../activities/study/contracts.js';
-import { RETRY_POLICY, WORKFLOW_DEFINITION_OPTIONS, campaignProgressQuery, pauseSignal, resumeSignal, type CampaignInput, type CampaignProgress } from './definitions.js';
-
-function batchActivityOptions(input: CampaignInput): ActivityOptions {
-  return {
-    taskQueue: input.taskQueue,
-    // No schedule-to-start limit: a device that is offline for days just leaves its batch waiting.
-    startToCloseTimeout: `${input.timeouts.batchStartToCloseMinutes} minutes`,
-    heartbeatTimeout: `${input.timeouts.heartbeatSeconds} seconds`,
-    retry: RETRY_POLICY,
-  };
-}
+import { ORCHESTRATOR_QUEUE, WORKFLOW_DEFINITION_OPTIONS, activityOptions, campaignProgressQuery, pauseSignal, resumeSignal, type CampaignInput, type CampaignProgress } from './definitions.js';
 
 export interface CampaignResult {
   kind: CampaignInput['kind'];
@@ -71,20 +60,22 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
     paused = false;
   });
 
-  const options = batchActivityOptions(input);
-  const device = proxyActivities<DeviceActivities>(options);
-  const orchestrator = proxyActivities<OrchestratorActivities>(options);
+  const batchOptions = activityOptions('batch', input.taskQueue, input.timeouts);
+  const device = proxyActivities<DeviceActivities>(batchOptions);
+  const orchestrator = proxyActivities<OrchestratorActivities>(batchOptions);
+  // The evaluator path's bookkeeping (read the batch's work list, store the records) is analysis work.
+  const bookkeeping = proxyActivities<OrchestratorActivities>(activityOptions('analysis', ORCHESTRATOR_QUEUE, input.timeouts));
   const evaluatorQueue = input.spec.accuracy.evaluatorTaskQueue;
   // A user's evaluator worker only implements evaluateAccuracy; our orchestrator reads and writes the store.
-  const evaluator = evaluatorQueue ? proxyActivities<EvaluatorActivities>({ ...options, taskQueue: evaluatorQueue }) : undefined;
+  const evaluator = evaluatorQueue ? proxyActivities<EvaluatorActivities>(activityOptions('evaluator', evaluatorQueue, input.timeouts)) : undefined;
   const evaluateBatch = async (request: BatchRequest): Promise<BatchSummary> => {
-    const items = await orchestrator.planBatch(request);
+    const items = await bookkeeping.planBatch(request);
     const records: AccuracyRecord[] = [];
     for (const item of items) {
       const result = await evaluator!.evaluateAccuracy({ arch: item.arch, resolution: item.arch.resolution });
       records.push({ hash: item.hash, score: result.top1, source: 'evaluator' });
     }
-    return orchestrator.storeAccuracyBatch({ ...request, records });
+    return bookkeeping.storeAccuracyBatch({ ...request, records });
   };
   const runBatch = (request: BatchRequest): Promise<BatchSummary> => {
     // The summary names the batch in the Temporal UI's event list.

@@ -1,5 +1,5 @@
 /** Signals, queries, search attributes and shared types of the study workflows. */
-import { defineSearchAttributeKey, SearchAttributeType, type WorkflowDefinitionOptions } from '@temporalio/common';
+import { defineSearchAttributeKey, SearchAttributeType, type ActivityOptions, type RetryPolicy, type WorkflowDefinitionOptions } from '@temporalio/common';
 import { defineQuery, defineSignal } from '@temporalio/workflow';
 import type { CampaignKind, ComparisonRef, InsightRef, PreparedStudy, ProfileRef, StudyReportRef } from '../activities/study/contracts.js';
 import type { StudySpec } from '../pipelines/study/spec.js';
@@ -16,8 +16,47 @@ export const ORCHESTRATOR_QUEUE = 'blockscope.orchestrator';
  */
 const NON_RETRYABLE_ERRORS = ['SpaceValidationError', 'StudySpecError', 'DeviceConfigError', 'InvalidInputError', 'AccuracyInputError', 'TypeError', 'RangeError', 'ReferenceError'];
 
-/** Every activity retries with backoff from 1 s to 1 min, for as long as its timeouts allow. */
-export const RETRY_POLICY = { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', nonRetryableErrorTypes: NON_RETRYABLE_ERRORS };
+/**
+ * Retries with backoff from 1 s to 1 min, at most `maximumAttempts` starts. A batch waiting for an offline
+ * device is not an attempt (no worker has started it), so a device may be away for days; a batch that keeps
+ * failing on a live worker ends the study with its last error instead of retrying for ever.
+ */
+export function retryPolicy(maximumAttempts: number): RetryPolicy {
+  return { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts, nonRetryableErrorTypes: NON_RETRYABLE_ERRORS };
+}
+
+/** Starts of an activity before it fails for good: enough for restarts and outages, not for an error that repeats. */
+export const DEFAULT_MAXIMUM_ATTEMPTS = 10;
+
+export type ActivityClass = 'batch' | 'analysis' | 'search-step' | 'evaluator';
+
+/**
+ * Every activity's timeouts and retries, by class (docs/studies.md "Timeouts and retries"):
+ * - batch: a device or accuracy batch; heartbeats after every architecture (and every second while one
+ *   runs), so a dead worker is noticed after `heartbeatSeconds`, and a batch may take hours;
+ * - analysis: prepare, aggregate, insights, search setup and bookkeeping, comparison, report; they do not
+ *   heartbeat, so they have an honest bound instead (a paper-scale aggregation takes seconds to minutes);
+ * - search-step: one step's candidates scored on the orchestrator, heartbeating per candidate;
+ * - evaluator: a user's evaluateAccuracy, which may evaluate for minutes and heartbeats (docs/accuracy.md).
+ */
+export function activityOptions(kind: ActivityClass, taskQueue: string, timeouts: StudyTimeouts = DEFAULT_TIMEOUTS): ActivityOptions {
+  const retry = retryPolicy(timeouts.maximumAttempts ?? DEFAULT_MAXIMUM_ATTEMPTS);
+  switch (kind) {
+    case 'batch':
+      // No schedule-to-start limit: a device that is offline for days just leaves its batch waiting.
+      return { taskQueue, startToCloseTimeout: `${timeouts.batchStartToCloseMinutes} minutes`, heartbeatTimeout: `${timeouts.heartbeatSeconds} seconds`, retry };
+    case 'analysis':
+      return { taskQueue, startToCloseTimeout: `${timeouts.analysisMinutes ?? DEFAULT_ANALYSIS_MINUTES} minutes`, retry };
+    case 'search-step':
+      return { taskQueue, startToCloseTimeout: '6 hours', heartbeatTimeout: `${timeouts.heartbeatSeconds} seconds`, retry };
+    case 'evaluator':
+      return { taskQueue, startToCloseTimeout: '6 hours', heartbeatTimeout: '5 minutes', retry };
+  }
+}
+
+/** An analysis activity's bound: a paper-scale aggregation (18,100 architectures, two regressions per device) takes under a minute here. */
+const DEFAULT_ANALYSIS_MINUTES = 60;
+
 export const deviceQueue = (device: string) => `device.${device}`;
 
 /**
@@ -42,10 +81,14 @@ export const SEARCH_ATTRIBUTES = {
 export type StudyStatus = 'running' | 'paused' | 'completed' | 'failed' | 'cancelled';
 export type StudyStage = 'sampling' | 'accuracy' | 'measuring' | 'aggregating' | 'insights' | 'search' | 'report' | 'done';
 
-/** Timeouts of device work; tests shorten the heartbeat timeout so a killed worker is noticed fast. */
+/** Timeouts and retries of the study's activities; tests shorten them so a killed worker or a failing activity is noticed fast. */
 export interface StudyTimeouts {
   batchStartToCloseMinutes: number;
   heartbeatSeconds: number;
+  /** The analysis activities' start-to-close bound (default 60). */
+  analysisMinutes?: number;
+  /** Starts of an activity before it fails for good (default DEFAULT_MAXIMUM_ATTEMPTS). */
+  maximumAttempts?: number;
 }
 
 export const DEFAULT_TIMEOUTS: StudyTimeouts = { batchStartToCloseMinutes: 360, heartbeatSeconds: 120 };

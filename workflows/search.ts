@@ -14,20 +14,19 @@ import type { EvaluatorActivities } from '../activities/accuracy/contracts.js';
 import type { OrchestratorActivities, SearchRef, SearchRequest } from '../activities/study/contracts.js';
 import { acceptResults, isDone, nextBatch, predictedOutcome, searchFailure, searchResult, startSearch, type EvaluationOutcome } from '../pipelines/search/search.js';
 import type { Architecture } from '../pipelines/spaces/types.js';
-import { ORCHESTRATOR_QUEUE, RETRY_POLICY, WORKFLOW_DEFINITION_OPTIONS } from './definitions.js';
-
-const orchestrator = proxyActivities<OrchestratorActivities>({ taskQueue: ORCHESTRATOR_QUEUE, startToCloseTimeout: '6 hours', heartbeatTimeout: '2 minutes', retry: RETRY_POLICY });
+import { DEFAULT_TIMEOUTS, ORCHESTRATOR_QUEUE, WORKFLOW_DEFINITION_OPTIONS, activityOptions } from './definitions.js';
 
 export async function searchWorkflow(request: SearchRequest): Promise<SearchRef> {
   const { spec } = request;
+  const timeouts = request.timeouts ?? DEFAULT_TIMEOUTS;
+  const orchestrator = proxyActivities<OrchestratorActivities>(activityOptions('analysis', ORCHESTRATOR_QUEUE, timeouts));
+  const steps = proxyActivities<OrchestratorActivities>(activityOptions('search-step', ORCHESTRATOR_QUEUE, timeouts));
   const evaluatorQueue = spec.accuracy.source === 'evaluator' ? spec.accuracy.evaluatorTaskQueue : undefined;
-  const evaluator = evaluatorQueue
-    ? proxyActivities<EvaluatorActivities>({ taskQueue: evaluatorQueue, startToCloseTimeout: '6 hours', heartbeatTimeout: '5 minutes', retry: RETRY_POLICY })
-    : undefined;
+  const evaluator = evaluatorQueue ? proxyActivities<EvaluatorActivities>(activityOptions('evaluator', evaluatorQueue, timeouts)) : undefined;
 
   const evaluate = async (archs: Architecture[]): Promise<EvaluationOutcome[]> => {
     const target = { studyId: request.studyId, planKey: request.planKey, device: request.device, archs };
-    if (!evaluator) return orchestrator.evaluateCandidates({ ...target, spec });
+    if (!evaluator) return steps.evaluateCandidates({ ...target, spec });
     const latencies = await orchestrator.predictLatencies(target);
     const results: EvaluationOutcome[] = [];
     for (const [i, arch] of archs.entries()) {

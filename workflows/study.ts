@@ -26,7 +26,7 @@ import { searchWorkflow } from './search.js';
 import {
   DEFAULT_TIMEOUTS,
   ORCHESTRATOR_QUEUE,
-  RETRY_POLICY,
+  activityOptions,
   SEARCH_ATTRIBUTES,
   WORKFLOW_DEFINITION_OPTIONS,
   campaignWorkflowId,
@@ -41,13 +41,6 @@ import {
   type StudyWorkflowInput,
 } from './definitions.js';
 
-const orchestrator = proxyActivities<OrchestratorActivities>({
-  taskQueue: ORCHESTRATOR_QUEUE,
-  // Searches at paper scale score thousands of candidates; heartbeats, not this bound, detect a dead worker.
-  startToCloseTimeout: '6 hours',
-  heartbeatTimeout: '2 minutes',
-  retry: RETRY_POLICY,
-});
 
 /** Batches a campaign runs before continuing as new: ~10 history events each, far below the limits. */
 const BATCHES_PER_RUN = 200;
@@ -55,6 +48,7 @@ const BATCHES_PER_RUN = 200;
 export async function studyWorkflow(input: StudyWorkflowInput): Promise<StudyResult> {
   const { spec, studyId } = input;
   const timeouts = input.timeouts ?? DEFAULT_TIMEOUTS;
+  const orchestrator = proxyActivities<OrchestratorActivities>(activityOptions('analysis', ORCHESTRATOR_QUEUE, timeouts));
   let stage: StudyStage = 'sampling';
   let status: StudyStatus = 'running';
   let paused = false;
@@ -108,7 +102,7 @@ export async function studyWorkflow(input: StudyWorkflowInput): Promise<StudyRes
     for (let seed = 1; seed <= spec.search.seeds; seed++) {
       for (const arm of arms) {
         await condition(() => !paused);
-        const request: SearchRequest = { studyId, planKey, spec, device, objective, arm, seed, ...(arm === 'derived' && derivedSpaceKey ? { derivedSpaceKey } : {}) };
+        const request: SearchRequest = { studyId, planKey, spec, device, objective, arm, seed, timeouts, ...(arm === 'derived' && derivedSpaceKey ? { derivedSpaceKey } : {}) };
         const workflowId = `${studyId}.search.${device}.${objective}.${armKey(arm)}.seed${seed}`;
         searchWorkflowIds.push(workflowId);
         searches.push(
@@ -123,12 +117,7 @@ export async function studyWorkflow(input: StudyWorkflowInput): Promise<StudyRes
     }
     let remeasuredKey: string | undefined;
     if (spec.search.remeasureFront) {
-      const deviceActivities = proxyActivities<DeviceActivities>({
-        taskQueue: deviceQueue(device),
-        startToCloseTimeout: `${timeouts.batchStartToCloseMinutes} minutes`,
-        heartbeatTimeout: `${timeouts.heartbeatSeconds} seconds`,
-        retry: RETRY_POLICY,
-      });
+      const deviceActivities = proxyActivities<DeviceActivities>(activityOptions('batch', deviceQueue(device), timeouts));
       remeasuredKey = (await deviceActivities.remeasureSearchResults({ studyId, device, objective, searches })).key;
     }
     return orchestrator.compareStudySearches({ studyId, planKey, device, objective, searches, ...(remeasuredKey ? { remeasuredKey } : {}) });

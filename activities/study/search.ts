@@ -36,6 +36,7 @@ import { kendallTau, meanAbsolutePercentageError } from '../../pipelines/stats.j
 import type { LatencyMeasurement } from '../devices/index.js';
 import type { ArtifactStore } from '../storage/index.js';
 import type { AccuracyScorerFactory } from './contracts.js';
+import type { StudyTimeouts } from '../../workflows/definitions.js';
 import { studyKeys } from './keys.js';
 import { deviceLatencies } from './latency.js';
 
@@ -58,6 +59,8 @@ export interface SearchRequest {
   /** The derived arm's space: the insights' pruned space for this device and objective. */
   derivedSpaceKey?: string;
   seed: number;
+  /** The study's activity timeouts and retries (absent in searches started before they were passed on: the defaults). */
+  timeouts?: StudyTimeouts;
 }
 
 /** The searches of one device and objective, every arm and seed, and their re-measured fronts. */
