@@ -6,7 +6,6 @@
  */
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { asyncLocalStorage } from '@temporalio/activity';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { saveLookupTable } from '../activities/devices/lookup-table.js';
 import {
@@ -26,7 +25,7 @@ import { referenceArchitecture } from '../pipelines/sampling.js';
 import { measurementList, planStudy, type StudyPlan } from '../pipelines/study/plan.js';
 import { parseStudySpec } from '../pipelines/study/spec.js';
 import { accuracyWorkLists, latencyWorkLists } from '../pipelines/study/work.js';
-import { startDeviceWorker, startOrchestratorWorker, type RunningWorker } from '../workers/runtime.js';
+import { activityReadLabel, startDeviceWorker, startOrchestratorWorker, type RunningWorker } from '../workers/runtime.js';
 import { startStudy } from '../workers/study-client.js';
 import { additiveAccuracy, kernelBoundTable } from './helpers/synthetic-device.js';
 import { TEST_TIMEOUTS, smallSpec, startTestTemporal, tempDir, type TestTemporal } from './helpers/study.js';
@@ -106,12 +105,6 @@ describe('work lists', () => {
 const DEVICE = 'work-lut';
 const BATCH_ACTIVITIES = new Set(['measureBatch', 'scoreAccuracyBatch']);
 
-/** Reads made inside an activity are labelled by its workflow, run, activity id and type. */
-function activityLabel(): string {
-  const info = asyncLocalStorage.getStore()?.info;
-  return info ? [info.workflowExecution?.workflowId, info.workflowExecution?.runId, info.activityId, info.activityType].join(' ') : '';
-}
-
 /** Answers every work-list read with "not found": a study prepared before work lists existed. */
 class WithoutWorkLists extends BaseArtifactStore {
   constructor(
@@ -186,7 +179,7 @@ describe('batch reads through Temporal', () => {
     writeFileSync(join(dir, 'accuracy.csv'), ['hash,top1', ...plan.architectures.map(({ hash, arch }) => `${hash},${additiveAccuracy(arch).toFixed(4)}`), ''].join('\n'));
     store = new FsArtifactStore(join(dir, 'store'));
     const wrapStore = (inner: ArtifactStore) => {
-      const counter = new CountingArtifactStore(new WithoutWorkLists(inner, () => hideWorkLists), activityLabel);
+      const counter = new CountingArtifactStore(new WithoutWorkLists(inner, () => hideWorkLists), activityReadLabel);
       counters.push(counter);
       return counter;
     };

@@ -3,6 +3,7 @@
  * (`blockscope worker`, `blockscope dev`, tests) call these; nothing else wires dependencies.
  */
 import { hostname } from 'node:os';
+import { asyncLocalStorage } from '@temporalio/activity';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createAccuracyStudyScorers } from '../activities/accuracy/study-scorers.js';
 import { createMeasurer, loadDevices, type DeviceRegistry } from '../activities/devices/index.js';
@@ -29,6 +30,12 @@ export interface RunningWorker {
   /** Resolves when the worker has shut down (after worker.shutdown() or a shutdown signal). */
   run: Promise<void>;
   close(): Promise<void>;
+}
+
+/** Labels a store read by the activity making it (workflow id, run id, activity id, type), or '' outside one. */
+export function activityReadLabel(): string {
+  const info = asyncLocalStorage.getStore()?.info;
+  return info ? [info.workflowExecution?.workflowId, info.workflowExecution?.runId, info.activityId, info.activityType].join(' ') : '';
 }
 
 async function openStore(config: RuntimeConfig): Promise<ArtifactStore> {

@@ -1,0 +1,47 @@
+/**
+ * One worker of the scale run (scripts/scale.ts), in its own process so that its memory is its own: the
+ * orchestrator or one device, with a store that counts what every activity reads. On SIGTERM it shuts down
+ * and writes its reads and its peak resident memory (VmHWM) to --stats.
+ *
+ *   tsx scripts/scale-worker.ts --role orchestrator|device:<id> --address HOST:PORT --store DIR --devices FILE --stats FILE
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { CountingArtifactStore, type ArtifactStore } from '../activities/storage/index.js';
+import { activityReadLabel, startDeviceWorker, startOrchestratorWorker, type RuntimeConfig } from '../workers/runtime.js';
+
+export interface WorkerStats {
+  role: string;
+  /** Peak resident set size of the process, from /proc/self/status (kB). */
+  peakRssKiB: number;
+  reads: ReturnType<CountingArtifactStore['reads']>;
+}
+
+function peakRssKiB(): number {
+  const match = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync('/proc/self/status', 'utf8'));
+  return match ? Number(match[1]) : Number.NaN;
+}
+
+const { values } = parseArgs({
+  options: { role: { type: 'string' }, address: { type: 'string' }, store: { type: 'string' }, devices: { type: 'string' }, stats: { type: 'string' } },
+});
+const { role, address, store, devices, stats } = values;
+if (!role || !address || !store || !devices || !stats) throw new Error('usage: scale-worker --role orchestrator|device:<id> --address A --store DIR --devices FILE --stats FILE');
+
+let counter: CountingArtifactStore | undefined;
+const config: RuntimeConfig = {
+  address,
+  namespace: 'default',
+  store: { kind: 'fs', root: store },
+  devicesFile: devices,
+  wrapStore: (inner: ArtifactStore) => (counter = new CountingArtifactStore(inner, activityReadLabel)),
+};
+const worker = role === 'orchestrator' ? await startOrchestratorWorker(config) : await startDeviceWorker({ ...config, device: role.slice('device:'.length) });
+process.stdout.write('ready\n');
+process.once('SIGTERM', () => {
+  void worker.close().then(() => {
+    const result: WorkerStats = { role, peakRssKiB: peakRssKiB(), reads: counter?.reads() ?? [] };
+    writeFileSync(stats, JSON.stringify(result));
+    process.exit(0);
+  });
+});

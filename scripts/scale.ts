@@ -1,0 +1,298 @@
+/**
+ * `npm run scale [-- --preset NAME ...] [--search] [--quick]`: the paper presets end to end through Temporal, at
+ * their full size (paper-ofa-mbv3: 18,100 architectures, 905 batches per campaign), in minutes. What makes it
+ * fast is the device and the accuracy source, both real product paths:
+ * - the device is a lookup table built with `blockscope lut build` on cpu-local (every distinct block measured
+ *   for real, once; kept in .blockscope/scale/ and reused), served by a `lookup-table` device worker;
+ * - accuracy comes from an accuracy table written for the plan (`accuracy.source: table`), from a stated
+ *   additive model (accuracyModel below), since neither training nor the NASWOT proxy (~1 s per
+ *   architecture) fits in minutes.
+ * The orchestrator and the device worker run in their own processes (scripts/scale-worker.ts) so that each
+ * one's peak memory and store reads are its own. Recorded into bench/results/scale.{json,md}: wall time per
+ * stage, orchestration time per architecture and campaign, the largest history (events, bytes) of every
+ * workflow type, store bytes read per batch against the batch's own work list, and each worker's peak RSS.
+ */
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { Client, Connection } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
+import type { WorkerStats } from './scale-worker.js';
+import type { LatencyMeasurement } from '../activities/devices/index.js';
+import { FsArtifactStore } from '../activities/storage/index.js';
+import { studyKeys } from '../activities/study/keys.js';
+import { readRawSpec } from '../cli/spec-file.js';
+import { median } from '../pipelines/stats.js';
+import { parseMbBlock, parseResNetBlock, type Architecture } from '../pipelines/spaces/index.js';
+import { planStudy } from '../pipelines/study/plan.js';
+import { parseStudySpec, type StudySpec } from '../pipelines/study/spec.js';
+import { startDevServer } from '../workers/dev-server.js';
+import { startStudy } from '../workers/study-client.js';
+import { ensureSearchAttributes } from '../workers/temporal.js';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const LUT_DIR = resolve(ROOT, '.blockscope/scale');
+const DEVICE = 'scale-lut';
+const RESULTS = resolve(ROOT, 'bench/results');
+/** The issue's targets. */
+const TARGETS = { wallMinutes: 30, orchestrationMsPerArch: 50, historyEvents: 10_000, historyBytes: 5 * 1024 * 1024, readRatio: 2 };
+
+/**
+ * The stated accuracy model of the scale run: 60 + per layer 0.12 × expand (+0.2 for kernel 5 or 7) for MBConv
+ * spaces, 60 + per block 10 × expand ratio for ResNet. Only its cost matters here: a table lookup.
+ */
+export function accuracyModel(arch: Architecture): number {
+  return (
+    60 +
+    arch.units.flat().reduce((acc, block) => {
+      const mb = parseMbBlock(block);
+      return acc + (mb ? 0.12 * mb.expand + (mb.kernel > 3 ? 0.2 : 0) : 10 * (parseResNetBlock(block) ?? 0));
+    }, 0)
+  );
+}
+
+const log = (line: string) => process.stderr.write(`[scale ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
+
+/** The lookup table of a space at 224, built once with `blockscope lut build` on cpu-local. */
+function lookupTable(space: string): { path: string; builtSeconds: number | null } {
+  const path = join(LUT_DIR, `lut-${space}-224.json`);
+  if (existsSync(path)) return { path, builtSeconds: null };
+  mkdirSync(LUT_DIR, { recursive: true });
+  log(`building the ${space} lookup table on cpu-local (every distinct block at 224, measured once)`);
+  const started = performance.now();
+  execFileSync(process.execPath, [resolve(ROOT, 'bin/blockscope.mjs'), 'lut', 'build', '--device', 'cpu-local', '--space', space, '--resolution', '224', '--out', path], { stdio: ['ignore', 'ignore', 'inherit'] });
+  return { path, builtSeconds: (performance.now() - started) / 1000 };
+}
+
+function startWorker(role: string, address: string, store: string, devices: string, stats: string): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', resolve(ROOT, 'scripts/scale-worker.ts'), '--role', role, '--address', address, '--store', store, '--devices', devices, '--stats', stats], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return new Promise((ready, fail) => {
+    child.once('exit', (code) => fail(new Error(`scale worker ${role} exited with ${code} before it was ready`)));
+    child.stdout!.on('data', (chunk: Buffer) => {
+      if (chunk.toString().includes('ready')) ready(child);
+    });
+  });
+}
+
+async function stopWorker(child: ChildProcess, stats: string): Promise<WorkerStats> {
+  const exited = new Promise((done) => child.once('exit', done));
+  child.kill('SIGTERM');
+  await exited;
+  return JSON.parse(readFileSync(stats, 'utf8')) as WorkerStats;
+}
+
+interface HistoryStat {
+  type: string;
+  workflowId: string;
+  runId: string;
+  events: number;
+  bytes: number;
+}
+
+/** Every execution (continued-as-new runs included) of the study's workflows, with its history's size. */
+async function historyStats(client: Client, studyId: string): Promise<HistoryStat[]> {
+  const out: HistoryStat[] = [];
+  for await (const execution of client.workflow.list({ query: `WorkflowId STARTS_WITH "${studyId}"` })) {
+    const history = await client.workflow.getHandle(execution.workflowId, execution.runId).fetchHistory();
+    out.push({
+      type: execution.type,
+      workflowId: execution.workflowId,
+      runId: execution.runId,
+      events: history.events?.length ?? 0,
+      bytes: temporal.api.history.v1.History.encode(history).finish().length,
+    });
+  }
+  return out;
+}
+
+interface CampaignStat {
+  campaign: string;
+  architectures: number;
+  batches: number;
+  runs: number;
+  wallSeconds: number;
+  /** Device (or scorer) time inside the batches: what is not orchestration. */
+  workSeconds: number;
+  orchestrationMsPerArch: number;
+}
+
+async function campaignStat(client: Client, store: FsArtifactStore, workflowId: string, prefix: string, architectures: number, workMs: (key: string) => Promise<number>): Promise<CampaignStat> {
+  const runs: { start: number; close: number }[] = [];
+  for await (const execution of client.workflow.list({ query: `WorkflowId = "${workflowId}"` })) runs.push({ start: execution.startTime.getTime(), close: execution.closeTime?.getTime() ?? Number.NaN });
+  const wallMs = Math.max(...runs.map((r) => r.close)) - Math.min(...runs.map((r) => r.start));
+  const keys = await store.list(prefix);
+  let work = 0;
+  for (const key of keys) work += await workMs(key);
+  return { campaign: workflowId.slice(workflowId.lastIndexOf('.', workflowId.lastIndexOf('.') - 1) + 1), architectures, batches: keys.length, runs: runs.length, wallSeconds: wallMs / 1000, workSeconds: work / 1000, orchestrationMsPerArch: (wallMs - work) / architectures };
+}
+
+interface PresetResult {
+  preset: string;
+  space: string;
+  architectures: number;
+  specs: number;
+  batchesPerCampaign: { accuracy: number; latency: number };
+  planBytes: number;
+  lookupTable: { path: string; builtSeconds: number | null };
+  wallSeconds: { total: number; stages: Record<string, number> };
+  campaigns: CampaignStat[];
+  histories: { type: string; largestEvents: number; largestBytes: number; executions: number; workflowId: string }[];
+  batchReads: { activity: string; batches: number; medianBytes: number; maxBytes: number; medianOwnBytes: number; maxRatio: number; planReads: number }[];
+  workers: { role: string; peakRssMiB: number }[];
+  searched: boolean;
+}
+
+async function runPreset(preset: string, search: boolean): Promise<PresetResult> {
+  const raw = readRawSpec(preset) as Record<string, unknown>;
+  const base = parseStudySpec(raw);
+  const home = mkdtempSync(join(tmpdir(), `blockscope-scale-${preset}-`));
+  const lut = lookupTable(base.space);
+  const devicesFile = join(home, 'devices.yaml');
+  writeFileSync(devicesFile, `devices:\n  - id: ${DEVICE}\n    backend: lookup-table\n    table: ${lut.path}\n`);
+  const table = join(home, 'accuracy.csv');
+  const rawSpec = {
+    ...raw,
+    name: `scale-${preset}`,
+    devices: [DEVICE],
+    accuracy: { source: 'table', table, batchSize: base.accuracy.batchSize },
+    search: search ? raw['search'] : { objectives: [] },
+  };
+  const spec: StudySpec = parseStudySpec(rawSpec);
+  const plan = planStudy(spec);
+  writeFileSync(table, ['hash,top1', ...plan.architectures.map(({ hash, arch }) => `${hash},${accuracyModel(arch).toFixed(4)}`), ''].join('\n'));
+  log(`${preset}: ${plan.architectures.length} architectures, ${plan.specs.length} specs; home ${home}`);
+
+  const server = await startDevServer({ dbFile: join(home, 'temporal.db'), headless: true });
+  const connection = await Connection.connect({ address: server.address });
+  await ensureSearchAttributes(connection, server.namespace);
+  const client = new Client({ connection, namespace: server.namespace });
+  const storeRoot = join(home, 'store');
+  const store = new FsArtifactStore(storeRoot);
+  const statsFiles = { orchestrator: join(home, 'orchestrator-stats.json'), device: join(home, 'device-stats.json') };
+  const workers = {
+    orchestrator: await startWorker('orchestrator', server.address, storeRoot, devicesFile, statsFiles.orchestrator),
+    device: await startWorker(`device:${DEVICE}`, server.address, storeRoot, devicesFile, statsFiles.device),
+  };
+  try {
+    const started = performance.now();
+    const study = await startStudy(client, rawSpec);
+    // Stage times from the study's own search attribute, polled.
+    const stages: Record<string, number> = {};
+    let stage = '';
+    let stageStarted = started;
+    const poll = setInterval(() => {
+      void study.handle.describe().then((d) => {
+        const now = (d.searchAttributes['BlockscopeStage'] as string[] | undefined)?.[0] ?? '';
+        if (now && now !== stage) {
+          if (stage) stages[stage] = (performance.now() - stageStarted) / 1000;
+          log(`${preset}: ${now}`);
+          stage = now;
+          stageStarted = performance.now();
+        }
+      }, () => undefined);
+    }, 1000);
+    try {
+      await study.handle.result();
+    } finally {
+      clearInterval(poll);
+    }
+    if (stage) stages[stage] = (performance.now() - stageStarted) / 1000;
+    const totalSeconds = (performance.now() - started) / 1000;
+    log(`${preset}: done in ${totalSeconds.toFixed(0)} s`);
+
+    const keys = studyKeys(study.workflowId);
+    const campaigns = [
+      await campaignStat(client, store, `${study.workflowId}.accuracy`, keys.accuracyPrefix, plan.architectures.length, async () => 0),
+      await campaignStat(client, store, `${study.workflowId}.latency.${DEVICE}`, keys.latencyPrefix(DEVICE), plan.architectures.length, async (key) =>
+        (await store.getJson<LatencyMeasurement[]>(key)).reduce((acc, m) => acc + m.breakdown.totalMs, 0),
+      ),
+    ];
+    const histories = await historyStats(client, study.workflowId);
+    const byType = new Map<string, HistoryStat[]>();
+    for (const h of histories) byType.set(h.type, [...(byType.get(h.type) ?? []), h]);
+
+    const stats = [await stopWorker(workers.orchestrator, statsFiles.orchestrator), await stopWorker(workers.device, statsFiles.device)];
+    const batchReads = ['scoreAccuracyBatch', 'measureBatch'].map((activity) => {
+      const perBatch = new Map<string, { bytes: number; own: number; plan: number }>();
+      for (const tally of stats.flatMap((s) => s.reads)) {
+        const [workflowId, , activityId, type] = tally.label.split(' ');
+        if (type !== activity || !workflowId?.startsWith(study.workflowId)) continue;
+        const id = `${workflowId} ${activityId}`;
+        const entry = perBatch.get(id) ?? { bytes: 0, own: 0, plan: 0 };
+        entry.bytes += tally.bytes;
+        if (tally.key.includes('/work/')) entry.own += tally.bytes;
+        if (tally.key === keys.plan) entry.plan += tally.objects;
+        perBatch.set(id, entry);
+      }
+      const entries = [...perBatch.values()];
+      return {
+        activity,
+        batches: entries.length,
+        medianBytes: median(entries.map((e) => e.bytes)),
+        maxBytes: Math.max(...entries.map((e) => e.bytes)),
+        medianOwnBytes: median(entries.map((e) => e.own)),
+        maxRatio: Math.max(...entries.map((e) => e.bytes / e.own)),
+        planReads: entries.reduce((acc, e) => acc + e.plan, 0),
+      };
+    });
+    return {
+      preset,
+      space: spec.space,
+      architectures: plan.architectures.length,
+      specs: plan.specs.length,
+      batchesPerCampaign: { accuracy: Math.ceil(plan.architectures.length / spec.accuracy.batchSize), latency: Math.ceil(plan.architectures.length / spec.measurement.batchSize) },
+      planBytes: (await store.get(keys.plan)).length,
+      lookupTable: lut,
+      wallSeconds: { total: totalSeconds, stages },
+      campaigns,
+      histories: [...byType].map(([type, list]) => {
+        const largest = list.reduce((a, b) => (b.bytes > a.bytes ? b : a));
+        return { type, largestEvents: Math.max(...list.map((h) => h.events)), largestBytes: largest.bytes, executions: list.length, workflowId: largest.workflowId };
+      }),
+      batchReads,
+      workers: stats.map((s) => ({ role: s.role, peakRssMiB: s.peakRssKiB / 1024 })),
+      searched: search,
+    };
+  } finally {
+    for (const child of Object.values(workers)) if (child.exitCode === null) child.kill('SIGKILL');
+    await connection.close();
+    await server.stop();
+    rmSync(home, { recursive: true, force: true });
+  }
+}
+
+function markdown(results: PresetResult[], generatedAt: string): string {
+  const lines = [
+    '# Paper-scale runs (`npm run scale`)',
+    '',
+    `Written by \`npm run scale\` at ${generatedAt}: the paper presets end to end through a Temporal dev server, the orchestrator and a lookup-table device worker in their own processes, accuracy from a table written for the plan (scripts/scale.ts says why and how). Targets (issue 13): wall ≤ ${TARGETS.wallMinutes} min for both campaigns, aggregation and insights; orchestration ≤ ${TARGETS.orchestrationMsPerArch} ms per architecture per campaign; no history above ${TARGETS.historyEvents} events or 5 MB; store bytes read per batch ≤ ${TARGETS.readRatio}× the batch's own data.`,
+    '',
+  ];
+  for (const r of results) {
+    lines.push(`## ${r.preset}: ${r.architectures} architectures (${r.specs} specs), ${r.batchesPerCampaign.latency} latency and ${r.batchesPerCampaign.accuracy} accuracy batches`, '');
+    lines.push(`Wall time ${(r.wallSeconds.total / 60).toFixed(1)} min (${Object.entries(r.wallSeconds.stages).map(([s, v]) => `${s} ${v.toFixed(0)} s`).join(', ')})${r.searched ? ', searches included' : ', no search'}; plan ${(r.planBytes / 1e6).toFixed(1)} MB.${r.lookupTable.builtSeconds === null ? '' : ` The lookup table was built first, in ${r.lookupTable.builtSeconds.toFixed(0)} s.`}`, '');
+    lines.push('| campaign | architectures | batches | runs (continue-as-new) | wall (s) | device/scorer time (s) | orchestration per architecture (ms) |', '| --- | --- | --- | --- | --- | --- | --- |');
+    for (const c of r.campaigns) lines.push(`| ${c.campaign} | ${c.architectures} | ${c.batches} | ${c.runs} | ${c.wallSeconds.toFixed(1)} | ${c.workSeconds.toFixed(1)} | ${c.orchestrationMsPerArch.toFixed(1)} |`);
+    lines.push('', '| workflow type | executions | largest history (events) | largest history (bytes) |', '| --- | --- | --- | --- |');
+    for (const h of r.histories) lines.push(`| ${h.type} | ${h.executions} | ${h.largestEvents} | ${h.largestBytes} |`);
+    lines.push('', '| batch activity | batches | bytes read (median / max) | its work list (median) | max read / own | reads of plan.json |', '| --- | --- | --- | --- | --- | --- |');
+    for (const b of r.batchReads) lines.push(`| ${b.activity} | ${b.batches} | ${b.medianBytes} / ${b.maxBytes} | ${b.medianOwnBytes} | ${b.maxRatio.toFixed(2)} | ${b.planReads} |`);
+    lines.push('', `Peak RSS: ${r.workers.map((w) => `${w.role} ${w.peakRssMiB.toFixed(0)} MiB`).join(', ')}.`, '');
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+const { values } = parseArgs({ options: { preset: { type: 'string', multiple: true }, search: { type: 'boolean', default: false }, out: { type: 'string' } } });
+const presets = values.preset ?? ['paper-ofa-mbv3', 'paper-proxylessnas'];
+const results: PresetResult[] = [];
+for (const preset of presets) results.push(await runPreset(preset, values.search ?? false));
+const generatedAt = new Date().toISOString();
+const out = values.out ?? join(RESULTS, 'scale');
+writeFileSync(`${out}.json`, `${JSON.stringify({ kind: 'blockscope.scale/v1', generatedAt, targets: TARGETS, results }, null, 2)}\n`);
+writeFileSync(`${out}.md`, markdown(results, generatedAt));
+log(`wrote ${out}.json and .md`);
