@@ -1,5 +1,5 @@
 /**
- * `npm run scale [-- --preset NAME ...] [--search] [--quick]`: the paper presets end to end through Temporal, at
+ * `npm run scale [-- --preset NAME ...] [--out FILE]`: the paper presets end to end through Temporal, at
  * their full size (paper-ofa-mbv3: 18,100 architectures, 905 batches per campaign), in minutes. What makes it
  * fast is the device and the accuracy source, both real product paths:
  * - the device is a lookup table built with `blockscope lut build` on cpu-local (every distinct block measured
@@ -11,6 +11,7 @@
  * one's peak memory and store reads are its own. Recorded into bench/results/scale.{json,md}: wall time per
  * stage, orchestration time per architecture and campaign, the largest history (events, bytes) of every
  * workflow type, store bytes read per batch against the batch's own work list, and each worker's peak RSS.
+ * The searches are not part of it: an accuracy table covers the plan, not the candidates a search proposes.
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -18,7 +19,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
-import { temporal } from '@temporalio/proto';
+import proto from '@temporalio/proto';
 import type { WorkerStats } from './scale-worker.js';
 import type { LatencyMeasurement } from '../activities/devices/index.js';
 import { FsArtifactStore } from '../activities/storage/index.js';
@@ -104,7 +105,7 @@ async function historyStats(client: Client, studyId: string): Promise<HistorySta
       workflowId: execution.workflowId,
       runId: execution.runId,
       events: history.events?.length ?? 0,
-      bytes: temporal.api.history.v1.History.encode(history).finish().length,
+      bytes: proto.temporal.api.history.v1.History.encode(history).finish().length,
     });
   }
   return out;
@@ -121,14 +122,14 @@ interface CampaignStat {
   orchestrationMsPerArch: number;
 }
 
-async function campaignStat(client: Client, store: FsArtifactStore, workflowId: string, prefix: string, architectures: number, workMs: (key: string) => Promise<number>): Promise<CampaignStat> {
+async function campaignStat(client: Client, store: FsArtifactStore, campaign: string, workflowId: string, prefix: string, architectures: number, workMs: (key: string) => Promise<number>): Promise<CampaignStat> {
   const runs: { start: number; close: number }[] = [];
   for await (const execution of client.workflow.list({ query: `WorkflowId = "${workflowId}"` })) runs.push({ start: execution.startTime.getTime(), close: execution.closeTime?.getTime() ?? Number.NaN });
   const wallMs = Math.max(...runs.map((r) => r.close)) - Math.min(...runs.map((r) => r.start));
   const keys = await store.list(prefix);
   let work = 0;
   for (const key of keys) work += await workMs(key);
-  return { campaign: workflowId.slice(workflowId.lastIndexOf('.', workflowId.lastIndexOf('.') - 1) + 1), architectures, batches: keys.length, runs: runs.length, wallSeconds: wallMs / 1000, workSeconds: work / 1000, orchestrationMsPerArch: (wallMs - work) / architectures };
+  return { campaign, architectures, batches: keys.length, runs: runs.length, wallSeconds: wallMs / 1000, workSeconds: work / 1000, orchestrationMsPerArch: (wallMs - work) / architectures };
 }
 
 interface PresetResult {
@@ -144,10 +145,9 @@ interface PresetResult {
   histories: { type: string; largestEvents: number; largestBytes: number; executions: number; workflowId: string }[];
   batchReads: { activity: string; batches: number; medianBytes: number; maxBytes: number; medianOwnBytes: number; maxRatio: number; planReads: number }[];
   workers: { role: string; peakRssMiB: number }[];
-  searched: boolean;
 }
 
-async function runPreset(preset: string, search: boolean): Promise<PresetResult> {
+async function runPreset(preset: string): Promise<PresetResult> {
   const raw = readRawSpec(preset) as Record<string, unknown>;
   const base = parseStudySpec(raw);
   const home = mkdtempSync(join(tmpdir(), `blockscope-scale-${preset}-`));
@@ -160,7 +160,8 @@ async function runPreset(preset: string, search: boolean): Promise<PresetResult>
     name: `scale-${preset}`,
     devices: [DEVICE],
     accuracy: { source: 'table', table, batchSize: base.accuracy.batchSize },
-    search: search ? raw['search'] : { objectives: [] },
+    // An accuracy table covers the plan, not the candidates a search proposes: the scale run stops at the report.
+    search: { objectives: [] },
   };
   const spec: StudySpec = parseStudySpec(rawSpec);
   const plan = planStudy(spec);
@@ -188,7 +189,7 @@ async function runPreset(preset: string, search: boolean): Promise<PresetResult>
     const poll = setInterval(() => {
       void study.handle.describe().then((d) => {
         const now = (d.searchAttributes['BlockscopeStage'] as string[] | undefined)?.[0] ?? '';
-        if (now && now !== stage) {
+        if (now && now !== stage && now !== 'done') {
           if (stage) stages[stage] = (performance.now() - stageStarted) / 1000;
           log(`${preset}: ${now}`);
           stage = now;
@@ -207,8 +208,8 @@ async function runPreset(preset: string, search: boolean): Promise<PresetResult>
 
     const keys = studyKeys(study.workflowId);
     const campaigns = [
-      await campaignStat(client, store, `${study.workflowId}.accuracy`, keys.accuracyPrefix, plan.architectures.length, async () => 0),
-      await campaignStat(client, store, `${study.workflowId}.latency.${DEVICE}`, keys.latencyPrefix(DEVICE), plan.architectures.length, async (key) =>
+      await campaignStat(client, store, 'accuracy', `${study.workflowId}.accuracy`, keys.accuracyPrefix, plan.architectures.length, async () => 0),
+      await campaignStat(client, store, `latency ${DEVICE}`, `${study.workflowId}.latency.${DEVICE}`, keys.latencyPrefix(DEVICE), plan.architectures.length, async (key) =>
         (await store.getJson<LatencyMeasurement[]>(key)).reduce((acc, m) => acc + m.breakdown.totalMs, 0),
       ),
     ];
@@ -220,9 +221,10 @@ async function runPreset(preset: string, search: boolean): Promise<PresetResult>
     const batchReads = ['scoreAccuracyBatch', 'measureBatch'].map((activity) => {
       const perBatch = new Map<string, { bytes: number; own: number; plan: number }>();
       for (const tally of stats.flatMap((s) => s.reads)) {
-        const [workflowId, , activityId, type] = tally.label.split(' ');
+        const [workflowId, runId, activityId, type] = tally.label.split(' ');
         if (type !== activity || !workflowId?.startsWith(study.workflowId)) continue;
-        const id = `${workflowId} ${activityId}`;
+        // Activity ids restart in every continued-as-new run of a campaign.
+        const id = `${workflowId} ${runId} ${activityId}`;
         const entry = perBatch.get(id) ?? { bytes: 0, own: 0, plan: 0 };
         entry.bytes += tally.bytes;
         if (tally.key.includes('/work/')) entry.own += tally.bytes;
@@ -256,7 +258,6 @@ async function runPreset(preset: string, search: boolean): Promise<PresetResult>
       }),
       batchReads,
       workers: stats.map((s) => ({ role: s.role, peakRssMiB: s.peakRssKiB / 1024 })),
-      searched: search,
     };
   } finally {
     for (const child of Object.values(workers)) if (child.exitCode === null) child.kill('SIGKILL');
@@ -275,7 +276,7 @@ function markdown(results: PresetResult[], generatedAt: string): string {
   ];
   for (const r of results) {
     lines.push(`## ${r.preset}: ${r.architectures} architectures (${r.specs} specs), ${r.batchesPerCampaign.latency} latency and ${r.batchesPerCampaign.accuracy} accuracy batches`, '');
-    lines.push(`Wall time ${(r.wallSeconds.total / 60).toFixed(1)} min (${Object.entries(r.wallSeconds.stages).map(([s, v]) => `${s} ${v.toFixed(0)} s`).join(', ')})${r.searched ? ', searches included' : ', no search'}; plan ${(r.planBytes / 1e6).toFixed(1)} MB.${r.lookupTable.builtSeconds === null ? '' : ` The lookup table was built first, in ${r.lookupTable.builtSeconds.toFixed(0)} s.`}`, '');
+    lines.push(`Wall time ${(r.wallSeconds.total / 60).toFixed(1)} min (${Object.entries(r.wallSeconds.stages).map(([s, v]) => `${s} ${v.toFixed(0)} s`).join(', ')}); plan ${(r.planBytes / 1e6).toFixed(1)} MB.${r.lookupTable.builtSeconds === null ? '' : ` The lookup table was built first, in ${r.lookupTable.builtSeconds.toFixed(0)} s.`}`, '');
     lines.push('| campaign | architectures | batches | runs (continue-as-new) | wall (s) | device/scorer time (s) | orchestration per architecture (ms) |', '| --- | --- | --- | --- | --- | --- | --- |');
     for (const c of r.campaigns) lines.push(`| ${c.campaign} | ${c.architectures} | ${c.batches} | ${c.runs} | ${c.wallSeconds.toFixed(1)} | ${c.workSeconds.toFixed(1)} | ${c.orchestrationMsPerArch.toFixed(1)} |`);
     lines.push('', '| workflow type | executions | largest history (events) | largest history (bytes) |', '| --- | --- | --- | --- |');
@@ -287,12 +288,39 @@ function markdown(results: PresetResult[], generatedAt: string): string {
   return `${lines.join('\n')}\n`;
 }
 
-const { values } = parseArgs({ options: { preset: { type: 'string', multiple: true }, search: { type: 'boolean', default: false }, out: { type: 'string' } } });
+const { values } = parseArgs({ options: { preset: { type: 'string', multiple: true }, out: { type: 'string' } } });
 const presets = values.preset ?? ['paper-ofa-mbv3', 'paper-proxylessnas'];
 const results: PresetResult[] = [];
-for (const preset of presets) results.push(await runPreset(preset, values.search ?? false));
+for (const preset of presets) results.push(await runPreset(preset));
+/** The README's summary, between its scale markers. */
+function readmeSection(results: PresetResult[], generatedAt: string): string {
+  const rows = results.map((r) => {
+    const history = r.histories.reduce((a, b) => (b.largestEvents > a.largestEvents ? b : a));
+    const bytes = Math.max(...r.histories.map((h) => h.largestBytes));
+    return `| ${r.preset} | ${r.architectures} | ${(r.wallSeconds.total / 60).toFixed(1)} min | ${r.campaigns.map((c) => `${c.campaign} ${c.orchestrationMsPerArch.toFixed(1)}`).join(', ')} | ${history.largestEvents} events (${history.type}), ${(bytes / 1024).toFixed(0)} KiB | ${Math.max(...r.batchReads.map((b) => b.maxRatio)).toFixed(2)}x | ${r.workers.map((w) => `${w.role.replace('device:', '')} ${w.peakRssMiB.toFixed(0)}`).join(', ')} |`;
+  });
+  return [
+    `Latest \`npm run scale\` (${generatedAt}; details in [bench/results/scale.md](bench/results/scale.md)): the paper presets end to end through Temporal with a lookup-table device and an accuracy table, both campaigns, aggregation, insights and report (no search).`,
+    '',
+    `| preset | architectures | wall (target ≤ ${TARGETS.wallMinutes} min) | orchestration ms per architecture (≤ ${TARGETS.orchestrationMsPerArch}) | largest history (≤ ${TARGETS.historyEvents} events, 5 MB) | max bytes read per batch / its own (≤ ${TARGETS.readRatio}x) | peak RSS MiB |`,
+    '| --- | --- | --- | --- | --- | --- | --- |',
+    ...rows,
+  ].join('\n');
+}
+
+function updateReadme(section: string): void {
+  const readme = resolve(ROOT, 'README.md');
+  const text = readFileSync(readme, 'utf8');
+  const [start, end] = ['<!-- scale:start -->', '<!-- scale:end -->'];
+  const from = text.indexOf(start);
+  const to = text.indexOf(end);
+  if (from < 0 || to < from) throw new Error(`README.md has no ${start} ... ${end} section`);
+  writeFileSync(readme, `${text.slice(0, from + start.length)}\n${section}\n${text.slice(to)}`);
+}
+
 const generatedAt = new Date().toISOString();
 const out = values.out ?? join(RESULTS, 'scale');
 writeFileSync(`${out}.json`, `${JSON.stringify({ kind: 'blockscope.scale/v1', generatedAt, targets: TARGETS, results }, null, 2)}\n`);
 writeFileSync(`${out}.md`, markdown(results, generatedAt));
+if (values.out === undefined) updateReadme(readmeSection(results, generatedAt));
 log(`wrote ${out}.json and .md`);

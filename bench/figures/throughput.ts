@@ -120,7 +120,7 @@ export const throughput: Figure = {
         `Latency: random architectures of each space at 224 (seed "bench": ${spaces.map((s) => `${s.archs} ${s.space}`).join(', ')}) measured one after the other with the cpu-local device and its default protocol; time per architecture = mean wall time around measure() with the child process already running (the pool's first call, which starts it, is left out); per hour = 3600 s / that.`,
         `Proxy: ${ctx.sizes.proxyArchs} architectures per space scored with createAccuracyScorer(naswot-proxy, proxyBatch ${PROXY_BATCH}, 1 intra-op thread) on a fresh cache, its worker thread started beforehand; mean wall time per score.`,
         'Projection per paper preset: A = distinct architectures of planStudy(loadSpec(preset)); profiling = A × (latency + proxy time per architecture), since the accuracy campaign and the cpu-local campaign run one after the other on this host.',
-        "Search (upper bound) = Σ over objectives of seeds × 2 spaces × (initialSize + iterations × budgetPerIteration) evaluations, each objective with its own budget (searchBudget: the paper's 100 + 10 × 200 for Pareto, 20 + 4 × 50 for max-accuracy), × proxy time; the latency predictor is negligible; re-measuring the final fronts is left out. Total = profiling + search.",
+        "Search (upper bound) = Σ over objectives of seeds × the spec's search spaces (arms) × (initialSize + iterations × budgetPerIteration) evaluations, each objective with its own budget (searchBudget: the paper's 100 + 10 × 200 for Pareto, 20 + 4 × 50 for max-accuracy), × proxy time; the latency predictor is negligible; re-measuring the final fronts is left out. Total = profiling + search.",
       ],
       checks: [],
       headlines: [
