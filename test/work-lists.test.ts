@@ -10,12 +10,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { saveLookupTable } from '../activities/devices/lookup-table.js';
 import {
   ArtifactNotFoundError,
-  BaseArtifactStore,
   CountingArtifactStore,
+  ForwardingArtifactStore,
   FsArtifactStore,
   type ArtifactStore,
-  type PutOptions,
-  type PutResult,
   type ReadTally,
 } from '../activities/storage/index.js';
 import { studyKeys } from '../activities/study/keys.js';
@@ -106,33 +104,17 @@ const DEVICE = 'work-lut';
 const BATCH_ACTIVITIES = new Set(['measureBatch', 'scoreAccuracyBatch']);
 
 /** Answers every work-list read with "not found": a study prepared before work lists existed. */
-class WithoutWorkLists extends BaseArtifactStore {
+class WithoutWorkLists extends ForwardingArtifactStore {
   constructor(
-    private readonly inner: ArtifactStore,
+    inner: ArtifactStore,
     private readonly hidden: () => boolean,
   ) {
-    super();
+    super(inner);
   }
 
-  put(key: string, data: Uint8Array | string, options?: PutOptions): Promise<PutResult> {
-    return this.inner.put(key, data, options);
-  }
-
-  get(key: string): Promise<Uint8Array> {
+  override get(key: string): Promise<Uint8Array> {
     if (this.hidden() && key.includes('/work/')) return Promise.reject(new ArtifactNotFoundError(key, this.inner.describe()));
     return this.inner.get(key);
-  }
-
-  exists(key: string): Promise<boolean> {
-    return this.inner.exists(key);
-  }
-
-  list(prefix: string): Promise<string[]> {
-    return this.inner.list(prefix);
-  }
-
-  describe(): string {
-    return this.inner.describe();
   }
 }
 

@@ -12,7 +12,7 @@ import { S3ArtifactStore, type S3Credentials, type S3StoreOptions } from './s3-s
 import { InvalidArtifactKeyError, assertValidPrefix, type ArtifactStore } from './store.js';
 
 export * from './store.js';
-export { CountingArtifactStore, type ReadTally } from './counting-store.js';
+export { CountingArtifactStore, ForwardingArtifactStore, type ReadTally } from './counting-store.js';
 export { FsArtifactStore } from './fs-store.js';
 export { S3ArtifactStore, type S3Credentials, type S3StoreOptions } from './s3-store.js';
 

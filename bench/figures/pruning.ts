@@ -109,20 +109,17 @@ function summarise(device: string, plan: StudyPlan, report: InsightReport, compa
   };
 }
 
+/** The Pareto insights of a profile with the device's latency and the model's accuracy, measured with noise ±0.5. */
+function derivedSpace(plan: StudyPlan, device: string, latency: (arch: Architecture) => number): InsightReport {
+  const profile = syntheticProfile(plan, { device, latency, accuracy: modelAccuracy, latencyNoise: 0, accuracyNoise: 0.5, seed: 9, regression: true });
+  return deriveInsights(profile, { objective: 'pareto' });
+}
+
 async function kernelBoundDevice(ctx: BenchContext): Promise<DeviceResult> {
   const table = kernelBoundTable(160);
   const plan = planStudy(parseStudySpec({ name: 'bench-pruning-lut', space: SPACE, resolutions: [160], samplesPerSpec: ctx.sizes.pruning.samplesPerSpec, seed: 'bench-pruning' }));
   const started = performance.now();
-  const profile = syntheticProfile(plan, {
-    device: table.device,
-    latency: (arch) => lookupLatency(table, arch).totalMs,
-    accuracy: modelAccuracy,
-    latencyNoise: 0,
-    accuracyNoise: 0.5,
-    seed: 9,
-    regression: true,
-  });
-  const report = deriveInsights(profile, { objective: 'pareto' });
+  const report = derivedSpace(plan, table.device, (arch) => lookupLatency(table, arch).totalMs);
   const profileMs = performance.now() - started;
   ctx.log(`pruning: kernel-bound profile of ${plan.architectures.length} architectures in ${formatMs(profileMs)}; derived blocks ${report.prunedSpace.units[0]!.blocks.join(' ')}`);
   const searched = performance.now();
@@ -144,16 +141,7 @@ async function cpuLocalDevice(ctx: BenchContext): Promise<DeviceResult> {
   } finally {
     await measurer.close();
   }
-  const profile = syntheticProfile(plan, {
-    device: CPU_LOCAL.id,
-    latency: (arch) => measured.get(architectureHash(arch))!,
-    accuracy: modelAccuracy,
-    latencyNoise: 0,
-    accuracyNoise: 0.5,
-    seed: 9,
-    regression: true,
-  });
-  const report = deriveInsights(profile, { objective: 'pareto' });
+  const report = derivedSpace(plan, CPU_LOCAL.id, (arch) => measured.get(architectureHash(arch))!);
   const profileMs = performance.now() - started;
   const predictor = fitLatencyPredictor(plan.architectures.map(({ hash, arch }) => ({ arch, latencyMs: measured.get(hash)! })));
   const searched = performance.now();
