@@ -502,13 +502,14 @@ describe('lookup tables', () => {
     expect(m.medianMs).toBeCloseTo(expected, 9);
     expect(m.fingerprint.settings).toMatchObject({ tableDevice: 'test-lut', tableFingerprintHash: table.fingerprintHash });
 
-    // The same architecture measured whole on the device is of the same order as its table estimate.
+    // The same architecture measured whole on the device is of the same order as its table estimate (a
+    // sanity check against a unit or a missing block, wide because a busy host slows the whole network more).
     const whole = createMeasurer(device, { lockDir });
     const measured = await whole.measure(arch);
     await whole.close();
     console.info(`table estimate ${expected.toFixed(2)} ms vs whole-network ${measured.medianMs.toFixed(2)} ms`);
-    expect(expected / measured.medianMs).toBeGreaterThan(1 / 3);
-    expect(expected / measured.medianMs).toBeLessThan(3);
+    expect(expected / measured.medianMs).toBeGreaterThan(1 / 5);
+    expect(expected / measured.medianMs).toBeLessThan(5);
   });
 
   it('measures in a seeded random order with drift probes, and keeps each entry raw, corrected and with its interval', () => {

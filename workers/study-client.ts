@@ -29,7 +29,7 @@ export interface StartedStudy {
 export async function startStudy(
   client: Client,
   rawSpec: unknown,
-  options: { timeouts?: StudyTimeouts; batchesPerRun?: number; uiUrl?: string } = {},
+  options: { timeouts?: StudyTimeouts; batchesPerRun?: number; searchStepsPerRun?: number; uiUrl?: string } = {},
 ): Promise<StartedStudy> {
   const spec: StudySpec = parseStudySpec(rawSpec);
   const specHash = studySpecHash(spec);

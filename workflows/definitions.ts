@@ -100,6 +100,8 @@ export interface StudyWorkflowInput {
   timeouts?: StudyTimeouts;
   /** Batches a campaign runs before it continues as new (default 200); tests make it small. */
   batchesPerRun?: number;
+  /** Steps a search runs before it continues as new (default: when its history grows large); tests make it small. */
+  searchStepsPerRun?: number;
   /** Base URL of the Temporal Web UI, for the report's links. */
   uiUrl?: string;
 }

@@ -9,12 +9,22 @@
  * skipped. A search most of whose candidates are rejected fails with the reasons (non-retryable), and so
  * does the study: a broken evaluation is a visible failure, never a silently retried workflow task.
  */
-import { ApplicationFailure, proxyActivities, setCurrentDetails, setWorkflowOptions } from '@temporalio/workflow';
+import { ApplicationFailure, continueAsNew, proxyActivities, setCurrentDetails, setWorkflowOptions, workflowInfo } from '@temporalio/workflow';
 import type { EvaluatorActivities } from '../activities/accuracy/contracts.js';
 import type { OrchestratorActivities, SearchRef, SearchRequest } from '../activities/study/contracts.js';
 import { acceptResults, isDone, nextBatch, predictedOutcome, searchFailure, searchResult, startSearch, type EvaluationOutcome } from '../pipelines/search/search.js';
 import type { Architecture } from '../pipelines/spaces/types.js';
 import { DEFAULT_TIMEOUTS, ORCHESTRATOR_QUEUE, WORKFLOW_DEFINITION_OPTIONS, activityOptions } from './definitions.js';
+
+/**
+ * Whether to continue as new before the next step: when the server suggests it, or past a quarter of the
+ * targets every study workflow keeps under (10,000 events, 5 MB), since one step with a user's evaluator adds
+ * three events per candidate (600 at the paper's Pareto budget of 200).
+ */
+function historyIsLarge(): boolean {
+  const info = workflowInfo();
+  return info.continueAsNewSuggested || info.historyLength > 2_500 || info.historySize > 1_250_000;
+}
 
 export async function searchWorkflow(request: SearchRequest): Promise<SearchRef> {
   const { spec } = request;
@@ -37,13 +47,20 @@ export async function searchWorkflow(request: SearchRequest): Promise<SearchRef>
     return results;
   };
 
-  let state = startSearch(await orchestrator.searchSetup(request));
+  let state = request.checkpointKey ? await orchestrator.resumeSearch({ checkpointKey: request.checkpointKey }) : startSearch(await orchestrator.searchSetup(request));
+  let stepsThisRun = 0;
   while (!isDone(state)) {
+    if (stepsThisRun > 0 && (stepsThisRun >= (request.stepsPerRun ?? Number.POSITIVE_INFINITY) || historyIsLarge())) {
+      // The state goes to the store and the next run picks it up by key: the history restarts small.
+      const checkpointKey = await orchestrator.checkpointSearch({ ...request, state });
+      await continueAsNew<typeof searchWorkflow>({ ...request, checkpointKey });
+    }
     const batch = nextBatch(state);
     setCurrentDetails(
       `step ${state.step} of ${state.config.iterations}: evaluating ${batch.length} candidates (${state.evaluations.length} so far, ${state.rejections.length} rejected)`,
     );
     state = acceptResults(state, batch.length > 0 ? await evaluate(batch) : []);
+    stepsThisRun += 1;
     const failure = searchFailure(state);
     if (failure) throw ApplicationFailure.nonRetryable(`${request.objective} search of the ${request.arm} space on ${request.device}, seed ${request.seed}: ${failure}`, 'SearchFailed');
   }

@@ -102,7 +102,18 @@ export async function studyWorkflow(input: StudyWorkflowInput): Promise<StudyRes
     for (let seed = 1; seed <= spec.search.seeds; seed++) {
       for (const arm of arms) {
         await condition(() => !paused);
-        const request: SearchRequest = { studyId, planKey, spec, device, objective, arm, seed, timeouts, ...(arm === 'derived' && derivedSpaceKey ? { derivedSpaceKey } : {}) };
+        const request: SearchRequest = {
+          studyId,
+          planKey,
+          spec,
+          device,
+          objective,
+          arm,
+          seed,
+          timeouts,
+          ...(input.searchStepsPerRun ? { stepsPerRun: input.searchStepsPerRun } : {}),
+          ...(arm === 'derived' && derivedSpaceKey ? { derivedSpaceKey } : {}),
+        };
         const workflowId = `${studyId}.search.${device}.${objective}.${armKey(arm)}.seed${seed}`;
         searchWorkflowIds.push(workflowId);
         searches.push(

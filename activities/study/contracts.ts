@@ -5,7 +5,7 @@
  */
 import type { AccuracySource } from '../../pipelines/records.js';
 import type { LatencyPrediction } from '../../pipelines/search/predictor.js';
-import type { EvaluationOutcome, SearchConfig, SearchObjective, SearchResult } from '../../pipelines/search/search.js';
+import type { EvaluationOutcome, SearchConfig, SearchObjective, SearchResult, SearchState } from '../../pipelines/search/search.js';
 import type { Architecture } from '../../pipelines/spaces/types.js';
 import type { StudySpec } from '../../pipelines/study/spec.js';
 import type { InsightRef } from './insights.js';
@@ -63,6 +63,9 @@ export interface OrchestratorActivities {
   predictLatencies(input: { studyId: string; planKey: string; device: string; archs: Architecture[] }): Promise<LatencyPrediction[]>;
   /** Accuracy and predicted latency of candidates, each a checked result or a rejection with its reason. */
   evaluateCandidates(input: { studyId: string; planKey: string; spec: StudySpec; device: string; archs: Architecture[] }): Promise<EvaluationOutcome[]>;
+  /** Stores a search's state (its workflow is about to continue as new) and returns its key. */
+  checkpointSearch(input: SearchRequest & { state: SearchState }): Promise<string>;
+  resumeSearch(input: { checkpointKey: string }): Promise<SearchState>;
   storeSearchResult(input: SearchRequest & { result: SearchResult }): Promise<SearchRef>;
   compareStudySearches(input: CompareSearchesRequest): Promise<ComparisonRef>;
   renderStudyReport(input: RenderStudyReportInput): Promise<StudyReportRef>;

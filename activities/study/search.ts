@@ -28,6 +28,7 @@ import {
   type SearchConfig,
   type SearchObjective,
   type SearchResult,
+  type SearchState,
 } from '../../pipelines/search/index.js';
 import { validateSpaceDocument, type Architecture } from '../../pipelines/spaces/index.js';
 import type { StudyPlan } from '../../pipelines/study/plan.js';
@@ -61,6 +62,10 @@ export interface SearchRequest {
   seed: number;
   /** The study's activity timeouts and retries (absent in searches started before they were passed on: the defaults). */
   timeouts?: StudyTimeouts;
+  /** Steps one run takes before continuing as new (default: as the history's size suggests); tests make it small. */
+  stepsPerRun?: number;
+  /** Where the previous run of this search left its state, when it continued as new. */
+  checkpointKey?: string;
 }
 
 /** The searches of one device and objective, every arm and seed, and their re-measured fronts. */
@@ -167,6 +172,17 @@ export function createSearchActivities(deps: { store: ArtifactStore; accuracySco
     return out;
   }
 
+  /** Stores a search's state so that its workflow can continue as new and pick it up by key. */
+  async function checkpointSearch(input: SearchRequest & { state: SearchState }): Promise<string> {
+    const key = studyKeys(input.studyId).searchCheckpoint(input.device, input.objective, armKey(input.arm), input.seed, input.state.step);
+    await store.putJson(key, input.state);
+    return key;
+  }
+
+  async function resumeSearch(input: { checkpointKey: string }): Promise<SearchState> {
+    return store.getJson<SearchState>(input.checkpointKey);
+  }
+
   async function storeSearchResult(input: SearchRequest & { result: SearchResult }): Promise<SearchRef> {
     const resultKey = studyKeys(input.studyId).searchResult(input.device, input.objective, armKey(input.arm), input.seed);
     await store.putJson(resultKey, input.result);
@@ -224,5 +240,5 @@ export function createSearchActivities(deps: { store: ArtifactStore; accuracySco
     };
   }
 
-  return { searchSetup, predictLatencies, evaluateCandidates, storeSearchResult, compareStudySearches };
+  return { searchSetup, predictLatencies, evaluateCandidates, checkpointSearch, resumeSearch, storeSearchResult, compareStudySearches };
 }
