@@ -1,7 +1,7 @@
 /** The study plan's measurement order: a seeded permutation per device, so drift spreads over every specification. */
 import { describe, expect, it } from 'vitest';
 import { measurementList, measurementOrder, planStudy } from '../pipelines/study/plan.js';
-import { StudySpecError, parseStudySpec } from '../pipelines/study/spec.js';
+import { StudySpecError, overlapsAccuracy, parseStudySpec } from '../pipelines/study/spec.js';
 
 const spec = (overrides: Record<string, unknown> = {}) =>
   parseStudySpec({
@@ -63,5 +63,19 @@ describe('measurement order', () => {
   it('rejects an unknown order, naming the field and the allowed values', () => {
     expect(() => spec({ measurement: { order: 'random' } })).toThrow(StudySpecError);
     expect(() => spec({ measurement: { order: 'random' } })).toThrow('measurement.order: got an invalid value; allowed: "mixed", "grouped"');
+  });
+});
+
+describe('campaigns at once', () => {
+  it('overlaps accuracy with measurement unless the proxy would compute on the host of an onnxruntime device', () => {
+    const backends = new Map([['cpu-a', 'onnxruntime'], ['phone-b', 'command']]);
+    // The proxy on the orchestrator's host next to cpu-a, measured there with onnxruntime: one after the other.
+    expect(overlapsAccuracy(spec(), backends)).toBe(false);
+    expect(overlapsAccuracy(spec({ devices: ['phone-b'] }), backends)).toBe(true);
+    expect(overlapsAccuracy(spec({ accuracy: { source: 'table', table: 'a.csv' } }), backends)).toBe(true);
+    expect(overlapsAccuracy(spec({ accuracy: { source: 'evaluator', evaluatorTaskQueue: 'gpu' } }), backends)).toBe(true);
+    expect(overlapsAccuracy(spec({ accuracy: { overlap: 'always' } }), backends)).toBe(true);
+    expect(overlapsAccuracy(spec({ devices: ['phone-b'], accuracy: { overlap: 'never' } }), backends)).toBe(false);
+    expect(() => spec({ accuracy: { overlap: 'sometimes' } })).toThrow(/accuracy.overlap: got an invalid value; allowed: "auto", "always", "never"/);
   });
 });

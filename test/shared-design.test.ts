@@ -63,7 +63,12 @@ describe('a shared-random study through Temporal', () => {
 
   it('measures only random architectures, estimates every block effect by regression, and the insights and report say so', async () => {
     const started = await startStudy(temporal.client, spec, { timeouts: TEST_TIMEOUTS });
-    await started.handle.result();
+    const result = await started.handle.result();
+    // An accuracy table computes nothing on the orchestrator's host: the campaigns run at once.
+    expect(result.prepared.overlapAccuracy).toBe(true);
+    const accuracy = await temporal.client.workflow.getHandle(`${started.workflowId}.accuracy`).describe();
+    const latencyCampaign = await temporal.client.workflow.getHandle(`${started.workflowId}.latency.${DEVICE}`).describe();
+    expect(latencyCampaign.startTime.getTime()).toBeLessThan(accuracy.closeTime!.getTime());
     const keys = studyKeys(started.workflowId);
     const plan = await store.getJson<StudyPlan>(keys.plan);
     expect(plan.design).toBe('shared-random');

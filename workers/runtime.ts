@@ -67,7 +67,7 @@ export async function startOrchestratorWorker(config: RuntimeConfig, connection?
     taskQueue: ORCHESTRATOR_QUEUE,
     identity: `orchestrator@${hostname()}/${process.pid}`,
     workflowBundle: await workflowBundle(),
-    activities: createOrchestratorActivities({ store, knownDevices: async () => registry.ids(), accuracyScorers: scorers.forSpec }),
+    activities: createOrchestratorActivities({ store, knownDevices: async () => registry.ids().map((id) => ({ id, backend: registry.get(id).backend })), accuracyScorers: scorers.forSpec }),
     shutdownGraceTime: `${config.shutdownGraceSeconds ?? 10} seconds`,
   });
   return startRunning(worker, async () => {

@@ -139,14 +139,20 @@ export async function studyWorkflow(input: StudyWorkflowInput): Promise<StudyRes
     const prepared = await orchestrator.prepareStudy({ studyId, spec });
     await condition(() => !paused);
 
-    setStage('accuracy', `scoring ${prepared.architectures} architectures (${spec.accuracy.source})`);
-    await runCampaign('accuracy', 'accuracy', ORCHESTRATOR_QUEUE, prepared.planKey, prepared.architectures, spec.accuracy.batchSize);
-    await condition(() => !paused);
-
-    setStage('measuring', `measuring ${prepared.architectures} architectures on ${spec.devices.join(', ')}`);
-    await Promise.all(
-      spec.devices.map((device) => runCampaign('latency', device, deviceQueue(device), prepared.planKey, prepared.architectures, spec.measurement.batchSize)),
-    );
+    const accuracyCampaign = () => runCampaign('accuracy', 'accuracy', ORCHESTRATOR_QUEUE, prepared.planKey, prepared.architectures, spec.accuracy.batchSize);
+    const deviceCampaigns = () =>
+      Promise.all(spec.devices.map((device) => runCampaign('latency', device, deviceQueue(device), prepared.planKey, prepared.architectures, spec.measurement.batchSize)));
+    // Histories recorded before campaigns could overlap replay the sequential order.
+    if (patched('overlap-campaigns') && prepared.overlapAccuracy) {
+      setStage('measuring', `scoring (${spec.accuracy.source}) and measuring ${prepared.architectures} architectures on ${spec.devices.join(', ')} at once`);
+      await Promise.all([accuracyCampaign(), deviceCampaigns()]);
+    } else {
+      setStage('accuracy', `scoring ${prepared.architectures} architectures (${spec.accuracy.source})`);
+      await accuracyCampaign();
+      await condition(() => !paused);
+      setStage('measuring', `measuring ${prepared.architectures} architectures on ${spec.devices.join(', ')}`);
+      await deviceCampaigns();
+    }
     await condition(() => !paused);
 
     setStage('aggregating', 'aggregating block-wise profiles');

@@ -21,6 +21,8 @@ export interface PreparedStudy {
   architectures: number;
   specs: number;
   store: string;
+  /** Whether the accuracy campaign runs while the devices measure (overlapsAccuracy); absent before it existed. */
+  overlapAccuracy?: boolean;
 }
 
 export type CampaignKind = 'latency' | 'accuracy';

@@ -8,7 +8,7 @@ import type { ArchitectureMetrics } from '../../pipelines/records.js';
 import { profileRegressions } from '../../pipelines/regression.js';
 import { architectureCounts, originalSpace, type Architecture } from '../../pipelines/spaces/index.js';
 import { planStudy, type StudyPlan } from '../../pipelines/study/plan.js';
-import type { StudySpec } from '../../pipelines/study/spec.js';
+import { overlapsAccuracy, type StudySpec } from '../../pipelines/study/spec.js';
 import type { ArtifactStore } from '../storage/index.js';
 import { readBatches, runBatchActivity } from './batch.js';
 import type { AccuracyRecord, AccuracyScorerFactory, BatchRequest, BatchSummary, OrchestratorActivities, PreparedStudy, ProfileRef } from './contracts.js';
@@ -21,8 +21,8 @@ import { readAccuracyWork, writeWorkLists } from './work.js';
 
 export interface OrchestratorDependencies {
   store: ArtifactStore;
-  /** Ids of the devices the deployment knows (from the device config). */
-  knownDevices: () => Promise<string[]>;
+  /** The devices the deployment knows (from the device config), with their backends. */
+  knownDevices: () => Promise<{ id: string; backend: string }[]>;
   accuracyScorers: AccuracyScorerFactory;
 }
 
@@ -30,10 +30,10 @@ export function createOrchestratorActivities(deps: OrchestratorDependencies): Or
   const { store } = deps;
 
   async function prepareStudy(input: { studyId: string; spec: StudySpec }): Promise<PreparedStudy> {
-    const known = await deps.knownDevices();
-    const unknown = input.spec.devices.filter((d) => !known.includes(d));
+    const backends = new Map((await deps.knownDevices()).map((d) => [d.id, d.backend]));
+    const unknown = input.spec.devices.filter((d) => !backends.has(d));
     if (unknown.length > 0) {
-      throw ApplicationFailure.nonRetryable(`devices: unknown device ${unknown.join(', ')}; configured devices: ${known.join(', ')}`, 'DeviceConfigError');
+      throw ApplicationFailure.nonRetryable(`devices: unknown device ${unknown.join(', ')}; configured devices: ${[...backends.keys()].join(', ')}`, 'DeviceConfigError');
     }
     const keys = studyKeys(input.studyId);
     await store.putJson(keys.spec, input.spec);
@@ -47,6 +47,7 @@ export function createOrchestratorActivities(deps: OrchestratorDependencies): Or
       architectures: plan.architectures.length,
       specs: plan.specs.length,
       store: store.describe(),
+      overlapAccuracy: overlapsAccuracy(input.spec, backends),
     };
   }
 

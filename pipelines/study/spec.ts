@@ -26,6 +26,12 @@ const accuracySchema = z
     /** NASWOT mini-batch size. */
     proxyBatch: z.number().int().min(2).max(128).default(16),
     batchSize: z.number().int().min(1).max(1000).default(20),
+    /**
+     * Whether the accuracy campaign runs while the devices measure (docs/studies.md "Campaigns at once"):
+     * 'auto' overlaps them unless the NASWOT proxy would compute on the host of a device measured with
+     * onnxruntime (cpu-local and its kind); 'always' / 'never' decide it for the study.
+     */
+    overlap: z.enum(['auto', 'always', 'never']).default('auto'),
   })
   .strict()
   .superRefine((value, ctx) => {
@@ -96,7 +102,7 @@ export const studySpecSchema = z
       .optional(),
     seed: z.union([z.number().int(), z.string().min(1)]).default(0),
     devices: z.array(deviceId).min(1).default(['cpu-local']),
-    accuracy: accuracySchema.default({ source: 'naswot-proxy', proxyBatch: 16, batchSize: 20 }),
+    accuracy: accuracySchema.default({ source: 'naswot-proxy', proxyBatch: 16, batchSize: 20, overlap: 'auto' }),
     measurement: z
       .object({
         /** 20, as the paper presets: the drift probe (one per batch) then costs about 5% of the device time. */
@@ -253,6 +259,18 @@ function checkSharedRandom(spec: StudySpec, raw: unknown): void {
     ];
   });
   if (problems.length > 0) throw new StudySpecError(problems);
+}
+
+/**
+ * Whether a study's accuracy campaign may run while its devices measure. The NASWOT proxy computes on the
+ * orchestrator's host, so it overlaps only when none of the study's devices is measured there with onnxruntime
+ * (`backends`: each device's backend in the orchestrator's device config); a table or a user's evaluator
+ * computes nothing on that host and always overlaps.
+ */
+export function overlapsAccuracy(spec: StudySpec, backends: ReadonlyMap<string, string>): boolean {
+  const { overlap, source } = spec.accuracy;
+  if (overlap !== 'auto') return overlap === 'always';
+  return source !== 'naswot-proxy' || !spec.devices.some((device) => backends.get(device) === 'onnxruntime');
 }
 
 /** The budget of a study's search for one objective: the top-level fields for Pareto, `maxAccuracy` over the paper's for max-accuracy. */
