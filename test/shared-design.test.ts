@@ -69,6 +69,19 @@ describe('a shared-random study through Temporal', () => {
     const accuracy = await temporal.client.workflow.getHandle(`${started.workflowId}.accuracy`).describe();
     const latencyCampaign = await temporal.client.workflow.getHandle(`${started.workflowId}.latency.${DEVICE}`).describe();
     expect(latencyCampaign.startTime.getTime()).toBeLessThan(accuracy.closeTime!.getTime());
+    // What Temporal was told: analysis activities run under an honest bound and no heartbeat timeout (they do
+    // not heartbeat), batches under the heartbeat timeout; every retry is bounded.
+    const scheduled = async (workflowId: string, type: string) => {
+      const history = await temporal.client.workflow.getHandle(workflowId).fetchHistory();
+      return history.events!.map((e) => e.activityTaskScheduledEventAttributes).find((a) => a?.activityType?.name === type)!;
+    };
+    const aggregate = await scheduled(started.workflowId, 'aggregateProfiles');
+    expect(Number(aggregate.startToCloseTimeout!.seconds)).toBe(3600);
+    expect(Number(aggregate.heartbeatTimeout?.seconds ?? 0)).toBe(0);
+    expect(aggregate.retryPolicy!.maximumAttempts).toBe(10);
+    const batch = await scheduled(`${started.workflowId}.latency.${DEVICE}`, 'measureBatch');
+    expect(Number(batch.heartbeatTimeout!.seconds)).toBe(TEST_TIMEOUTS.heartbeatSeconds);
+    expect(batch.retryPolicy!.maximumAttempts).toBe(10);
     const keys = studyKeys(started.workflowId);
     const plan = await store.getJson<StudyPlan>(keys.plan);
     expect(plan.design).toBe('shared-random');
