@@ -1,7 +1,7 @@
 /**
  * Records the histories the replay test checks: runs a small real study on a throwaway dev server and
  * saves the histories of its study, campaign and search workflows under test/histories/
- * (`npm run record-histories -- --fixture first|arms`).
+ * (`npm run record-histories -- --fixture first|arms|overlap`).
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,6 +15,7 @@ import { startStudy } from '../workers/study-client.js';
 /**
  * The recorded studies. `first`: the histories recorded with the first workflow versions (keep them: they
  * guard old studies). `arms`: three search arms and searches that continue as new after every step.
+ * `overlap`: the accuracy and device campaigns at once.
  */
 const FIXTURES = {
   first: {
@@ -48,6 +49,22 @@ const FIXTURES = {
     },
     options: { searchStepsPerRun: 1 },
     prefix: 'arms-',
+  },
+  overlap: {
+    spec: {
+      name: 'replay-overlap',
+      space: 'ofa-mbv3',
+      resolutions: [160],
+      blocks: ['u0.l0.e3k3', 'u4.l3.e6k7'],
+      samplesPerSpec: 2,
+      baselineSamples: 2,
+      seed: 5,
+      accuracy: { source: 'naswot-proxy', proxyBatch: 8, batchSize: 3, overlap: 'always' },
+      measurement: { batchSize: 3 },
+      search: { objectives: [] },
+    },
+    options: {},
+    prefix: 'overlap-',
   },
 } as const;
 
