@@ -32,11 +32,16 @@ function machineLoad(results: BenchResults): string {
   return `1-minute load ${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)} on ${results.host.cores} cores${meanBusy === null ? '' : `, cores ${formatPercent(meanBusy)} busy on average`}`;
 }
 
+/** What the figures of a results file took together: each figure's own time (`--only` merges figures from several runs). */
+function figureTime(results: BenchResults): string {
+  return formatMs(results.figures.reduce((acc, f) => acc + f.seconds, 0) * 1000);
+}
+
 function provenance(results: BenchResults): string {
   const { host, versions } = results;
   const commit = versions.commit ? `commit ${versions.commit.slice(0, 12)}${versions.dirty ? ' with local changes' : ''}` : 'no commit recorded';
   return (
-    `${results.mode} mode, ${results.generatedAt}, ${formatMs(results.totalSeconds * 1000)} on ${host.cpu} (${host.cores} cores, ${host.memoryGiB} GiB), ` +
+    `${results.mode} mode, ${results.generatedAt}, ${results.figures.length} figures in ${figureTime(results)} on ${host.cpu} (${host.cores} cores, ${host.memoryGiB} GiB), ` +
     `Node ${host.node}, onnxruntime-node ${versions.onnxruntimeNode}${versions.onnxruntimePython ? `, pip onnxruntime ${versions.onnxruntimePython}` : ''}, ${commit}`
   );
 }
@@ -72,8 +77,8 @@ export function renderMarkdown(results: BenchResults): string {
 export function renderReadmeSection(results: BenchResults, resultsLink: string, quick: BenchResults | undefined): string {
   const mdLink = resultsLink.replace(/\.json$/, '.md');
   const durations =
-    `This run took ${formatMs(results.totalSeconds * 1000)}` +
-    (quick ? `; the latest \`npm run bench -- --quick\` (fewer architectures and repetitions, results in \`bench/results/quick.md\`) took ${formatMs(quick.totalSeconds * 1000)}` : '') +
+    `Its figures took ${figureTime(results)} together (each figure's own time; \`--only\` refreshes some and keeps the others)` +
+    (quick ? `; those of the latest \`npm run bench -- --quick\` (fewer architectures and repetitions, results in \`bench/results/quick.md\`) ${figureTime(quick)}` : '') +
     (quick ? ' (both longer when the machine is busier).' : ' (longer when the machine is busier).');
   return [
     README_START,
