@@ -1,20 +1,41 @@
 /**
  * One worker of the scale run (scripts/scale.ts), in its own process so that its memory is its own: the
- * orchestrator or one device, with a store that counts what every activity reads. On SIGTERM it shuts down
- * and writes its reads and its peak resident memory (VmHWM) to --stats.
+ * orchestrator or one device, with a store that counts what every activity reads, or an accuracy evaluator
+ * (`evaluateAccuracy` on its own task queue, docs/accuracy.md) that answers with the scale run's model. On
+ * SIGTERM it shuts down and writes its reads and its peak resident memory (VmHWM) to --stats.
  *
- *   tsx scripts/scale-worker.ts --role orchestrator|device:<id> --address HOST:PORT --store DIR --devices FILE --stats FILE
+ *   tsx scripts/scale-worker.ts --role orchestrator|device:<id>|evaluator:<queue> --address HOST:PORT --store DIR --devices FILE --stats FILE
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import type { EvaluatorActivities } from '../activities/accuracy/contracts.js';
 import { CountingArtifactStore, type ArtifactStore } from '../activities/storage/index.js';
 import { activityReadLabel, startDeviceWorker, startOrchestratorWorker, type RuntimeConfig } from '../workers/runtime.js';
+import { SCALE_EVALUATOR, accuracyModel } from './scale-model.js';
 
 export interface WorkerStats {
   role: string;
   /** Peak resident set size of the process, from /proc/self/status (kB). */
   peakRssKiB: number;
   reads: ReturnType<CountingArtifactStore['reads']>;
+}
+
+/** An evaluator worker as a user would run one, answering every architecture with the scale run's model. */
+async function startEvaluator(taskQueue: string): Promise<{ close(): Promise<void> }> {
+  const connection = await NativeConnection.connect({ address: address! });
+  const activities: EvaluatorActivities = {
+    evaluateAccuracy: async (input) => ({ top1: accuracyModel(input.arch), samples: 0, evaluator: SCALE_EVALUATOR }),
+  };
+  const evaluator = await Worker.create({ connection, namespace: 'default', taskQueue, activities });
+  const running = evaluator.run();
+  return {
+    async close() {
+      evaluator.shutdown();
+      await running;
+      await connection.close();
+    },
+  };
 }
 
 function peakRssKiB(): number {
@@ -36,7 +57,7 @@ const config: RuntimeConfig = {
   devicesFile: devices,
   wrapStore: (inner: ArtifactStore) => (counter = new CountingArtifactStore(inner, activityReadLabel)),
 };
-const worker = role === 'orchestrator' ? await startOrchestratorWorker(config) : await startDeviceWorker({ ...config, device: role.slice('device:'.length) });
+const worker = role === 'orchestrator' ? await startOrchestratorWorker(config) : role.startsWith('evaluator:') ? await startEvaluator(role.slice('evaluator:'.length)) : await startDeviceWorker({ ...config, device: role.slice('device:'.length) });
 process.stdout.write('ready\n');
 process.once('SIGTERM', () => {
   void worker.close().then(() => {

@@ -1,5 +1,5 @@
 /**
- * `npm run scale [-- --preset NAME ...] [--out FILE]`: the paper presets end to end through Temporal, at
+ * `npm run scale [-- --preset NAME ...] [--search] [--out FILE]`: the paper presets end to end through Temporal, at
  * their full size (paper-ofa-mbv3: 18,100 architectures, 905 batches per campaign), in minutes. What makes it
  * fast is the device and the accuracy source, both real product paths:
  * - the device is a lookup table built with `blockscope lut build` on cpu-local (every distinct block measured
@@ -11,7 +11,11 @@
  * one's peak memory and store reads are its own. Recorded into bench/results/scale.{json,md}: wall time per
  * stage, orchestration time per architecture and campaign, the largest history (events, bytes) of every
  * workflow type, store bytes read per batch against the batch's own work list, and each worker's peak RSS.
- * The searches are not part of it: an accuracy table covers the plan, not the candidates a search proposes.
+ * The searches are not part of the default run: an accuracy table covers the plan, not the candidates a search
+ * proposes. `--search` runs them too, at the presets' budgets, with accuracy from an evaluator worker that
+ * answers with the same model (one activity per architecture, as a user's evaluator; results in scale-search.*).
+ * It is slow: the evaluator path costs about 100 ms per architecture (docs/studies.md), so paper-ofa-mbv3's
+ * accuracy campaign alone takes about half an hour here.
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -20,13 +24,13 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import proto from '@temporalio/proto';
+import { accuracyModel } from './scale-model.js';
 import type { WorkerStats } from './scale-worker.js';
 import type { LatencyMeasurement } from '../activities/devices/index.js';
 import { FsArtifactStore } from '../activities/storage/index.js';
 import { studyKeys } from '../activities/study/keys.js';
 import { readRawSpec } from '../cli/spec-file.js';
 import { median } from '../pipelines/stats.js';
-import { parseMbBlock, parseResNetBlock, type Architecture } from '../pipelines/spaces/index.js';
 import { planStudy } from '../pipelines/study/plan.js';
 import { parseStudySpec, type StudySpec } from '../pipelines/study/spec.js';
 import { startDevServer } from '../workers/dev-server.js';
@@ -36,23 +40,10 @@ import { ensureSearchAttributes } from '../workers/temporal.js';
 const ROOT = resolve(import.meta.dirname, '..');
 const LUT_DIR = resolve(ROOT, '.blockscope/scale');
 const DEVICE = 'scale-lut';
+const EVALUATOR_QUEUE = 'scale-evaluator';
 const RESULTS = resolve(ROOT, 'bench/results');
 /** The issue's targets. */
 const TARGETS = { wallMinutes: 30, orchestrationMsPerArch: 50, historyEvents: 10_000, historyBytes: 5 * 1024 * 1024, readRatio: 2 };
-
-/**
- * The stated accuracy model of the scale run: 60 + per layer 0.12 × expand (+0.2 for kernel 5 or 7) for MBConv
- * spaces, 60 + per block 10 × expand ratio for ResNet. Only its cost matters here: a table lookup.
- */
-export function accuracyModel(arch: Architecture): number {
-  return (
-    60 +
-    arch.units.flat().reduce((acc, block) => {
-      const mb = parseMbBlock(block);
-      return acc + (mb ? 0.12 * mb.expand + (mb.kernel > 3 ? 0.2 : 0) : 10 * (parseResNetBlock(block) ?? 0));
-    }, 0)
-  );
-}
 
 const log = (line: string) => process.stderr.write(`[scale ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
 
@@ -145,9 +136,11 @@ interface PresetResult {
   histories: { type: string; largestEvents: number; largestBytes: number; executions: number; workflowId: string }[];
   batchReads: { activity: string; batches: number; medianBytes: number; maxBytes: number; medianOwnBytes: number; maxRatio: number; planReads: number }[];
   workers: { role: string; peakRssMiB: number }[];
+  /** Whether the presets' searches ran (accuracy from the evaluator worker). */
+  searched: boolean;
 }
 
-async function runPreset(preset: string): Promise<PresetResult> {
+async function runPreset(preset: string, search: boolean): Promise<PresetResult> {
   const raw = readRawSpec(preset) as Record<string, unknown>;
   const base = parseStudySpec(raw);
   const home = mkdtempSync(join(tmpdir(), `blockscope-scale-${preset}-`));
@@ -155,17 +148,19 @@ async function runPreset(preset: string): Promise<PresetResult> {
   const devicesFile = join(home, 'devices.yaml');
   writeFileSync(devicesFile, `devices:\n  - id: ${DEVICE}\n    backend: lookup-table\n    table: ${lut.path}\n`);
   const table = join(home, 'accuracy.csv');
-  const rawSpec = {
-    ...raw,
-    name: `scale-${preset}`,
-    devices: [DEVICE],
-    accuracy: { source: 'table', table, batchSize: base.accuracy.batchSize },
-    // An accuracy table covers the plan, not the candidates a search proposes: the scale run stops at the report.
-    search: { objectives: [] },
-  };
+  const rawSpec = search
+    ? { ...raw, name: `scale-search-${preset}`, devices: [DEVICE], accuracy: { source: 'evaluator', evaluatorTaskQueue: EVALUATOR_QUEUE, batchSize: base.accuracy.batchSize } }
+    : {
+        ...raw,
+        name: `scale-${preset}`,
+        devices: [DEVICE],
+        accuracy: { source: 'table', table, batchSize: base.accuracy.batchSize },
+        // An accuracy table covers the plan, not the candidates a search proposes: this run stops at the report.
+        search: { objectives: [] },
+      };
   const spec: StudySpec = parseStudySpec(rawSpec);
   const plan = planStudy(spec);
-  writeFileSync(table, ['hash,top1', ...plan.architectures.map(({ hash, arch }) => `${hash},${accuracyModel(arch).toFixed(4)}`), ''].join('\n'));
+  if (!search) writeFileSync(table, ['hash,top1', ...plan.architectures.map(({ hash, arch }) => `${hash},${accuracyModel(arch).toFixed(4)}`), ''].join('\n'));
   log(`${preset}: ${plan.architectures.length} architectures, ${plan.specs.length} specs; home ${home}`);
 
   const server = await startDevServer({ dbFile: join(home, 'temporal.db'), headless: true });
@@ -174,10 +169,11 @@ async function runPreset(preset: string): Promise<PresetResult> {
   const client = new Client({ connection, namespace: server.namespace });
   const storeRoot = join(home, 'store');
   const store = new FsArtifactStore(storeRoot);
-  const statsFiles = { orchestrator: join(home, 'orchestrator-stats.json'), device: join(home, 'device-stats.json') };
-  const workers = {
+  const statsFiles = { orchestrator: join(home, 'orchestrator-stats.json'), device: join(home, 'device-stats.json'), evaluator: join(home, 'evaluator-stats.json') };
+  const workers: Partial<Record<keyof typeof statsFiles, ChildProcess>> = {
     orchestrator: await startWorker('orchestrator', server.address, storeRoot, devicesFile, statsFiles.orchestrator),
     device: await startWorker(`device:${DEVICE}`, server.address, storeRoot, devicesFile, statsFiles.device),
+    ...(search ? { evaluator: await startWorker(`evaluator:${EVALUATOR_QUEUE}`, server.address, storeRoot, devicesFile, statsFiles.evaluator) } : {}),
   };
   try {
     const started = performance.now();
@@ -217,8 +213,10 @@ async function runPreset(preset: string): Promise<PresetResult> {
     const byType = new Map<string, HistoryStat[]>();
     for (const h of histories) byType.set(h.type, [...(byType.get(h.type) ?? []), h]);
 
-    const stats = [await stopWorker(workers.orchestrator, statsFiles.orchestrator), await stopWorker(workers.device, statsFiles.device)];
-    const batchReads = ['scoreAccuracyBatch', 'measureBatch'].map((activity) => {
+    const stats: WorkerStats[] = [];
+    for (const [role, child] of Object.entries(workers)) stats.push(await stopWorker(child, statsFiles[role as keyof typeof statsFiles]));
+    // With an evaluator, the accuracy batch's work list is read by planBatch.
+    const batchReads = [search ? 'planBatch' : 'scoreAccuracyBatch', 'measureBatch'].map((activity) => {
       const perBatch = new Map<string, { bytes: number; own: number; plan: number }>();
       for (const tally of stats.flatMap((s) => s.reads)) {
         const [workflowId, runId, activityId, type] = tally.label.split(' ');
@@ -258,9 +256,10 @@ async function runPreset(preset: string): Promise<PresetResult> {
       }),
       batchReads,
       workers: stats.map((s) => ({ role: s.role, peakRssMiB: s.peakRssKiB / 1024 })),
+      searched: search,
     };
   } finally {
-    for (const child of Object.values(workers)) if (child.exitCode === null) child.kill('SIGKILL');
+    for (const child of Object.values(workers)) if (child?.exitCode === null) child.kill('SIGKILL');
     await connection.close();
     await server.stop();
     rmSync(home, { recursive: true, force: true });
@@ -276,7 +275,7 @@ function markdown(results: PresetResult[], generatedAt: string): string {
   ];
   for (const r of results) {
     lines.push(`## ${r.preset}: ${r.architectures} architectures (${r.specs} specs), ${r.batchesPerCampaign.latency} latency and ${r.batchesPerCampaign.accuracy} accuracy batches`, '');
-    lines.push(`Wall time ${(r.wallSeconds.total / 60).toFixed(1)} min (${Object.entries(r.wallSeconds.stages).map(([s, v]) => `${s} ${v.toFixed(0)} s`).join(', ')}); plan ${(r.planBytes / 1e6).toFixed(1)} MB.${r.lookupTable.builtSeconds === null ? '' : ` The lookup table was built first, in ${r.lookupTable.builtSeconds.toFixed(0)} s.`}`, '');
+    lines.push(`Wall time ${(r.wallSeconds.total / 60).toFixed(1)} min (${Object.entries(r.wallSeconds.stages).map(([s, v]) => `${s} ${v.toFixed(0)} s`).join(', ')})${r.searched ? ", the presets' searches included, accuracy from an evaluator worker" : ''}; plan ${(r.planBytes / 1e6).toFixed(1)} MB.${r.lookupTable.builtSeconds === null ? '' : ` The lookup table was built first, in ${r.lookupTable.builtSeconds.toFixed(0)} s.`}`, '');
     lines.push('| campaign | architectures | batches | runs (continue-as-new) | wall (s) | device/scorer time (s) | orchestration per architecture (ms) |', '| --- | --- | --- | --- | --- | --- | --- |');
     for (const c of r.campaigns) lines.push(`| ${c.campaign} | ${c.architectures} | ${c.batches} | ${c.runs} | ${c.wallSeconds.toFixed(1)} | ${c.workSeconds.toFixed(1)} | ${c.orchestrationMsPerArch.toFixed(1)} |`);
     lines.push('', '| workflow type | executions | largest history (events) | largest history (bytes) |', '| --- | --- | --- | --- |');
@@ -288,10 +287,11 @@ function markdown(results: PresetResult[], generatedAt: string): string {
   return `${lines.join('\n')}\n`;
 }
 
-const { values } = parseArgs({ options: { preset: { type: 'string', multiple: true }, out: { type: 'string' } } });
+const { values } = parseArgs({ options: { preset: { type: 'string', multiple: true }, search: { type: 'boolean', default: false }, out: { type: 'string' } } });
+const search = values.search ?? false;
 const presets = values.preset ?? ['paper-ofa-mbv3', 'paper-proxylessnas'];
 const results: PresetResult[] = [];
-for (const preset of presets) results.push(await runPreset(preset));
+for (const preset of presets) results.push(await runPreset(preset, search));
 /** The README's summary, between its scale markers. */
 function readmeSection(results: PresetResult[], generatedAt: string): string {
   const rows = results.map((r) => {
@@ -319,8 +319,8 @@ function updateReadme(section: string): void {
 }
 
 const generatedAt = new Date().toISOString();
-const out = values.out ?? join(RESULTS, 'scale');
+const out = values.out ?? join(RESULTS, search ? 'scale-search' : 'scale');
 writeFileSync(`${out}.json`, `${JSON.stringify({ kind: 'blockscope.scale/v1', generatedAt, targets: TARGETS, results }, null, 2)}\n`);
 writeFileSync(`${out}.md`, markdown(results, generatedAt));
-if (values.out === undefined) updateReadme(readmeSection(results, generatedAt));
+if (values.out === undefined && !search) updateReadme(readmeSection(results, generatedAt));
 log(`wrote ${out}.json and .md`);

@@ -1,0 +1,18 @@
+/**
+ * The scale run's stated accuracy model (scripts/scale.ts): 60 + per layer 0.12 × expand (+0.2 for kernel 5
+ * or 7) for MBConv spaces, 60 + per block 10 × expand ratio for ResNet. Only its cost matters there: it is
+ * what an accuracy table or an evaluator returns in no time, so the run measures orchestration.
+ */
+import { parseMbBlock, parseResNetBlock, type Architecture } from '../pipelines/spaces/index.js';
+
+export const SCALE_EVALUATOR = 'scale-run additive accuracy model (scripts/scale-model.ts)';
+
+export function accuracyModel(arch: Architecture): number {
+  return (
+    60 +
+    arch.units.flat().reduce((acc, block) => {
+      const mb = parseMbBlock(block);
+      return acc + (mb ? 0.12 * mb.expand + (mb.kernel > 3 ? 0.2 : 0) : 10 * (parseResNetBlock(block) ?? 0));
+    }, 0)
+  );
+}
