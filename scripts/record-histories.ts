@@ -17,52 +17,35 @@ import { startStudy } from '../workers/study-client.js';
  * guard old studies). `arms`: three search arms and searches that continue as new after every step.
  * `overlap`: the accuracy and device campaigns at once.
  */
+/** What every fixture's study shares: two block specs, a handful of architectures at 160. */
+const BASE = {
+  space: 'ofa-mbv3',
+  resolutions: [160],
+  blocks: ['u0.l0.e3k3', 'u4.l3.e6k7'],
+  samplesPerSpec: 2,
+  baselineSamples: 2,
+  seed: 5,
+  accuracy: { source: 'naswot-proxy', proxyBatch: 8, batchSize: 3 },
+  measurement: { batchSize: 3 },
+} as const;
+
 const FIXTURES = {
   first: {
-    spec: {
-      name: 'replay-fixture',
-      space: 'ofa-mbv3',
-      resolutions: [160],
-      blocks: ['u0.l0.e3k3', 'u4.l3.e6k7'],
-      samplesPerSpec: 2,
-      baselineSamples: 2,
-      seed: 5,
-      accuracy: { source: 'naswot-proxy', proxyBatch: 8, batchSize: 3 },
-      measurement: { batchSize: 3 },
-      search: { objectives: ['pareto'], seeds: 1, initialSize: 4, iterations: 1, budgetPerIteration: 3 },
-    },
+    spec: { ...BASE, name: 'replay-fixture', search: { objectives: ['pareto'], seeds: 1, initialSize: 4, iterations: 1, budgetPerIteration: 3 } },
     options: {},
     prefix: '',
   },
   arms: {
     spec: {
+      ...BASE,
       name: 'replay-arms',
-      space: 'ofa-mbv3',
-      resolutions: [160],
-      blocks: ['u0.l0.e3k3', 'u4.l3.e6k7'],
-      samplesPerSpec: 2,
-      baselineSamples: 2,
-      seed: 5,
-      accuracy: { source: 'naswot-proxy', proxyBatch: 8, batchSize: 3 },
-      measurement: { batchSize: 3 },
       search: { objectives: ['pareto'], seeds: 1, initialSize: 4, iterations: 2, budgetPerIteration: 3, spaces: ['original', 'paper:npu', 'derived'] },
     },
     options: { searchStepsPerRun: 1 },
     prefix: 'arms-',
   },
   overlap: {
-    spec: {
-      name: 'replay-overlap',
-      space: 'ofa-mbv3',
-      resolutions: [160],
-      blocks: ['u0.l0.e3k3', 'u4.l3.e6k7'],
-      samplesPerSpec: 2,
-      baselineSamples: 2,
-      seed: 5,
-      accuracy: { source: 'naswot-proxy', proxyBatch: 8, batchSize: 3, overlap: 'always' },
-      measurement: { batchSize: 3 },
-      search: { objectives: [] },
-    },
+    spec: { ...BASE, name: 'replay-overlap', accuracy: { ...BASE.accuracy, overlap: 'always' }, search: { objectives: [] } },
     options: {},
     prefix: 'overlap-',
   },
