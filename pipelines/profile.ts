@@ -162,8 +162,12 @@ export function aggregateProfile(input: AggregateProfileInput): BlockProfile {
       const byDepth = new Map<number, ArchitectureMetrics[]>();
       const complete = input.baseline.every((hash) => {
         const arch = architectures.get(hash);
-        if (arch) byDepth.set(arch.units[unit]!.length, [...(byDepth.get(arch.units[unit]!.length) ?? []), lookup(hash)!]);
-        return arch !== undefined;
+        if (!arch) return false;
+        const depth = arch.units[unit]!.length;
+        const records = byDepth.get(depth);
+        if (records) records.push(lookup(hash)!);
+        else byDepth.set(depth, [lookup(hash)!]);
+        return true;
       });
       baselineByDepth.set(unit, complete ? byDepth : null);
     }

@@ -48,6 +48,8 @@ const BATCHES_PER_RUN = 200;
 export async function studyWorkflow(input: StudyWorkflowInput): Promise<StudyResult> {
   const { spec, studyId } = input;
   const timeouts = input.timeouts ?? DEFAULT_TIMEOUTS;
+  // Specs recorded before arms existed compare the original and the derived space.
+  const arms: readonly SearchArm[] = spec.search.spaces ?? DEFAULT_SEARCH_ARMS;
   const orchestrator = proxyActivities<OrchestratorActivities>(activityOptions('analysis', ORCHESTRATOR_QUEUE, timeouts));
   let stage: StudyStage = 'sampling';
   let status: StudyStatus = 'running';
@@ -94,11 +96,10 @@ export async function studyWorkflow(input: StudyWorkflowInput): Promise<StudyRes
 
   /**
    * The paper's comparison on one device: every arm (the original space, the derived one, the paper's), same
-   * budget and seeds, fronts re-measured on the device. Specs recorded before arms existed compare original and derived.
+   * budget and seeds, fronts re-measured on the device.
    */
   const compareSpaces = async (device: string, objective: SearchObjective, planKey: string, derivedSpaceKey: string | undefined) => {
     const searches: SearchRef[] = [];
-    const arms: readonly SearchArm[] = spec.search.spaces ?? DEFAULT_SEARCH_ARMS;
     for (let seed = 1; seed <= spec.search.seeds; seed++) {
       for (const arm of arms) {
         await condition(() => !paused);
@@ -163,7 +164,7 @@ export async function studyWorkflow(input: StudyWorkflowInput): Promise<StudyRes
     const insights = await orchestrator.deriveStudyInsights({ studyId, spec, profiles });
     await condition(() => !paused);
 
-    setStage('search', `searching ${(spec.search.spaces ?? DEFAULT_SEARCH_ARMS).join(', ')} (${spec.search.seeds} seeds) on ${spec.devices.join(', ')}`);
+    setStage('search', `searching ${arms.join(', ')} (${spec.search.seeds} seeds) on ${spec.devices.join(', ')}`);
     const comparisons = (
       await Promise.all(
         spec.devices.map(async (device) => {

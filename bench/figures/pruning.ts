@@ -24,7 +24,7 @@ import {
   type SearchArm,
 } from '../../pipelines/search/index.js';
 import { architectureHash, parseMbBlock, type Architecture } from '../../pipelines/spaces/index.js';
-import { mean, std, tCritical95 } from '../../pipelines/stats.js';
+import { mean, meanConfidenceInterval } from '../../pipelines/stats.js';
 import { planStudy, type StudyPlan } from '../../pipelines/study/plan.js';
 import { parseStudySpec } from '../../pipelines/study/spec.js';
 import { kernelBoundTable, syntheticProfile } from '../../test/helpers/synthetic-device.js';
@@ -75,9 +75,8 @@ function armResults(comparison: ParetoComparison): ArmResult[] {
   const original = comparison.arms[0]!.hypervolume.values;
   return comparison.arms.map(({ arm, hypervolume }) => {
     const seedRatios = hypervolume.values.map((v, i) => v / original[i]!);
-    const half = (tCritical95(seedRatios.length - 1) * std(seedRatios, 1)) / Math.sqrt(seedRatios.length);
-    const m = mean(seedRatios);
-    return { arm: arm as SearchArm, hypervolume, seedRatios, ratio: { mean: m, ciLow: m - half, ciHigh: m + half } };
+    const { low, high } = meanConfidenceInterval(seedRatios);
+    return { arm: arm as SearchArm, hypervolume, seedRatios, ratio: { mean: mean(seedRatios), ciLow: low, ciHigh: high } };
   });
 }
 

@@ -12,6 +12,7 @@ import type { PredictorEvaluation } from '../search/predictor.js';
 import type { SearchObjective, SearchResult } from '../search/search.js';
 import type { StudyPlan } from '../study/plan.js';
 import { parseMbBlock } from '../spaces/mbconv.js';
+import { mean } from '../stats.js';
 import { studySpecHash, type StudySpec } from '../study/spec.js';
 import { accuracyLabel, naturalCompare, sortMetrics } from './format.js';
 
@@ -436,7 +437,7 @@ function blockGridView(profile: BlockProfile, metrics: string[]): BlockGridView 
       expands.flatMap((expand) =>
         kernels.flatMap((kernel) => {
           const effects = parsed.filter((p) => p.block!.expand === expand && p.block!.kernel === kernel).map((p) => specEffect(p.spec, metric).relative);
-          return effects.length === 0 ? [] : [{ expand, kernel, effect: effects.reduce((a, b) => a + b, 0) / effects.length, positions: effects.length }];
+          return effects.length === 0 ? [] : [{ expand, kernel, effect: mean(effects), positions: effects.length }];
         }),
       ),
     ]),
