@@ -3,42 +3,28 @@
  * after every step its state goes to the store and the next run picks it up by key, and the search finds
  * exactly what an uninterrupted one finds.
  */
-import { rmSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FsArtifactStore } from '../activities/storage/index.js';
 import type { SearchRef } from '../activities/study/search.js';
 import type { SearchResult } from '../pipelines/search/index.js';
-import { startDeviceWorker, startOrchestratorWorker, type RunningWorker } from '../workers/runtime.js';
 import { startStudy } from '../workers/study-client.js';
-import { TEST_DEVICE, TEST_TIMEOUTS, smallSpec, startTestTemporal, tempDir, writeTestDevicesFile, type TestTemporal } from './helpers/study.js';
+import { TEST_DEVICE, TEST_TIMEOUTS, smallSpec, startTestStack, tempDir, writeTestDevicesFile, type TestStack } from './helpers/study.js';
 
 const SEARCH = { objectives: ['pareto'], seeds: 1, initialSize: 4, iterations: 3, budgetPerIteration: 3, remeasureFront: false };
 /** Without drift probes the second study's latencies are the first's, from the measurement cache: the same predictor. */
 const spec = (name: string) => smallSpec(name, { search: SEARCH, measurement: { batchSize: 3, drift: { track: false } } });
 
 describe('a search that continues as new', () => {
-  let temporal: TestTemporal;
-  let workers: RunningWorker[];
-  let store: FsArtifactStore;
-  let dir: string;
+  let stack: TestStack;
 
   beforeAll(async () => {
-    dir = tempDir('search-continue');
-    temporal = await startTestTemporal(join(dir, 'temporal.db'));
-    const devicesFile = writeTestDevicesFile(dir);
-    store = new FsArtifactStore(join(dir, 'store'));
-    const config = { address: temporal.server.address, namespace: temporal.server.namespace, store: { kind: 'fs' as const, root: store.root }, devicesFile };
-    workers = [await startOrchestratorWorker(config), await startDeviceWorker({ ...config, device: TEST_DEVICE })];
+    const dir = tempDir('search-continue');
+    stack = await startTestStack(dir, { devicesFile: writeTestDevicesFile(dir), device: TEST_DEVICE });
   });
 
-  afterAll(async () => {
-    await Promise.all(workers.map((w) => w.close()));
-    await temporal.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => stack.close());
 
   it('checkpoints after every step and finds what an uninterrupted search finds', async () => {
+    const { temporal, store } = stack;
     // The same spec under two names: the same architectures, seeds and searches (names do not seed anything).
     const whole = await startStudy(temporal.client, spec('search-whole'), { timeouts: TEST_TIMEOUTS });
     const wholeResult = await whole.handle.result();

@@ -3,34 +3,32 @@
  * construction (the real lookup-table path), accuracies from a table written for the plan, the block
  * regression over every architecture, insights that say which estimates they judged by, and the report.
  */
-import { rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { saveLookupTable } from '../activities/devices/lookup-table.js';
-import { FsArtifactStore, type StoreConfig } from '../activities/storage/index.js';
+import type { FsArtifactStore } from '../activities/storage/index.js';
 import { studyKeys } from '../activities/study/keys.js';
 import type { InsightReport } from '../pipelines/insights.js';
 import type { BlockProfile } from '../pipelines/profile.js';
 import type { BlockRegression } from '../pipelines/regression.js';
 import { parseStudySpec } from '../pipelines/study/spec.js';
 import { planStudy, type StudyPlan } from '../pipelines/study/plan.js';
-import { startDeviceWorker, startOrchestratorWorker, type RunningWorker } from '../workers/runtime.js';
 import { startStudy } from '../workers/study-client.js';
 import { additiveAccuracy, kernelBoundTable } from './helpers/synthetic-device.js';
-import { TEST_TIMEOUTS, smallSpec, startTestTemporal, tempDir, writeTestDevicesFile, type TestTemporal } from './helpers/study.js';
+import { TEST_TIMEOUTS, smallSpec, startTestStack, tempDir, writeTestDevicesFile, type TestStack, type TestTemporal } from './helpers/study.js';
 
 const DEVICE = 'kernel-bound-lut';
 
 describe('a shared-random study through Temporal', () => {
   let temporal: TestTemporal;
-  let workers: RunningWorker[];
+  let stack: TestStack;
   let store: FsArtifactStore;
   let dir: string;
   let spec: Record<string, unknown>;
 
   beforeAll(async () => {
     dir = tempDir('shared');
-    temporal = await startTestTemporal(join(dir, 'temporal.db'));
     const devicesFile = writeTestDevicesFile(dir);
     await saveLookupTable(join(dir, 'kernel-bound.yaml'), kernelBoundTable(160, DEVICE));
     writeFileSync(devicesFile, `devices:\n  - id: ${DEVICE}\n    backend: lookup-table\n    table: kernel-bound.yaml\n`);
@@ -49,17 +47,11 @@ describe('a shared-random study through Temporal', () => {
     delete spec['baselineSamples'];
     const plan = planStudy(parseStudySpec(spec));
     writeFileSync(join(dir, 'accuracy.csv'), ['hash,top1', ...plan.architectures.map(({ hash, arch }) => `${hash},${additiveAccuracy(arch).toFixed(4)}`), ''].join('\n'));
-    const storeConfig: StoreConfig = { kind: 'fs', root: join(dir, 'store') };
-    store = new FsArtifactStore(storeConfig.root);
-    const config = { address: temporal.server.address, namespace: temporal.server.namespace, store: storeConfig, devicesFile };
-    workers = [await startOrchestratorWorker(config), await startDeviceWorker({ ...config, device: DEVICE })];
+    stack = await startTestStack(dir, { devicesFile, device: DEVICE });
+    ({ temporal, store } = stack);
   });
 
-  afterAll(async () => {
-    await Promise.all(workers.map((w) => w.close()));
-    await temporal.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => stack.close());
 
   it('measures only random architectures, estimates every block effect by regression, and the insights and report say so', async () => {
     const started = await startStudy(temporal.client, spec, { timeouts: TEST_TIMEOUTS });

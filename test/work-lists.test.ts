@@ -23,10 +23,10 @@ import { referenceArchitecture } from '../pipelines/sampling.js';
 import { measurementList, planStudy, type StudyPlan } from '../pipelines/study/plan.js';
 import { parseStudySpec } from '../pipelines/study/spec.js';
 import { accuracyWorkLists, latencyWorkLists } from '../pipelines/study/work.js';
-import { activityReadLabel, startDeviceWorker, startOrchestratorWorker, type RunningWorker } from '../workers/runtime.js';
+import { activityReadLabel } from '../workers/runtime.js';
 import { startStudy } from '../workers/study-client.js';
 import { additiveAccuracy, kernelBoundTable } from './helpers/synthetic-device.js';
-import { TEST_TIMEOUTS, smallSpec, startTestTemporal, tempDir, type TestTemporal } from './helpers/study.js';
+import { TEST_TIMEOUTS, smallSpec, startTestStack, tempDir, type TestStack, type TestTemporal } from './helpers/study.js';
 
 const spec = (overrides: Record<string, unknown> = {}) =>
   parseStudySpec({
@@ -120,7 +120,7 @@ class WithoutWorkLists extends ForwardingArtifactStore {
 
 describe('batch reads through Temporal', () => {
   let temporal: TestTemporal;
-  let workers: RunningWorker[];
+  let stack: TestStack;
   let store: FsArtifactStore;
   let dir: string;
   const counters: CountingArtifactStore[] = [];
@@ -153,27 +153,21 @@ describe('batch reads through Temporal', () => {
 
   beforeAll(async () => {
     dir = tempDir('work-reads');
-    temporal = await startTestTemporal(join(dir, 'temporal.db'));
     await saveLookupTable(join(dir, 'lut.yaml'), kernelBoundTable(160, DEVICE));
     const devicesFile = join(dir, 'devices.yaml');
     writeFileSync(devicesFile, `devices:\n  - id: ${DEVICE}\n    backend: lookup-table\n    table: lut.yaml\n`);
     const plan = planStudy(parseStudySpec(studySpec('plan')));
     writeFileSync(join(dir, 'accuracy.csv'), ['hash,top1', ...plan.architectures.map(({ hash, arch }) => `${hash},${additiveAccuracy(arch).toFixed(4)}`), ''].join('\n'));
-    store = new FsArtifactStore(join(dir, 'store'));
     const wrapStore = (inner: ArtifactStore) => {
       const counter = new CountingArtifactStore(new WithoutWorkLists(inner, () => hideWorkLists), activityReadLabel);
       counters.push(counter);
       return counter;
     };
-    const config = { address: temporal.server.address, namespace: temporal.server.namespace, store: { kind: 'fs' as const, root: store.root }, devicesFile, wrapStore };
-    workers = [await startOrchestratorWorker(config), await startDeviceWorker({ ...config, device: DEVICE })];
+    stack = await startTestStack(dir, { devicesFile, device: DEVICE, wrapStore });
+    ({ temporal, store } = stack);
   });
 
-  afterAll(async () => {
-    await Promise.all(workers.map((w) => w.close()));
-    await temporal.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterAll(() => stack.close());
 
   it('reads each batch its own work list only (at most 2x its bytes, never the plan), with the same profiles as the plan fallback', async () => {
     const current = await startStudy(temporal.client, studySpec('work-lists'), { timeouts: TEST_TIMEOUTS });

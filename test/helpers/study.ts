@@ -1,10 +1,12 @@
 /** Real services for study tests: a Temporal dev server on a temp SQLite file, workers, a fast device. */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
+import { FsArtifactStore } from '../../activities/storage/index.js';
 import { startDevServer, type DevServer } from '../../workers/dev-server.js';
+import { startDeviceWorker, startOrchestratorWorker, type RunningWorker, type RuntimeConfig } from '../../workers/runtime.js';
 import { ensureSearchAttributes } from '../../workers/temporal.js';
 import type { StudyTimeouts } from '../../workflows/definitions.js';
 
@@ -48,6 +50,38 @@ export async function startTestTemporal(dbFile: string, port?: number): Promise<
     async close() {
       await connection.close();
       await server.stop();
+    },
+  };
+}
+
+/** A dev server, an orchestrator worker and one device worker on a filesystem store, all under `dir`. */
+export interface TestStack {
+  temporal: TestTemporal;
+  workers: RunningWorker[];
+  store: FsArtifactStore;
+  /** Stops the workers and the server and removes `dir`. */
+  close(): Promise<void>;
+}
+
+export async function startTestStack(dir: string, options: { devicesFile: string; device: string; wrapStore?: RuntimeConfig['wrapStore'] }): Promise<TestStack> {
+  const temporal = await startTestTemporal(join(dir, 'temporal.db'));
+  const store = new FsArtifactStore(join(dir, 'store'));
+  const config: RuntimeConfig = {
+    address: temporal.server.address,
+    namespace: temporal.server.namespace,
+    store: { kind: 'fs', root: store.root },
+    devicesFile: options.devicesFile,
+    ...(options.wrapStore ? { wrapStore: options.wrapStore } : {}),
+  };
+  const workers = [await startOrchestratorWorker(config), await startDeviceWorker({ ...config, device: options.device })];
+  return {
+    temporal,
+    workers,
+    store,
+    async close() {
+      await Promise.all(workers.map((w) => w.close()));
+      await temporal.close();
+      rmSync(dir, { recursive: true, force: true });
     },
   };
 }
