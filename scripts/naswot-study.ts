@@ -240,6 +240,11 @@ interface VariantSummary {
   msPerArch: number;
 }
 
+/** Spread of per-architecture values across architectures (seed 0), and how much the weight seed alone moves one: std((a − b)/√2). */
+function seedStability(seed0: readonly number[], seed1: readonly number[]): { spread: number; seedNoise: number } {
+  return { spread: std(seed0, 1), seedNoise: std(seed0.map((v, i) => (v - seed1[i]!) / Math.SQRT2), 1) };
+}
+
 function summarise(rows: readonly QualityRow[]): VariantSummary[] {
   const ids = [OLD, ...NEW_VARIANTS.map((v) => v.id)];
   const column = (id: VariantId, seed: number) => rows.map((r) => r.scores[id]![seed]!);
@@ -249,11 +254,9 @@ function summarise(rows: readonly QualityRow[]): VariantSummary[] {
     const s0 = column(id, 0);
     const s1 = column(id, 1);
     const residual = (scores: number[]) => scores.map((s, i) => s - batch * Math.log(rows[i]!.units));
-    const spreadAcross = std(s0, 1);
-    const seedNoise = std(s0.map((s, i) => (s - s1[i]!) / Math.SQRT2), 1);
+    const { spread: spreadAcross, seedNoise } = seedStability(s0, s1);
     const [r0, r1] = [residual(s0), residual(s1)];
-    const residualSpread = std(r0, 1);
-    const residualSeedNoise = std(r0.map((r, i) => (r - r1[i]!) / Math.SQRT2), 1);
+    const { spread: residualSpread, seedNoise: residualSeedNoise } = seedStability(r0, r1);
     const createKey = `${normalization === 'bn' ? 'batch' : 'folded'}/${batch}`;
     return {
       id,
