@@ -1,22 +1,27 @@
 /**
  * Records the histories the replay test checks: runs a small real study on a throwaway dev server and
  * saves the histories of its study, campaign and search workflows under test/histories/
- * (`npm run record-histories -- --fixture first|arms|overlap`).
+ * (`npm run record-histories -- --fixture first|arms|overlap|evaluator`).
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
+import { NativeConnection, Worker } from '@temporalio/worker';
 import { temporalCliPath } from '../workers/dev-server.js';
 import { startEmbedded } from '../workers/embedded.js';
 import { startStudy } from '../workers/study-client.js';
+import { scaleEvaluator } from './scale-model.js';
 
 /**
  * The recorded studies. `first`: the histories recorded with the first workflow versions (keep them: they
  * guard old studies). `arms`: three search arms and searches that continue as new after every step.
- * `overlap`: the accuracy and device campaigns at once.
+ * `overlap`: the accuracy and device campaigns at once. `evaluator`: accuracy from a user's evaluator worker (the
+ * campaign and the search ask for a batch's architectures at once), answering with the scale run's model.
  */
+const EVALUATOR_QUEUE = 'replay-evaluator';
+
 /** What every fixture's study shares: two block specs, a handful of architectures at 160. */
 const BASE = {
   space: 'ofa-mbv3',
@@ -49,6 +54,16 @@ const FIXTURES = {
     options: {},
     prefix: 'overlap-',
   },
+  evaluator: {
+    spec: {
+      ...BASE,
+      name: 'replay-evaluator',
+      accuracy: { source: 'evaluator', evaluatorTaskQueue: EVALUATOR_QUEUE, batchSize: 3 },
+      search: { objectives: ['pareto'], seeds: 1, initialSize: 4, iterations: 1, budgetPerIteration: 3 },
+    },
+    options: {},
+    prefix: 'evaluator-',
+  },
 } as const;
 
 const { values } = parseArgs({ options: { fixture: { type: 'string', default: 'arms' } } });
@@ -58,6 +73,9 @@ if (!fixture) throw new Error(`--fixture: one of ${Object.keys(FIXTURES).join(',
 const home = mkdtempSync(join(tmpdir(), 'blockscope-record-'));
 const out = resolve(import.meta.dirname, '../test/histories');
 const embedded = await startEmbedded({ home, headless: true });
+const evaluatorConnection = await NativeConnection.connect({ address: embedded.server.address });
+const evaluator = await Worker.create({ connection: evaluatorConnection, namespace: embedded.server.namespace, taskQueue: EVALUATOR_QUEUE, activities: scaleEvaluator });
+const evaluatorRunning = evaluator.run();
 try {
   const started = await startStudy(embedded.client, fixture.spec, fixture.options);
   await started.handle.result();
@@ -79,6 +97,9 @@ try {
     }
   }
 } finally {
+  evaluator.shutdown();
+  await evaluatorRunning;
+  await evaluatorConnection.close();
   await embedded.stop();
   rmSync(home, { recursive: true, force: true });
 }

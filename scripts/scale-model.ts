@@ -3,6 +3,7 @@
  * or 7) for MBConv spaces, 60 + per block 10 × expand ratio for ResNet. Only its cost matters there: it is
  * what an accuracy table or an evaluator returns in no time, so the run measures orchestration.
  */
+import type { EvaluatorActivities } from '../activities/accuracy/contracts.js';
 import { parseMbBlock, parseResNetBlock, type Architecture } from '../pipelines/spaces/index.js';
 
 export const SCALE_EVALUATOR = 'scale-run additive accuracy model (scripts/scale-model.ts)';
@@ -16,3 +17,8 @@ export function accuracyModel(arch: Architecture): number {
     }, 0)
   );
 }
+
+/** An evaluator as a user would serve one (docs/accuracy.md), answering every architecture with the model. */
+export const scaleEvaluator: EvaluatorActivities = {
+  evaluateAccuracy: async (input) => ({ top1: accuracyModel(input.arch), samples: 0, evaluator: SCALE_EVALUATOR }),
+};

@@ -9,10 +9,9 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { NativeConnection, Worker } from '@temporalio/worker';
-import type { EvaluatorActivities } from '../activities/accuracy/contracts.js';
 import { CountingArtifactStore, type ArtifactStore } from '../activities/storage/index.js';
 import { activityReadLabel, startDeviceWorker, startOrchestratorWorker, type RuntimeConfig } from '../workers/runtime.js';
-import { SCALE_EVALUATOR, accuracyModel } from './scale-model.js';
+import { scaleEvaluator } from './scale-model.js';
 
 export interface WorkerStats {
   role: string;
@@ -24,10 +23,7 @@ export interface WorkerStats {
 /** An evaluator worker as a user would run one, answering every architecture with the scale run's model. */
 async function startEvaluator(taskQueue: string): Promise<{ close(): Promise<void> }> {
   const connection = await NativeConnection.connect({ address: address! });
-  const activities: EvaluatorActivities = {
-    evaluateAccuracy: async (input) => ({ top1: accuracyModel(input.arch), samples: 0, evaluator: SCALE_EVALUATOR }),
-  };
-  const evaluator = await Worker.create({ connection, namespace: 'default', taskQueue, activities });
+  const evaluator = await Worker.create({ connection, namespace: 'default', taskQueue, activities: scaleEvaluator });
   const running = evaluator.run();
   return {
     async close() {

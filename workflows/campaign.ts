@@ -14,9 +14,9 @@ import {
   setWorkflowOptions,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { EvaluatorActivities } from '../activities/accuracy/contracts.js';
 import type { AccuracyRecord, BatchRequest, BatchSummary, DeviceActivities, OrchestratorActivities } from '../activities/study/contracts.js';
-import { ORCHESTRATOR_QUEUE, WORKFLOW_DEFINITION_OPTIONS, activityOptions, campaignProgressQuery, pauseSignal, resumeSignal, type CampaignInput, type CampaignProgress } from './definitions.js';
+import { ORCHESTRATOR_QUEUE, WORKFLOW_DEFINITION_OPTIONS, activityOptions, campaignProgressQuery, historyIsLarge, pauseSignal, resumeSignal, type CampaignInput, type CampaignProgress } from './definitions.js';
+import { evaluatorCalls, type EvaluatorCalls } from './evaluator.js';
 
 export interface CampaignResult {
   kind: CampaignInput['kind'];
@@ -65,29 +65,27 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
   const orchestrator = proxyActivities<OrchestratorActivities>(batchOptions);
   // The evaluator path's bookkeeping (read the batch's work list, store the records) is analysis work.
   const bookkeeping = proxyActivities<OrchestratorActivities>(activityOptions('analysis', ORCHESTRATOR_QUEUE, input.timeouts));
-  const evaluatorQueue = input.spec.accuracy.evaluatorTaskQueue;
+  const { source, evaluatorTaskQueue } = input.spec.accuracy;
   // A user's evaluator worker only implements evaluateAccuracy; our orchestrator reads and writes the store.
-  const evaluator = evaluatorQueue ? proxyActivities<EvaluatorActivities>(activityOptions('evaluator', evaluatorQueue, input.timeouts)) : undefined;
-  const evaluateBatch = async (request: BatchRequest): Promise<BatchSummary> => {
+  const evaluator = input.kind === 'accuracy' && source === 'evaluator' && evaluatorTaskQueue ? evaluatorCalls(evaluatorTaskQueue, input.timeouts) : undefined;
+  const evaluateBatch = async (request: BatchRequest, calls: EvaluatorCalls): Promise<BatchSummary> => {
     const items = await bookkeeping.planBatch(request);
-    const records: AccuracyRecord[] = [];
-    for (const item of items) {
-      const result = await evaluator!.evaluateAccuracy({ arch: item.arch, resolution: item.arch.resolution });
-      records.push({ hash: item.hash, score: result.top1, source: 'evaluator' });
-    }
+    const results = await calls.evaluate(items.map((item) => item.arch));
+    const records = items.map((item, i): AccuracyRecord => ({ hash: item.hash, score: results[i]!.top1, source: 'evaluator' }));
     return bookkeeping.storeAccuracyBatch({ ...request, records });
   };
   const runBatch = (request: BatchRequest): Promise<BatchSummary> => {
     // The summary names the batch in the Temporal UI's event list.
     const summary = { summary: `batch ${request.batchIndex + 1} of ${batches}: architectures ${request.batchIndex * request.batchSize + 1}-${Math.min(input.total, (request.batchIndex + 1) * request.batchSize)}` };
     if (input.kind === 'latency') return device.measureBatch.executeWithOptions(summary, [{ ...request, device: input.target }]);
-    if (input.spec.accuracy.source === 'evaluator') return evaluateBatch(request);
+    if (evaluator) return evaluateBatch(request, evaluator);
     return orchestrator.scoreAccuracyBatch.executeWithOptions(summary, [{ ...request, spec: input.spec }]);
   };
 
   let batchesThisRun = 0;
   while (nextBatch < batches) {
-    if (batchesThisRun >= input.batchesPerRun || workflowInfo().continueAsNewSuggested) {
+    // An evaluator batch adds three events per architecture, so its runs are also bounded by history size.
+    if (batchesThisRun >= input.batchesPerRun || workflowInfo().continueAsNewSuggested || (evaluator?.concurrent && historyIsLarge())) {
       await continueAsNew<typeof campaignWorkflow>({ ...input, startBatch: nextBatch, carried: { computed, cached, paused, elapsedMs } });
     }
     if (paused) {

@@ -1,6 +1,6 @@
 /** Signals, queries, search attributes and shared types of the study workflows. */
 import { defineSearchAttributeKey, SearchAttributeType, type ActivityOptions, type RetryPolicy, type WorkflowDefinitionOptions } from '@temporalio/common';
-import { defineQuery, defineSignal } from '@temporalio/workflow';
+import { defineQuery, defineSignal, workflowInfo } from '@temporalio/workflow';
 import type { CampaignKind, ComparisonRef, InsightRef, PreparedStudy, ProfileRef, StudyReportRef } from '../activities/study/contracts.js';
 import type { StudySpec } from '../pipelines/study/spec.js';
 
@@ -58,6 +58,17 @@ export function activityOptions(kind: ActivityClass, taskQueue: string, timeouts
 const DEFAULT_ANALYSIS_MINUTES = 60;
 
 export const deviceQueue = (device: string) => `device.${device}`;
+
+/**
+ * Whether a workflow should continue as new before its next step: when the server suggests it, or past a
+ * quarter of the bounds every study workflow keeps under (10,000 events, 5 MB). A step with a user's
+ * evaluator adds three events per architecture (600 for a search step at the paper's Pareto budget of 200,
+ * 60 for an accuracy batch of 20), so counting steps alone does not bound the history.
+ */
+export function historyIsLarge(): boolean {
+  const info = workflowInfo();
+  return info.continueAsNewSuggested || info.historyLength > 2_500 || info.historySize > 1_250_000;
+}
 
 /**
  * Every blockscope workflow: an error thrown by its code (a TypeError, a RangeError, any Error) fails the

@@ -9,22 +9,12 @@
  * skipped. A search most of whose candidates are rejected fails with the reasons (non-retryable), and so
  * does the study: a broken evaluation is a visible failure, never a silently retried workflow task.
  */
-import { ApplicationFailure, continueAsNew, proxyActivities, setCurrentDetails, setWorkflowOptions, workflowInfo } from '@temporalio/workflow';
-import type { EvaluatorActivities } from '../activities/accuracy/contracts.js';
+import { ApplicationFailure, continueAsNew, proxyActivities, setCurrentDetails, setWorkflowOptions } from '@temporalio/workflow';
 import type { OrchestratorActivities, SearchRef, SearchRequest } from '../activities/study/contracts.js';
 import { acceptResults, isDone, nextBatch, predictedOutcome, searchFailure, searchResult, startSearch, type EvaluationOutcome } from '../pipelines/search/search.js';
 import type { Architecture } from '../pipelines/spaces/types.js';
-import { DEFAULT_TIMEOUTS, ORCHESTRATOR_QUEUE, WORKFLOW_DEFINITION_OPTIONS, activityOptions } from './definitions.js';
-
-/**
- * Whether to continue as new before the next step: when the server suggests it, or past a quarter of the
- * targets every study workflow keeps under (10,000 events, 5 MB), since one step with a user's evaluator adds
- * three events per candidate (600 at the paper's Pareto budget of 200).
- */
-function historyIsLarge(): boolean {
-  const info = workflowInfo();
-  return info.continueAsNewSuggested || info.historyLength > 2_500 || info.historySize > 1_250_000;
-}
+import { DEFAULT_TIMEOUTS, ORCHESTRATOR_QUEUE, WORKFLOW_DEFINITION_OPTIONS, activityOptions, historyIsLarge } from './definitions.js';
+import { evaluatorCalls } from './evaluator.js';
 
 export async function searchWorkflow(request: SearchRequest): Promise<SearchRef> {
   const { spec } = request;
@@ -32,19 +22,15 @@ export async function searchWorkflow(request: SearchRequest): Promise<SearchRef>
   const orchestrator = proxyActivities<OrchestratorActivities>(activityOptions('analysis', ORCHESTRATOR_QUEUE, timeouts));
   const steps = proxyActivities<OrchestratorActivities>(activityOptions('search-step', ORCHESTRATOR_QUEUE, timeouts));
   const evaluatorQueue = spec.accuracy.source === 'evaluator' ? spec.accuracy.evaluatorTaskQueue : undefined;
-  const evaluator = evaluatorQueue ? proxyActivities<EvaluatorActivities>(activityOptions('evaluator', evaluatorQueue, timeouts)) : undefined;
+  const evaluator = evaluatorQueue ? evaluatorCalls(evaluatorQueue, timeouts) : undefined;
 
   const evaluate = async (archs: Architecture[]): Promise<EvaluationOutcome[]> => {
     const target = { studyId: request.studyId, planKey: request.planKey, device: request.device, archs };
     if (!evaluator) return steps.evaluateCandidates({ ...target, spec });
     const latencies = await orchestrator.predictLatencies(target);
-    const results: EvaluationOutcome[] = [];
-    for (const [i, arch] of archs.entries()) {
-      // A user's evaluator is not ours to validate: a bad top-1 becomes a recorded rejection in acceptResults.
-      const { top1 } = await evaluator.evaluateAccuracy({ arch, resolution: arch.resolution });
-      results.push(predictedOutcome(top1, latencies[i]!));
-    }
-    return results;
+    // A user's evaluator is not ours to validate: a bad top-1 becomes a recorded rejection in acceptResults.
+    const evaluated = await evaluator.evaluate(archs);
+    return evaluated.map(({ top1 }, i) => predictedOutcome(top1, latencies[i]!));
   };
 
   let state = request.checkpointKey ? await orchestrator.resumeSearch({ checkpointKey: request.checkpointKey }) : startSearch(await orchestrator.searchSetup(request));
