@@ -6,11 +6,12 @@
  *
  *   tsx scripts/scale-worker.ts --role orchestrator|device:<id>|evaluator:<queue> --address HOST:PORT --store DIR --devices FILE --stats FILE
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { CountingArtifactStore, type ArtifactStore } from '../activities/storage/index.js';
 import { activityReadLabel, startDeviceWorker, startOrchestratorWorker, type RuntimeConfig } from '../workers/runtime.js';
+import { peakRssKiB } from './process-memory.js';
 import { scaleEvaluator } from './scale-model.js';
 
 export interface WorkerStats {
@@ -18,12 +19,22 @@ export interface WorkerStats {
   /** Peak resident set size of the process, from /proc/self/status (kB). */
   peakRssKiB: number;
   reads: ReturnType<CountingArtifactStore['reads']>;
+  /** The evaluator: evaluateAccuracy calls answered. */
+  evaluations?: number;
 }
+
+let evaluations = 0;
 
 /** An evaluator worker as a user would run one, answering every architecture with the scale run's model. */
 async function startEvaluator(taskQueue: string): Promise<{ close(): Promise<void> }> {
   const connection = await NativeConnection.connect({ address: address! });
-  const evaluator = await Worker.create({ connection, namespace: 'default', taskQueue, activities: scaleEvaluator });
+  const activities: typeof scaleEvaluator = {
+    evaluateAccuracy: (input) => {
+      evaluations += 1;
+      return scaleEvaluator.evaluateAccuracy(input);
+    },
+  };
+  const evaluator = await Worker.create({ connection, namespace: 'default', taskQueue, activities });
   const running = evaluator.run();
   return {
     async close() {
@@ -32,11 +43,6 @@ async function startEvaluator(taskQueue: string): Promise<{ close(): Promise<voi
       await connection.close();
     },
   };
-}
-
-function peakRssKiB(): number {
-  const match = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync('/proc/self/status', 'utf8'));
-  return match ? Number(match[1]) : Number.NaN;
 }
 
 const { values } = parseArgs({
@@ -57,7 +63,7 @@ const worker = role === 'orchestrator' ? await startOrchestratorWorker(config) :
 process.stdout.write('ready\n');
 process.once('SIGTERM', () => {
   void worker.close().then(() => {
-    const result: WorkerStats = { role, peakRssKiB: peakRssKiB(), reads: counter?.reads() ?? [] };
+    const result: WorkerStats = { role, peakRssKiB: peakRssKiB(), reads: counter?.reads() ?? [], ...(role.startsWith('evaluator:') ? { evaluations } : {}) };
     writeFileSync(stats, JSON.stringify(result));
     process.exit(0);
   });

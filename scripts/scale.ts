@@ -1,5 +1,6 @@
 /**
- * `npm run scale [-- --preset NAME ...] [--search] [--out FILE]`: the paper presets end to end through Temporal, at
+ * `npm run scale [-- --preset NAME ...] [--search] [--out FILE] [--keep] [--from RESULTS.json]` (--keep leaves each run's
+ * folder: store, server db; --from renders a recorded run's results again): the paper presets end to end through Temporal, at
  * their full size (paper-ofa-mbv3: 18,100 architectures, 905 batches per campaign), in minutes. What makes it
  * fast is the device and the accuracy source, both real product paths:
  * - the device is a lookup table built with `blockscope lut build` on cpu-local (every distinct block measured
@@ -13,9 +14,8 @@
  * workflow type, store bytes read per batch against the batch's own work list, and each worker's peak RSS.
  * The searches are not part of the default run: an accuracy table covers the plan, not the candidates a search
  * proposes. `--search` runs them too, at the presets' budgets, with accuracy from an evaluator worker that
- * answers with the same model (one activity per architecture, as a user's evaluator; results in scale-search.*).
- * It is slow: the evaluator path costs about 100 ms per architecture (docs/studies.md), so paper-ofa-mbv3's
- * accuracy campaign alone takes about half an hour here.
+ * answers with the same model (one activity per architecture, as a user's evaluator, a batch's or a search
+ * step's at once; results in scale-search.*).
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -25,6 +25,7 @@ import { parseArgs } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import proto from '@temporalio/proto';
 import { accuracyModel } from './scale-model.js';
+import type { AggregateStats } from './scale-aggregate.js';
 import type { WorkerStats } from './scale-worker.js';
 import type { LatencyMeasurement } from '../activities/devices/index.js';
 import { FsArtifactStore } from '../activities/storage/index.js';
@@ -69,6 +70,16 @@ function startWorker(role: string, address: string, store: string, devices: stri
       if (chunk.toString().includes('ready')) ready(child);
     });
   });
+}
+
+/** aggregateProfiles alone on the finished study's store, in a fresh process (scripts/scale-aggregate.ts). */
+function aggregateAlone(home: string, storeRoot: string, input: { studyId: string; planKey: string; spec: StudySpec }): NonNullable<PresetResult['aggregation']> {
+  const inputFile = join(home, 'aggregate-input.json');
+  const statsFile = join(home, 'aggregate-stats.json');
+  writeFileSync(inputFile, JSON.stringify(input));
+  execFileSync(process.execPath, ['--import', 'tsx', resolve(ROOT, 'scripts/scale-aggregate.ts'), '--store', storeRoot, '--input', inputFile, '--stats', statsFile], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+  const stats = JSON.parse(readFileSync(statsFile, 'utf8')) as AggregateStats;
+  return { seconds: stats.seconds, baselineRssMiB: stats.baselineRssKiB / 1024, peakRssMiB: stats.peakRssKiB / 1024 };
 }
 
 async function stopWorker(child: ChildProcess, stats: string): Promise<WorkerStats> {
@@ -123,6 +134,11 @@ async function campaignStat(client: Client, store: FsArtifactStore, campaign: st
   return { campaign, architectures, batches: keys.length, runs: runs.length, wallSeconds: wallMs / 1000, workSeconds: work / 1000, orchestrationMsPerArch: (wallMs - work) / architectures };
 }
 
+function searchStat(stats: WorkerStats[], planned: number, seconds: number): NonNullable<PresetResult['search']> {
+  const evaluations = (stats.find((s) => s.evaluations !== undefined)?.evaluations ?? 0) - planned;
+  return { evaluations, seconds, msPerEvaluation: (1000 * seconds) / evaluations };
+}
+
 interface PresetResult {
   preset: string;
   space: string;
@@ -138,9 +154,13 @@ interface PresetResult {
   workers: { role: string; peakRssMiB: number }[];
   /** Whether the presets' searches ran (accuracy from the evaluator worker). */
   searched: boolean;
+  /** aggregateProfiles alone, in a fresh process after the study: its time and memory above the process's own. */
+  aggregation: { seconds: number; baselineRssMiB: number; peakRssMiB: number };
+  /** With --search: the evaluator's calls beyond the accuracy campaign's, and the search stage's wall time per call. */
+  search?: { evaluations: number; seconds: number; msPerEvaluation: number };
 }
 
-async function runPreset(preset: string, search: boolean): Promise<PresetResult> {
+async function runPreset(preset: string, search: boolean, keep: boolean): Promise<PresetResult> {
   const raw = readRawSpec(preset) as Record<string, unknown>;
   const base = parseStudySpec(raw);
   const home = mkdtempSync(join(tmpdir(), `blockscope-scale-${preset}-`));
@@ -256,13 +276,16 @@ async function runPreset(preset: string, search: boolean): Promise<PresetResult>
       }),
       batchReads,
       workers: stats.map((s) => ({ role: s.role, peakRssMiB: s.peakRssKiB / 1024 })),
+      aggregation: aggregateAlone(home, storeRoot, { studyId: study.workflowId, planKey: keys.plan, spec }),
       searched: search,
+      ...(search ? { search: searchStat(stats, plan.architectures.length, stages['search'] ?? Number.NaN) } : {}),
     };
   } finally {
     for (const child of Object.values(workers)) if (child?.exitCode === null) child.kill('SIGKILL');
     await connection.close();
     await server.stop();
-    rmSync(home, { recursive: true, force: true });
+    if (keep) log(`${preset}: kept ${home}`);
+    else rmSync(home, { recursive: true, force: true });
   }
 }
 
@@ -270,12 +293,13 @@ function markdown(results: PresetResult[], generatedAt: string): string {
   const lines = [
     '# Paper-scale runs (`npm run scale`)',
     '',
-    `Written by \`npm run scale\` at ${generatedAt}: the paper presets end to end through a Temporal dev server, the orchestrator and a lookup-table device worker in their own processes, accuracy from a table written for the plan (scripts/scale.ts says why and how). Targets (issue 13): wall ≤ ${TARGETS.wallMinutes} min for both campaigns, aggregation and insights; orchestration ≤ ${TARGETS.orchestrationMsPerArch} ms per architecture per campaign; no history above ${TARGETS.historyEvents} events or 5 MB; store bytes read per batch ≤ ${TARGETS.readRatio}× the batch's own data.`,
+    `Written by \`npm run scale\` at ${generatedAt}: the paper presets end to end through a Temporal dev server, the orchestrator and a lookup-table device worker in their own processes, ${results.some((r) => r.searched) ? "accuracy for the plan and the searches' candidates from an evaluator worker answering with the scale run's model" : 'accuracy from a table written for the plan'} (scripts/scale.ts says why and how). Targets (issue 13): wall ≤ ${TARGETS.wallMinutes} min for both campaigns, aggregation and insights; orchestration ≤ ${TARGETS.orchestrationMsPerArch} ms per architecture per campaign; no history above ${TARGETS.historyEvents} events or 5 MB; store bytes read per batch ≤ ${TARGETS.readRatio}× the batch's own data.`,
     '',
   ];
   for (const r of results) {
     lines.push(`## ${r.preset}: ${r.architectures} architectures (${r.specs} specs), ${r.batchesPerCampaign.latency} latency and ${r.batchesPerCampaign.accuracy} accuracy batches`, '');
     lines.push(`Wall time ${(r.wallSeconds.total / 60).toFixed(1)} min (${Object.entries(r.wallSeconds.stages).map(([s, v]) => `${s} ${v.toFixed(0)} s`).join(', ')})${r.searched ? ", the presets' searches included, accuracy from an evaluator worker" : ''}; plan ${(r.planBytes / 1e6).toFixed(1)} MB.${r.lookupTable.builtSeconds === null ? '' : ` The lookup table was built first, in ${r.lookupTable.builtSeconds.toFixed(0)} s.`}`, '');
+    if (r.search) lines.push(`Searches: ${r.search.evaluations} evaluations by the evaluator worker in ${r.search.seconds.toFixed(0)} s of search stage, ${r.search.msPerEvaluation.toFixed(1)} ms per evaluation (front re-measurement and latency prediction included).`, '');
     lines.push('| campaign | architectures | batches | runs (continue-as-new) | wall (s) | device/scorer time (s) | orchestration per architecture (ms) |', '| --- | --- | --- | --- | --- | --- | --- |');
     for (const c of r.campaigns) lines.push(`| ${c.campaign} | ${c.architectures} | ${c.batches} | ${c.runs} | ${c.wallSeconds.toFixed(1)} | ${c.workSeconds.toFixed(1)} | ${c.orchestrationMsPerArch.toFixed(1)} |`);
     lines.push('', '| workflow type | executions | largest history (events) | largest history (bytes) |', '| --- | --- | --- | --- |');
@@ -283,24 +307,36 @@ function markdown(results: PresetResult[], generatedAt: string): string {
     lines.push('', '| batch activity | batches | bytes read (median / max) | its work list (median) | max read / own | reads of plan.json |', '| --- | --- | --- | --- | --- | --- |');
     for (const b of r.batchReads) lines.push(`| ${b.activity} | ${b.batches} | ${b.medianBytes} / ${b.maxBytes} | ${b.medianOwnBytes} | ${b.maxRatio.toFixed(2)} | ${b.planReads} |`);
     lines.push('', `Peak RSS: ${r.workers.map((w) => `${w.role} ${w.peakRssMiB.toFixed(0)} MiB`).join(', ')}.`, '');
+    lines.push(
+      `Aggregation alone (aggregateProfiles on the finished store, in a fresh process: scripts/scale-aggregate.ts): ${r.aggregation.seconds.toFixed(1)} s, peak RSS ${r.aggregation.peakRssMiB.toFixed(0)} MiB, ${(r.aggregation.peakRssMiB - r.aggregation.baselineRssMiB).toFixed(0)} MiB above the process's ${r.aggregation.baselineRssMiB.toFixed(0)} MiB before it.`,
+      '',
+    );
   }
   return `${lines.join('\n')}\n`;
 }
 
-const { values } = parseArgs({ options: { preset: { type: 'string', multiple: true }, search: { type: 'boolean', default: false }, out: { type: 'string' } } });
-const search = values.search ?? false;
-const presets = values.preset ?? ['paper-ofa-mbv3', 'paper-proxylessnas'];
-const results: PresetResult[] = [];
-for (const preset of presets) results.push(await runPreset(preset, search));
-/** The README's summary, between its scale markers. */
-function readmeSection(results: PresetResult[], generatedAt: string): string {
+const { values } = parseArgs({
+  options: {
+    preset: { type: 'string', multiple: true },
+    search: { type: 'boolean', default: false },
+    out: { type: 'string' },
+    keep: { type: 'boolean', default: false },
+    from: { type: 'string' },
+  },
+});
+
+/** The README's summary, between its scale (or scale-search) markers. */
+function readmeSection(results: PresetResult[], generatedAt: string, search: boolean): string {
   const rows = results.map((r) => {
     const history = r.histories.reduce((a, b) => (b.largestEvents > a.largestEvents ? b : a));
     const bytes = Math.max(...r.histories.map((h) => h.largestBytes));
-    return `| ${r.preset} | ${r.architectures} | ${(r.wallSeconds.total / 60).toFixed(1)} min | ${r.campaigns.map((c) => `${c.campaign} ${c.orchestrationMsPerArch.toFixed(1)}`).join(', ')} | ${history.largestEvents} events (${history.type}), ${(bytes / 1024).toFixed(0)} KiB | ${Math.max(...r.batchReads.map((b) => b.maxRatio)).toFixed(2)}x | ${r.workers.map((w) => `${w.role.replace('device:', '')} ${w.peakRssMiB.toFixed(0)}`).join(', ')} |`;
+    return `| ${r.preset} | ${r.architectures} | ${(r.wallSeconds.total / 60).toFixed(1)} min | ${r.campaigns.map((c) => `${c.campaign} ${c.orchestrationMsPerArch.toFixed(1)}`).join(', ')} | ${history.largestEvents} events (${history.type}), ${(bytes / 1024).toFixed(0)} KiB | ${Math.max(...r.batchReads.map((b) => b.maxRatio)).toFixed(2)}x | ${r.workers.map((w) => `${w.role.replace(/^(device|evaluator):/, '')} ${w.peakRssMiB.toFixed(0)}`).join(', ')} |`;
   });
+  const intro = search
+    ? `Latest \`npm run scale -- --search\` (${generatedAt}; details in [bench/results/scale-search.md](bench/results/scale-search.md)): the same with accuracy for the plan and for every search candidate from an evaluator worker (one \`evaluateAccuracy\` activity per architecture, as a user's evaluator), and the presets' searches at their budgets. ${results.map((r) => (r.search ? `${r.preset}: ${r.search.evaluations} search evaluations in ${r.search.seconds.toFixed(0)} s, ${r.search.msPerEvaluation.toFixed(1)} ms each.` : '')).join(' ')}`
+    : `Latest \`npm run scale\` (${generatedAt}; details in [bench/results/scale.md](bench/results/scale.md)): the paper presets end to end through Temporal with a lookup-table device and an accuracy table, both campaigns, aggregation, insights and report (no search).`;
   return [
-    `Latest \`npm run scale\` (${generatedAt}; details in [bench/results/scale.md](bench/results/scale.md)): the paper presets end to end through Temporal with a lookup-table device and an accuracy table, both campaigns, aggregation, insights and report (no search).`,
+    intro,
     '',
     `| preset | architectures | wall (target ≤ ${TARGETS.wallMinutes} min) | orchestration ms per architecture (≤ ${TARGETS.orchestrationMsPerArch}) | largest history (≤ ${TARGETS.historyEvents} events, 5 MB) | max bytes read per batch / its own (≤ ${TARGETS.readRatio}x) | peak RSS MiB |`,
     '| --- | --- | --- | --- | --- | --- | --- |',
@@ -308,19 +344,31 @@ function readmeSection(results: PresetResult[], generatedAt: string): string {
   ].join('\n');
 }
 
-function updateReadme(section: string): void {
+function updateReadme(marker: string, section: string): void {
   const readme = resolve(ROOT, 'README.md');
   const text = readFileSync(readme, 'utf8');
-  const [start, end] = ['<!-- scale:start -->', '<!-- scale:end -->'];
+  const [start, end] = [`<!-- ${marker}:start -->`, `<!-- ${marker}:end -->`];
   const from = text.indexOf(start);
   const to = text.indexOf(end);
   if (from < 0 || to < from) throw new Error(`README.md has no ${start} ... ${end} section`);
   writeFileSync(readme, `${text.slice(0, from + start.length)}\n${section}\n${text.slice(to)}`);
 }
 
-const generatedAt = new Date().toISOString();
+interface ScaleResults {
+  kind: 'blockscope.scale/v1';
+  generatedAt: string;
+  targets: typeof TARGETS;
+  results: PresetResult[];
+}
+
+// --from FILE renders an earlier run's results again (after a change to the report's wording) without running it.
+const recorded = values.from ? (JSON.parse(readFileSync(values.from, 'utf8')) as ScaleResults) : undefined;
+const search = recorded ? recorded.results.some((r) => r.searched) : (values.search ?? false);
+const results: PresetResult[] = recorded?.results ?? [];
+if (!recorded) for (const preset of values.preset ?? ['paper-ofa-mbv3', 'paper-proxylessnas']) results.push(await runPreset(preset, search, values.keep ?? false));
+const generatedAt = recorded?.generatedAt ?? new Date().toISOString();
 const out = values.out ?? join(RESULTS, search ? 'scale-search' : 'scale');
-writeFileSync(`${out}.json`, `${JSON.stringify({ kind: 'blockscope.scale/v1', generatedAt, targets: TARGETS, results }, null, 2)}\n`);
+writeFileSync(`${out}.json`, `${JSON.stringify({ kind: 'blockscope.scale/v1', generatedAt, targets: TARGETS, results } satisfies ScaleResults, null, 2)}\n`);
 writeFileSync(`${out}.md`, markdown(results, generatedAt));
-if (values.out === undefined && !search) updateReadme(readmeSection(results, generatedAt));
+if (values.out === undefined) updateReadme(search ? 'scale-search' : 'scale', readmeSection(results, generatedAt, search));
 log(`wrote ${out}.json and .md`);

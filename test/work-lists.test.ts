@@ -16,6 +16,7 @@ import {
   type ArtifactStore,
   type ReadTally,
 } from '../activities/storage/index.js';
+import { BATCH_FILES_IN_FLIGHT } from '../activities/study/batch.js';
 import { studyKeys } from '../activities/study/keys.js';
 import { readAccuracyWork, readLatencyWork, writeWorkLists } from '../activities/study/work.js';
 import type { BlockProfile } from '../pipelines/profile.js';
@@ -118,13 +119,44 @@ class WithoutWorkLists extends ForwardingArtifactStore {
   }
 }
 
-describe('batch reads through Temporal', () => {
+/**
+ * A store that answers slowly while `slow()` says so and the reader is aggregateProfiles (a remote store
+ * across a slow link), and counts how many of that activity's reads are in flight at once.
+ */
+class SlowAnalysisStore extends ForwardingArtifactStore {
+  inFlight = 0;
+  maxInFlight = 0;
+
+  constructor(
+    inner: ArtifactStore,
+    private readonly slow: () => boolean,
+    private readonly delayMs: number,
+  ) {
+    super(inner);
+  }
+
+  override async get(key: string): Promise<Uint8Array> {
+    if (!this.slow() || activityReadLabel().split(' ')[3] !== 'aggregateProfiles') return this.inner.get(key);
+    this.inFlight += 1;
+    this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+    try {
+      await new Promise((resolve) => setTimeout(resolve, this.delayMs));
+      return await this.inner.get(key);
+    } finally {
+      this.inFlight -= 1;
+    }
+  }
+}
+
+describe('store reads through Temporal', () => {
   let temporal: TestTemporal;
   let stack: TestStack;
   let store: FsArtifactStore;
   let dir: string;
   const counters: CountingArtifactStore[] = [];
   let hideWorkLists = false;
+  let slowAnalysis = false;
+  const slowStores: SlowAnalysisStore[] = [];
 
   const studySpec = (name: string) =>
     smallSpec(name, {
@@ -133,6 +165,9 @@ describe('batch reads through Temporal', () => {
       measurement: { batchSize: 3, drift: { every: 2 } },
       search: { objectives: [] },
     });
+
+  /** One architecture per latency batch: more batch files than aggregation reads at once. */
+  const slowAggregationSpec = () => ({ ...studySpec('slow-aggregation'), samplesPerSpec: 4, measurement: { batchSize: 1 } });
 
   /** The batch activities' reads of one study, one entry per activity execution. */
   const batchReads = (studyId: string): { type: string; reads: ReadTally[] }[] => {
@@ -156,10 +191,12 @@ describe('batch reads through Temporal', () => {
     await saveLookupTable(join(dir, 'lut.yaml'), kernelBoundTable(160, DEVICE));
     const devicesFile = join(dir, 'devices.yaml');
     writeFileSync(devicesFile, `devices:\n  - id: ${DEVICE}\n    backend: lookup-table\n    table: lut.yaml\n`);
-    const plan = planStudy(parseStudySpec(studySpec('plan')));
-    writeFileSync(join(dir, 'accuracy.csv'), ['hash,top1', ...plan.architectures.map(({ hash, arch }) => `${hash},${additiveAccuracy(arch).toFixed(4)}`), ''].join('\n'));
+    const architectures = new Map([studySpec('plan'), slowAggregationSpec()].flatMap((raw) => planStudy(parseStudySpec(raw)).architectures.map(({ hash, arch }) => [hash, arch] as const)));
+    writeFileSync(join(dir, 'accuracy.csv'), ['hash,top1', ...[...architectures].map(([hash, arch]) => `${hash},${additiveAccuracy(arch).toFixed(4)}`), ''].join('\n'));
     const wrapStore = (inner: ArtifactStore) => {
-      const counter = new CountingArtifactStore(new WithoutWorkLists(inner, () => hideWorkLists), activityReadLabel);
+      const slow = new SlowAnalysisStore(inner, () => slowAnalysis, 1500);
+      slowStores.push(slow);
+      const counter = new CountingArtifactStore(new WithoutWorkLists(slow, () => hideWorkLists), activityReadLabel);
       counters.push(counter);
       return counter;
     };
@@ -197,5 +234,30 @@ describe('batch reads through Temporal', () => {
     const fallbackReads = batchReads(fallback.workflowId);
     expect(fallbackReads.filter((r) => r.type === 'measureBatch').every((r) => r.reads.some((tally) => tally.key === fallbackKeys.plan))).toBe(true);
     expect(await profileWithoutDrift(fallback.workflowId)).toEqual(await profileWithoutDrift(current.workflowId));
+  }, 300_000);
+
+  it('lets an analysis activity run past the heartbeat bound on its first attempt, reading a few batch files at a time', async () => {
+    slowAnalysis = true;
+    const started = await startStudy(temporal.client, slowAggregationSpec(), { timeouts: TEST_TIMEOUTS });
+    try {
+      await started.handle.result();
+    } finally {
+      slowAnalysis = false;
+    }
+    const history = await started.handle.fetchHistory();
+    const scheduled = history.events!.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'aggregateProfiles')!;
+    const options = scheduled.activityTaskScheduledEventAttributes!;
+    // An analysis activity does not heartbeat, so it has no heartbeat timeout, only its start-to-close bound.
+    expect(Number(options.heartbeatTimeout?.seconds ?? 0)).toBe(0);
+    expect(Number(options.startToCloseTimeout?.seconds)).toBe(60 * 60);
+    const startedEvent = history.events!.find((e) => e.activityTaskStartedEventAttributes?.scheduledEventId?.toString() === scheduled.eventId?.toString())!;
+    const completed = history.events!.find((e) => e.activityTaskCompletedEventAttributes?.scheduledEventId?.toString() === scheduled.eventId?.toString())!;
+    expect(startedEvent.activityTaskStartedEventAttributes!.attempt).toBe(1);
+    const seconds = (event: typeof completed) => Number(event.eventTime!.seconds) + (event.eventTime!.nanos ?? 0) / 1e9;
+    // It ran longer than the heartbeat timeout every activity had before (TEST_TIMEOUTS.heartbeatSeconds) and completed.
+    expect(seconds(completed) - seconds(startedEvent)).toBeGreaterThan(TEST_TIMEOUTS.heartbeatSeconds);
+    const latencyFiles = (await store.list(studyKeys(started.workflowId).latencyPrefix(DEVICE))).length;
+    expect(latencyFiles).toBeGreaterThan(BATCH_FILES_IN_FLIGHT);
+    expect(Math.max(...slowStores.map((s) => s.maxInFlight))).toBeLessThanOrEqual(BATCH_FILES_IN_FLIGHT);
   }, 300_000);
 });

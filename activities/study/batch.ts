@@ -60,8 +60,26 @@ export async function runBatchActivity<T>(options: {
   return { batchIndex: request.batchIndex, key: resultKey, count: results.length, computed, cached };
 }
 
-/** Every array stored under a prefix (a campaign's batch files), concatenated in key order. */
-export async function readBatches<T>(store: ArtifactStore, prefix: string): Promise<T[]> {
+/** Batch files read at once by forEachRecord: enough to hide a remote store's latency, few enough to hold. */
+export const BATCH_FILES_IN_FLIGHT = 8;
+
+/**
+ * Visits every record stored under a prefix (a campaign's batch files) in key order, reading at most
+ * BATCH_FILES_IN_FLIGHT files at a time: memory holds what `visit` keeps, not every record of a campaign
+ * (at paper scale 905 files whose measurements carry every timed run, the device's fingerprint and, on
+ * lookup-table devices, every block's entry).
+ */
+export async function forEachRecord<T>(store: ArtifactStore, prefix: string, visit: (record: T) => void): Promise<void> {
   const keys = await store.list(prefix);
-  return (await Promise.all(keys.map((key) => store.getJson<T[]>(key)))).flat();
+  for (let first = 0; first < keys.length; first += BATCH_FILES_IN_FLIGHT) {
+    const files = await Promise.all(keys.slice(first, first + BATCH_FILES_IN_FLIGHT).map((key) => store.getJson<T[]>(key)));
+    for (const records of files) for (const record of records) visit(record);
+  }
+}
+
+/** Every record stored under a prefix, in key order, as `project` keeps it (the whole record by default). */
+export async function readBatches<T, K = T>(store: ArtifactStore, prefix: string, project: (record: T) => K = (record) => record as unknown as K): Promise<K[]> {
+  const kept: K[] = [];
+  await forEachRecord<T>(store, prefix, (record) => kept.push(project(record)));
+  return kept;
 }

@@ -11,7 +11,7 @@ import type { StudyPlan } from '../../pipelines/study/plan.js';
 import type { StudySpec } from '../../pipelines/study/spec.js';
 import type { LatencyMeasurement } from '../devices/index.js';
 import type { ArtifactStore } from '../storage/index.js';
-import { readBatches } from './batch.js';
+import { forEachRecord, readBatches } from './batch.js';
 import { studyKeys } from './keys.js';
 
 export interface DriftCorrections {
@@ -28,18 +28,23 @@ export interface DeviceLatencies {
 
 export async function deviceLatencies(store: ArtifactStore, studyId: string, plan: StudyPlan, device: string, spec: StudySpec): Promise<DeviceLatencies> {
   const keys = studyKeys(studyId);
-  const measurements = await readBatches<LatencyMeasurement>(store, keys.latencyPrefix(device));
-  const raw = new Map(measurements.map((m) => [m.archHash, m.medianMs]));
   const probes = await readBatches<DriftProbe>(store, keys.driftPrefix(device));
-  if (probes.length === 0) return { latencyMs: raw };
   const resolution = plan.resolutions[0]!;
-  const series = driftSeries(device, architectureHash(referenceArchitecture(plan.space, resolution)), resolution, probes);
-  const corrections = measurements.map((m) => correctForDrift(series, m));
+  const series = probes.length > 0 ? driftSeries(device, architectureHash(referenceArchitecture(plan.space, resolution)), resolution, probes) : undefined;
+  // One pass over the campaign's batch files, keeping a median (and its correction) per architecture.
+  const raw = new Map<string, number>();
+  const corrections: DriftCorrection[] = [];
+  let measuredMs = 0;
+  await forEachRecord<LatencyMeasurement>(store, keys.latencyPrefix(device), (m) => {
+    raw.set(m.archHash, m.medianMs);
+    if (series) corrections.push(correctForDrift(series, m));
+    if (!m.fromCache) measuredMs += m.breakdown.totalMs;
+  });
+  if (!series) return { latencyMs: raw };
   const correctionsKey = keys.driftCorrections(device);
   await store.putJson(correctionsKey, { series, corrections } satisfies DriftCorrections);
   const corrected = spec.measurement.drift?.correct ?? false;
   const probeMs = probes.reduce((acc, p) => acc + (p.deviceMs ?? Number.NaN), 0);
-  const measuredMs = measurements.filter((m) => !m.fromCache).reduce((acc, m) => acc + m.breakdown.totalMs, 0);
   return {
     latencyMs: corrected ? new Map(corrections.map((c) => [c.archHash, c.correctedMs])) : raw,
     drift: { series, corrected, correctionsKey, uncorrected: corrections.filter((c) => c.factor === null).length, overhead: Number.isFinite(probeMs) && measuredMs > 0 ? probeMs / measuredMs : null },

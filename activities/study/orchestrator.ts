@@ -84,7 +84,7 @@ export function createOrchestratorActivities(deps: OrchestratorDependencies): Or
   async function aggregateProfiles(input: { studyId: string; planKey: string; spec: StudySpec }): Promise<ProfileRef[]> {
     const keys = studyKeys(input.studyId);
     const plan = await store.getJson<StudyPlan>(input.planKey);
-    const accuracy = new Map((await readBatches<AccuracyRecord>(store, keys.accuracyPrefix)).map((r) => [r.hash, r.score]));
+    const accuracy = new Map(await readBatches<AccuracyRecord, [string, number]>(store, keys.accuracyPrefix, (r) => [r.hash, r.score]));
     const latency = new Map<string, Record<string, number>>();
     const drift = new Map<string, ProfileDrift>();
     for (const device of input.spec.devices) {

@@ -13,6 +13,8 @@ import {
   type ComparisonArtifact,
   type ReportData,
   type ReportInputs,
+  type ReportFingerprint,
+  type ReportMeasurement,
   type ReportSearchRun,
 } from '../../pipelines/report/index.js';
 import { armOfKey } from '../../pipelines/search/arms.js';
@@ -95,11 +97,37 @@ export async function loadReportInputs(store: ArtifactStore, input: RenderStudyR
     insights: await Promise.all(input.insights.map((ref) => store.getJson<InsightReport>(ref.reportKey))),
     comparisons,
     searches,
-    measurements: await Promise.all(input.spec.devices.map(async (device) => ({ device, measurements: await readBatches<LatencyMeasurement>(store, keys.latencyPrefix(device)) }))),
+    measurements: await Promise.all(input.spec.devices.map(async (device) => ({ device, measurements: await readBatches(store, keys.latencyPrefix(device), reportMeasurement()) }))),
     remeasured,
     software: softwareVersions(),
     ...(input.workflows ? { workflows: input.workflows } : {}),
   };
+}
+
+/**
+ * A measurement as the report keeps it: its scalars, and one shared fingerprint and protocol object per hash
+ * (a campaign has one or a few), not the timed runs and a copy of the fingerprint for every architecture.
+ */
+function reportMeasurement(): (m: LatencyMeasurement) => ReportMeasurement {
+  const fingerprints = new Map<string, ReportFingerprint>();
+  const protocols = new Map<string, ReportMeasurement['protocol']>();
+  const shared = <V>(seen: Map<string, V>, hash: string, value: V): V => {
+    if (!seen.has(hash)) seen.set(hash, value);
+    return seen.get(hash)!;
+  };
+  return (m) => ({
+    device: m.device,
+    archHash: m.archHash,
+    medianMs: m.medianMs,
+    fromCache: m.fromCache,
+    startedAt: m.startedAt,
+    measuredAt: m.measuredAt,
+    fingerprint: shared(fingerprints, m.fingerprintHash, m.fingerprint),
+    fingerprintHash: m.fingerprintHash,
+    protocol: shared(protocols, m.protocolHash, m.protocol),
+    protocolHash: m.protocolHash,
+    breakdown: { totalMs: m.breakdown.totalMs },
+  });
 }
 
 /** The same link format as the CLI prints (workers/temporal.ts workflowUiLink). */
