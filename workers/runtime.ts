@@ -11,10 +11,10 @@ import { openArtifactStore, type ArtifactStore, type StoreConfig } from '../acti
 import { createDeviceActivities } from '../activities/study/device.js';
 import { createOrchestratorActivities } from '../activities/study/orchestrator.js';
 import { ORCHESTRATOR_QUEUE, deviceQueue } from '../workflows/definitions.js';
+import { connectTemporalWorker, type TemporalConnectionSettings } from './connection.js';
 import { workflowBundle } from './temporal.js';
 
-export interface RuntimeConfig {
-  address: string;
+export interface RuntimeConfig extends TemporalConnectionSettings {
   namespace: string;
   store: StoreConfig;
   /** Device config file (YAML/JSON); the built-in cpu-local device is always known. */
@@ -57,7 +57,7 @@ function startRunning(worker: Worker, cleanup: () => Promise<void>): RunningWork
 }
 
 export async function startOrchestratorWorker(config: RuntimeConfig, connection?: NativeConnection): Promise<RunningWorker> {
-  const ownConnection = connection ?? (await NativeConnection.connect({ address: config.address }));
+  const ownConnection = connection ?? (await connectTemporalWorker(config));
   const store = await openStore(config);
   const registry: DeviceRegistry = await loadDevices(config.devicesFile);
   const scorers = createAccuracyStudyScorers(store);
@@ -79,7 +79,7 @@ export async function startOrchestratorWorker(config: RuntimeConfig, connection?
 export async function startDeviceWorker(config: RuntimeConfig & { device: string }, connection?: NativeConnection): Promise<RunningWorker> {
   const registry = await loadDevices(config.devicesFile);
   const device = registry.get(config.device);
-  const ownConnection = connection ?? (await NativeConnection.connect({ address: config.address }));
+  const ownConnection = connection ?? (await connectTemporalWorker(config));
   const store = await openStore(config);
   const measurer = await createMeasurer(device, { cache: store });
   const worker = await Worker.create({

@@ -8,9 +8,9 @@ import { msToTs } from '@temporalio/common/lib/time.js';
 import proto from '@temporalio/proto';
 import { bundleWorkflowCode, type WorkflowBundle } from '@temporalio/worker';
 import { SEARCH_ATTRIBUTES } from '../workflows/definitions.js';
+import { connectionSecurityFromEnv, type TemporalConnectionSettings } from './connection.js';
 
-export interface TemporalSettings {
-  address: string;
+export interface TemporalSettings extends TemporalConnectionSettings {
   namespace: string;
   /** Base URL of the Temporal Web UI, for links printed to the user. */
   uiUrl: string;
@@ -21,6 +21,7 @@ export function temporalSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): T
     address: env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233',
     namespace: env.TEMPORAL_NAMESPACE ?? 'default',
     uiUrl: env.BLOCKSCOPE_UI_URL ?? 'http://127.0.0.1:8233',
+    ...connectionSecurityFromEnv(env),
   };
 }
 

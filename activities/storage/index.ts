@@ -18,7 +18,7 @@ export { S3ArtifactStore, type S3Credentials, type S3StoreOptions } from './s3-s
 
 export type StoreConfig =
   | { kind: 'fs'; root: string }
-  | { kind: 's3'; endpoint?: string; bucket: string; region?: string; prefix?: string; forcePathStyle?: boolean };
+  | { kind: 's3'; endpoint?: string; bucket: string; region?: string; prefix?: string; forcePathStyle?: boolean; caBundle?: string };
 
 export class StoreConfigError extends Error {
   readonly userFacing = true;
@@ -51,12 +51,13 @@ export function openArtifactStore(config: StoreConfig, options: OpenStoreOptions
   if (checked.endpoint !== undefined) s3Options.endpoint = checked.endpoint;
   if (checked.prefix !== undefined) s3Options.prefix = checked.prefix;
   if (checked.forcePathStyle !== undefined) s3Options.forcePathStyle = checked.forcePathStyle;
+  if (checked.caBundle !== undefined) s3Options.caBundle = checked.caBundle;
   if (options.credentials !== undefined) s3Options.credentials = options.credentials;
   if (options.env !== undefined) s3Options.env = options.env;
   return new S3ArtifactStore(s3Options);
 }
 
-/** Reads BLOCKSCOPE_STORE, BLOCKSCOPE_S3_ENDPOINT and AWS_REGION. */
+/** Reads BLOCKSCOPE_STORE, BLOCKSCOPE_S3_ENDPOINT, AWS_REGION and AWS_CA_BUNDLE. */
 export function storeConfigFromEnv(env: Env = process.env): StoreConfig {
   const store = env['BLOCKSCOPE_STORE'];
   const expected = 'expected fs:///absolute/path or s3://bucket[/prefix]';
@@ -87,7 +88,9 @@ export function storeConfigFromEnv(env: Env = process.env): StoreConfig {
     if (prefix !== '') config.prefix = prefix;
     const endpoint = nonEmpty(env['BLOCKSCOPE_S3_ENDPOINT']);
     if (endpoint !== undefined) config.endpoint = endpoint;
-    return validateStoreConfig(config, { bucket: 'BLOCKSCOPE_STORE (bucket)', prefix: 'BLOCKSCOPE_STORE (prefix)', endpoint: 'BLOCKSCOPE_S3_ENDPOINT', region: 'AWS_REGION' });
+    const caBundle = nonEmpty(env['AWS_CA_BUNDLE']);
+    if (caBundle !== undefined) config.caBundle = caBundle;
+    return validateStoreConfig(config, { bucket: 'BLOCKSCOPE_STORE (bucket)', prefix: 'BLOCKSCOPE_STORE (prefix)', endpoint: 'BLOCKSCOPE_S3_ENDPOINT', region: 'AWS_REGION', caBundle: 'AWS_CA_BUNDLE' });
   }
 
   throw new StoreConfigError(`BLOCKSCOPE_STORE has scheme ${JSON.stringify(url.protocol)}; allowed schemes are fs: and s3:, ${expected}`);
@@ -99,9 +102,10 @@ interface FieldLabels {
   prefix: string;
   endpoint: string;
   region: string;
+  caBundle: string;
 }
 
-const configFieldLabels: FieldLabels = { bucket: 'store.bucket', prefix: 'store.prefix', endpoint: 'store.endpoint', region: 'store.region' };
+const configFieldLabels: FieldLabels = { bucket: 'store.bucket', prefix: 'store.prefix', endpoint: 'store.endpoint', region: 'store.region', caBundle: 'store.caBundle' };
 
 /** S3 bucket naming rules: 3-63 characters of a-z 0-9 . -, starting and ending with a letter or digit. */
 const bucketPattern = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
@@ -171,6 +175,12 @@ export function validateStoreConfig(config: unknown, labels: FieldLabels = confi
     if (forcePathStyle !== undefined) {
       if (typeof forcePathStyle !== 'boolean') throw new StoreConfigError('store.forcePathStyle must be true or false');
       result.forcePathStyle = forcePathStyle;
+    }
+
+    const caBundle = fields['caBundle'];
+    if (caBundle !== undefined) {
+      if (typeof caBundle !== 'string' || !isAbsolute(caBundle)) throw new StoreConfigError(`${labels.caBundle} must be the absolute path of a PEM file, got ${JSON.stringify(caBundle)}`);
+      result.caBundle = caBundle;
     }
     return result;
   }

@@ -8,6 +8,8 @@
  * Credentials come from the options or from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN),
  * never from the SDK's wider default chain, and they never appear in describe() or in error messages.
  */
+import { readFileSync } from 'node:fs';
+import { Agent as HttpsAgent } from 'node:https';
 import {
   CreateBucketCommand,
   GetObjectCommand,
@@ -58,6 +60,8 @@ export interface S3StoreOptions {
   env?: Readonly<Record<string, string | undefined>>;
   /** Keys per ListObjectsV2 page; the server's default (1000) unless set. Small values exercise pagination. */
   listPageSize?: number;
+  /** PEM file of the CAs that sign the endpoint's certificate (a private CA), instead of Node's built-in ones. */
+  caBundle?: string;
 }
 
 /** How often a put retries after S3 reports a concurrent conditional write still in progress (HTTP 409). */
@@ -95,6 +99,7 @@ export class S3ArtifactStore extends BaseArtifactStore {
       credentials,
     };
     if (options.endpoint !== undefined) config.endpoint = options.endpoint;
+    if (options.caBundle !== undefined) config.requestHandler = { httpsAgent: new HttpsAgent({ ca: readCaBundle(options.caBundle), keepAlive: true }) };
     if (options.checksumMode !== undefined) {
       config.requestChecksumCalculation = options.checksumMode;
       config.responseChecksumValidation = options.checksumMode;
@@ -244,6 +249,14 @@ export class S3ArtifactStore extends BaseArtifactStore {
       `S3 ${operation} ${objectKey === '' ? '' : `${JSON.stringify(objectKey)} `}in ${this.location} failed: ` +
         `${name}${status === undefined ? '' : ` (HTTP ${status})`}: ${message}${hint}`,
     );
+  }
+}
+
+function readCaBundle(path: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (error) {
+    throw new ArtifactStoreError(`the S3 CA bundle (store.caBundle / AWS_CA_BUNDLE) cannot be read: ${path} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
   }
 }
 

@@ -1,5 +1,6 @@
 /** `blockscope worker`: a device worker next to its device, or the orchestrator. */
 import { Command } from 'commander';
+import { describeConnection } from '../../workers/connection.js';
 import { startDeviceWorker, startOrchestratorWorker } from '../../workers/runtime.js';
 import { CliError } from '../errors.js';
 import { addRuntimeOptions, runtimeConfig, type RuntimeFlags } from '../runtime-options.js';
@@ -14,7 +15,7 @@ export function workerCommand(): Command {
     if (Boolean(opts.device) === Boolean(opts.orchestrator)) throw new CliError('worker: give exactly one of --device <id> or --orchestrator');
     const config = runtimeConfig(opts);
     const running = opts.device ? await startDeviceWorker({ ...config, device: opts.device }) : await startOrchestratorWorker(config);
-    process.stderr.write(`worker ${opts.device ? `device.${opts.device}` : 'orchestrator'} polling ${config.address} (${config.namespace}); SIGINT/SIGTERM to stop\n`);
+    process.stderr.write(`worker ${opts.device ? `device.${opts.device}` : 'orchestrator'} polling ${describeConnection(config)} (${config.namespace}); SIGINT/SIGTERM to stop\n`);
     // The Temporal runtime turns SIGINT/SIGTERM into a graceful shutdown of every worker.
     await running.run;
   });
