@@ -41,6 +41,8 @@ export async function freePort(): Promise<number> {
 
 export interface DevServerOptions {
   dbFile: string;
+  /** The address the frontend listens on (default 127.0.0.1); workers on another host need one they can reach. */
+  ip?: string;
   port?: number;
   uiPort?: number;
   /** Without the UI (tests). */
@@ -100,7 +102,7 @@ async function startDevServerOnce(options: DevServerOptions): Promise<DevServer>
     '--db-filename',
     options.dbFile,
     '--ip',
-    '127.0.0.1',
+    options.ip ?? '127.0.0.1',
     '--port',
     String(port),
     '--namespace',
@@ -117,7 +119,7 @@ async function startDevServerOnce(options: DevServerOptions): Promise<DevServer>
   child.stderr?.on('data', collect);
   const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
 
-  const address = `127.0.0.1:${port}`;
+  const address = `${options.ip ?? '127.0.0.1'}:${port}`;
   const deadline = Date.now() + SERVER_START_TIMEOUT_MS;
   for (;;) {
     if (child.exitCode !== null) throw new DevServerExitedError(`the Temporal dev server exited with code ${child.exitCode}:\n${output.toString()}`);

@@ -23,7 +23,8 @@ export const minioBinaryPath = join(repoRoot, '.tools', 'bin', 'minio');
 const startTimeoutMs = 30_000;
 const logTailChars = 4_000;
 
-export async function startMinio(): Promise<MinioServer> {
+/** `ip`: the address the S3 API listens on (default 127.0.0.1), e.g. a veth address for a worker in its own network namespace. */
+export async function startMinio(ip = '127.0.0.1'): Promise<MinioServer> {
   if (!existsSync(minioBinaryPath)) {
     throw new Error(`MinIO binary not found at ${minioBinaryPath}; run \`bash scripts/install-minio.sh\` from the repo root`);
   }
@@ -34,7 +35,7 @@ export async function startMinio(): Promise<MinioServer> {
 
   const accessKeyId = `test-${randomBytes(4).toString('hex')}`;
   const secretAccessKey = randomBytes(18).toString('base64url');
-  const endpoint = `http://127.0.0.1:${apiPort}`;
+  const endpoint = `http://${ip}:${apiPort}`;
 
   let log = '';
   const appendLog = (chunk: Buffer): void => {
@@ -42,7 +43,7 @@ export async function startMinio(): Promise<MinioServer> {
   };
   const child = spawn(
     minioBinaryPath,
-    ['server', dataDir, '--address', `127.0.0.1:${apiPort}`, '--console-address', `127.0.0.1:${consolePort}`, '--quiet'],
+    ['server', dataDir, '--address', `${ip}:${apiPort}`, '--console-address', `127.0.0.1:${consolePort}`, '--quiet'],
     {
       env: {
         ...process.env,

@@ -40,8 +40,8 @@ export interface TestTemporal {
   close(): Promise<void>;
 }
 
-export async function startTestTemporal(dbFile: string, port?: number): Promise<TestTemporal> {
-  const server = await startDevServer({ dbFile, headless: true, ...(port ? { port } : {}) });
+export async function startTestTemporal(dbFile: string, port?: number, ip?: string): Promise<TestTemporal> {
+  const server = await startDevServer({ dbFile, headless: true, ...(port ? { port } : {}), ...(ip ? { ip } : {}) });
   const connection = await Connection.connect({ address: server.address });
   await ensureSearchAttributes(connection, server.namespace);
   return {
