@@ -14,6 +14,8 @@ export interface MinioServer {
   endpoint: string;
   accessKeyId: string;
   secretAccessKey: string;
+  /** Stops the server (SIGTERM) for `ms`, then starts it again on the same port with the same data: an outage. */
+  outage(ms: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -41,43 +43,57 @@ export async function startMinio(ip = '127.0.0.1'): Promise<MinioServer> {
   const appendLog = (chunk: Buffer): void => {
     log = (log + chunk.toString('utf8')).slice(-logTailChars);
   };
-  const child = spawn(
-    minioBinaryPath,
-    ['server', dataDir, '--address', `${ip}:${apiPort}`, '--console-address', `127.0.0.1:${consolePort}`, '--quiet'],
-    {
-      env: {
-        ...process.env,
-        MINIO_ROOT_USER: accessKeyId,
-        MINIO_ROOT_PASSWORD: secretAccessKey,
-        // No phoning home from tests.
-        MINIO_UPDATE: 'off',
-        MINIO_CALLHOME_ENABLE: 'off',
+  const launch = async (): Promise<ChildProcess> => {
+    const child = spawn(
+      minioBinaryPath,
+      ['server', dataDir, '--address', `${ip}:${apiPort}`, '--console-address', `127.0.0.1:${consolePort}`, '--quiet'],
+      {
+        env: {
+          ...process.env,
+          MINIO_ROOT_USER: accessKeyId,
+          MINIO_ROOT_PASSWORD: secretAccessKey,
+          // No phoning home from tests.
+          MINIO_UPDATE: 'off',
+          MINIO_CALLHOME_ENABLE: 'off',
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
       },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  child.stdout?.on('data', appendLog);
-  child.stderr?.on('data', appendLog);
-  let exitDescription: string | undefined;
-  child.once('exit', (code, signal) => {
-    exitDescription = `exited with code ${code ?? 'null'}, signal ${signal ?? 'none'}`;
-  });
-  const spawnError = new Promise<never>((_, reject) => child.once('error', reject));
-  spawnError.catch(() => undefined);
+    );
+    child.stdout?.on('data', appendLog);
+    child.stderr?.on('data', appendLog);
+    let exitDescription: string | undefined;
+    child.once('exit', (code, signal) => {
+      exitDescription = `exited with code ${code ?? 'null'}, signal ${signal ?? 'none'}`;
+    });
+    const spawnError = new Promise<never>((_, reject) => child.once('error', reject));
+    spawnError.catch(() => undefined);
+    try {
+      await Promise.race([waitUntilLive(endpoint, () => exitDescription), spawnError]);
+    } catch (error) {
+      await killAndWait(child);
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new Error(`MinIO did not start at ${endpoint}: ${reason}\n--- minio log tail ---\n${log}`);
+    }
+    return child;
+  };
 
+  let child: ChildProcess;
+  try {
+    child = await launch();
+  } catch (error) {
+    await rm(dataDir, { recursive: true, force: true });
+    throw error;
+  }
   const stop = async (): Promise<void> => {
     await killAndWait(child);
     await rm(dataDir, { recursive: true, force: true });
   };
-
-  try {
-    await Promise.race([waitUntilLive(endpoint, () => exitDescription), spawnError]);
-  } catch (error) {
-    await stop();
-    const reason = error instanceof Error ? error.message : String(error);
-    throw new Error(`MinIO did not start at ${endpoint}: ${reason}\n--- minio log tail ---\n${log}`);
-  }
-  return { endpoint, accessKeyId, secretAccessKey, stop };
+  const outage = async (ms: number): Promise<void> => {
+    await killAndWait(child);
+    await new Promise((r) => setTimeout(r, ms));
+    child = await launch();
+  };
+  return { endpoint, accessKeyId, secretAccessKey, outage, stop };
 }
 
 async function waitUntilLive(endpoint: string, exited: () => string | undefined): Promise<void> {
