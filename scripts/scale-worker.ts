@@ -4,12 +4,14 @@
  * (`evaluateAccuracy` on its own task queue, docs/accuracy.md) that answers with the scale run's model. On
  * SIGTERM it shuts down and writes its reads and its peak resident memory (VmHWM) to --stats.
  *
- *   tsx scripts/scale-worker.ts --role orchestrator|device:<id>|evaluator:<queue> --address HOST:PORT --store DIR --devices FILE --stats FILE
+ *   tsx scripts/scale-worker.ts --role orchestrator|device:<id>|evaluator:<queue> --address HOST:PORT --store URL --devices FILE --stats FILE
+ *
+ * --store is a BLOCKSCOPE_STORE URL (fs:///abs/path, or s3://bucket with BLOCKSCOPE_S3_ENDPOINT and AWS_* in the environment).
  */
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { NativeConnection, Worker } from '@temporalio/worker';
-import { CountingArtifactStore, type ArtifactStore } from '../activities/storage/index.js';
+import { CountingArtifactStore, storeConfigFromEnv, type ArtifactStore } from '../activities/storage/index.js';
 import { activityReadLabel, startDeviceWorker, startOrchestratorWorker, type RuntimeConfig } from '../workers/runtime.js';
 import { peakRssKiB } from './process-memory.js';
 import { scaleEvaluator } from './scale-model.js';
@@ -49,13 +51,13 @@ const { values } = parseArgs({
   options: { role: { type: 'string' }, address: { type: 'string' }, store: { type: 'string' }, devices: { type: 'string' }, stats: { type: 'string' } },
 });
 const { role, address, store, devices, stats } = values;
-if (!role || !address || !store || !devices || !stats) throw new Error('usage: scale-worker --role orchestrator|device:<id> --address A --store DIR --devices FILE --stats FILE');
+if (!role || !address || !store || !devices || !stats) throw new Error('usage: scale-worker --role orchestrator|device:<id>|evaluator:<queue> --address A --store URL --devices FILE --stats FILE');
 
 let counter: CountingArtifactStore | undefined;
 const config: RuntimeConfig = {
   address,
   namespace: 'default',
-  store: { kind: 'fs', root: store },
+  store: storeConfigFromEnv({ ...process.env, BLOCKSCOPE_STORE: store }),
   devicesFile: devices,
   wrapStore: (inner: ArtifactStore) => (counter = new CountingArtifactStore(inner, activityReadLabel)),
 };

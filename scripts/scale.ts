@@ -17,8 +17,8 @@
  * answers with the same model (one activity per architecture, as a user's evaluator, a batch's or a search
  * step's at once; results in scale-search.*).
  */
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -26,6 +26,7 @@ import { Client, Connection } from '@temporalio/client';
 import proto from '@temporalio/proto';
 import { accuracyModel } from './scale-model.js';
 import type { AggregateStats } from './scale-aggregate.js';
+import { DEVICE, ROOT, log, lookupTable, startWorker, stopWorker } from './scale-processes.js';
 import type { WorkerStats } from './scale-worker.js';
 import type { LatencyMeasurement } from '../activities/devices/index.js';
 import { FsArtifactStore } from '../activities/storage/index.js';
@@ -38,39 +39,10 @@ import { startDevServer } from '../workers/dev-server.js';
 import { startStudy } from '../workers/study-client.js';
 import { ensureSearchAttributes } from '../workers/temporal.js';
 
-const ROOT = resolve(import.meta.dirname, '..');
-const LUT_DIR = resolve(ROOT, '.blockscope/scale');
-const DEVICE = 'scale-lut';
 const EVALUATOR_QUEUE = 'scale-evaluator';
 const RESULTS = resolve(ROOT, 'bench/results');
 /** The issue's targets. */
 const TARGETS = { wallMinutes: 30, orchestrationMsPerArch: 50, historyEvents: 10_000, historyBytes: 5 * 1024 * 1024, readRatio: 2 };
-
-const log = (line: string) => process.stderr.write(`[scale ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
-
-/** The lookup table of a space at 224, built once with `blockscope lut build` on cpu-local. */
-function lookupTable(space: string): { path: string; builtSeconds: number | null } {
-  const path = join(LUT_DIR, `lut-${space}-224.json`);
-  if (existsSync(path)) return { path, builtSeconds: null };
-  mkdirSync(LUT_DIR, { recursive: true });
-  log(`building the ${space} lookup table on cpu-local (every distinct block at 224, measured once)`);
-  const started = performance.now();
-  execFileSync(process.execPath, [resolve(ROOT, 'bin/blockscope.mjs'), 'lut', 'build', '--device', 'cpu-local', '--space', space, '--resolution', '224', '--out', path], { stdio: ['ignore', 'ignore', 'inherit'] });
-  return { path, builtSeconds: (performance.now() - started) / 1000 };
-}
-
-function startWorker(role: string, address: string, store: string, devices: string, stats: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', resolve(ROOT, 'scripts/scale-worker.ts'), '--role', role, '--address', address, '--store', store, '--devices', devices, '--stats', stats], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  return new Promise((ready, fail) => {
-    child.once('exit', (code) => fail(new Error(`scale worker ${role} exited with ${code} before it was ready`)));
-    child.stdout!.on('data', (chunk: Buffer) => {
-      if (chunk.toString().includes('ready')) ready(child);
-    });
-  });
-}
 
 /** aggregateProfiles alone on the finished study's store, in a fresh process (scripts/scale-aggregate.ts). */
 function aggregateAlone(home: string, storeRoot: string, input: { studyId: string; planKey: string; spec: StudySpec }): NonNullable<PresetResult['aggregation']> {
@@ -80,13 +52,6 @@ function aggregateAlone(home: string, storeRoot: string, input: { studyId: strin
   execFileSync(process.execPath, ['--import', 'tsx', resolve(ROOT, 'scripts/scale-aggregate.ts'), '--store', storeRoot, '--input', inputFile, '--stats', statsFile], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
   const stats = JSON.parse(readFileSync(statsFile, 'utf8')) as AggregateStats;
   return { seconds: stats.seconds, baselineRssMiB: stats.baselineRssKiB / 1024, peakRssMiB: stats.peakRssKiB / 1024 };
-}
-
-async function stopWorker(child: ChildProcess, stats: string): Promise<WorkerStats> {
-  const exited = new Promise((done) => child.once('exit', done));
-  child.kill('SIGTERM');
-  await exited;
-  return JSON.parse(readFileSync(stats, 'utf8')) as WorkerStats;
 }
 
 interface HistoryStat {
@@ -189,11 +154,12 @@ async function runPreset(preset: string, search: boolean, keep: boolean): Promis
   const client = new Client({ connection, namespace: server.namespace });
   const storeRoot = join(home, 'store');
   const store = new FsArtifactStore(storeRoot);
+  const workerOptions = { address: server.address, store: `fs://${storeRoot}`, devices: devicesFile };
   const statsFiles = { orchestrator: join(home, 'orchestrator-stats.json'), device: join(home, 'device-stats.json'), evaluator: join(home, 'evaluator-stats.json') };
   const workers: Partial<Record<keyof typeof statsFiles, ChildProcess>> = {
-    orchestrator: await startWorker('orchestrator', server.address, storeRoot, devicesFile, statsFiles.orchestrator),
-    device: await startWorker(`device:${DEVICE}`, server.address, storeRoot, devicesFile, statsFiles.device),
-    ...(search ? { evaluator: await startWorker(`evaluator:${EVALUATOR_QUEUE}`, server.address, storeRoot, devicesFile, statsFiles.evaluator) } : {}),
+    orchestrator: await startWorker('orchestrator', { ...workerOptions, stats: statsFiles.orchestrator }),
+    device: await startWorker(`device:${DEVICE}`, { ...workerOptions, stats: statsFiles.device }),
+    ...(search ? { evaluator: await startWorker(`evaluator:${EVALUATOR_QUEUE}`, { ...workerOptions, stats: statsFiles.evaluator }) } : {}),
   };
   try {
     const started = performance.now();

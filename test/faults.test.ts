@@ -14,7 +14,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { temporal as proto } from '@temporalio/proto';
+import { campaignOutcome, everyRunsHistory, storedRecords, type CampaignOutcome } from './helpers/faults.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openArtifactStore, type ArtifactStore, type StoreConfig } from '../activities/storage/index.js';
 import { studyKeys } from '../activities/study/keys.js';
@@ -65,15 +65,6 @@ class SupervisedWorker {
   }
 }
 
-interface CampaignOutcome {
-  /** Batch activities scheduled, and how many batch indices were scheduled more than once (never, or work repeats). */
-  scheduled: number;
-  rescheduled: number;
-  /** Starts beyond each batch's first: each may recompute at most its batch's architectures (those in flight). */
-  retries: number;
-  runs: number;
-}
-
 interface Outcome {
   fault: string;
   seconds: number;
@@ -84,28 +75,6 @@ interface Outcome {
   recomputedAtMost: number;
   /** Measurements a retried batch took from the cache: computed by an attempt that died, not computed again. */
   reusedAfterFault: number;
-}
-
-const decoder = new TextDecoder();
-
-/** The batch index each batch activity of a campaign was scheduled with, and the starts beyond the first, over every run. */
-function campaignOutcome(histories: proto.api.history.v1.IHistory[], activity: string): CampaignOutcome {
-  const scheduled = new Map<number, number>();
-  let retries = 0;
-  for (const history of histories) {
-    for (const event of history.events ?? []) {
-      const attributes = event.activityTaskScheduledEventAttributes;
-      if (attributes?.activityType?.name === activity) {
-        const input = JSON.parse(decoder.decode(attributes.input!.payloads![0]!.data!)) as { batchIndex: number };
-        scheduled.set(input.batchIndex, (scheduled.get(input.batchIndex) ?? 0) + 1);
-      }
-      const attempt = event.activityTaskStartedEventAttributes?.attempt ?? 1;
-      if (attempt > 1 && history.events!.some((e) => e.eventId?.toString() === event.activityTaskStartedEventAttributes!.scheduledEventId?.toString() && e.activityTaskScheduledEventAttributes?.activityType?.name === activity)) {
-        retries += attempt - 1;
-      }
-    }
-  }
-  return { scheduled: [...scheduled.values()].reduce((a, b) => a + b, 0), rescheduled: [...scheduled.values()].filter((n) => n > 1).length, retries, runs: histories.length };
 }
 
 describe('the fault matrix at scale (100 architectures, 200 batches, continued-as-new campaigns)', () => {
@@ -220,29 +189,16 @@ describe('the fault matrix at scale (100 architectures, 200 batches, continued-a
 
     const profile = { json: await store.getText(keys.profile(DEVICE, 160, 'json')), csv: await store.getText(keys.profile(DEVICE, 160, 'csv')) };
     baseline ??= profile;
-    let reusedAfterFault = 0;
-    for (const [prefix, field] of [
-      [keys.latencyPrefix(DEVICE), 'archHash'],
-      [keys.accuracyPrefix, 'hash'],
-    ] as const) {
-      const files = await store.list(prefix);
-      expect(files).toHaveLength(plan.architectures.length / BATCH);
-      const hashes: string[] = [];
-      for (const file of files) {
-        const records = await store.getJson<Record<string, string | boolean>[]>(file);
-        hashes.push(...records.map((record) => record[field] as string));
-        if (field === 'archHash') reusedAfterFault += records.filter((record) => record['fromCache'] === true).length;
-      }
+    const latencyRecords = await storedRecords(store, keys.latencyPrefix(DEVICE), 'archHash');
+    const accuracyRecords = await storedRecords(store, keys.accuracyPrefix, 'hash');
+    for (const records of [latencyRecords, accuracyRecords]) {
+      expect(records.files).toBe(plan.architectures.length / BATCH);
       // Every architecture exactly once.
-      expect(hashes.sort()).toEqual(plan.architectures.map((a) => a.hash).sort());
+      expect(records.hashes).toEqual(plan.architectures.map((a) => a.hash).sort());
     }
-    const histories = async (workflowId: string) => {
-      const runs: proto.api.history.v1.IHistory[] = [];
-      for await (const execution of temporal.client.workflow.list({ query: `WorkflowId = '${workflowId}'` })) runs.push(await temporal.client.workflow.getHandle(workflowId, execution.runId).fetchHistory());
-      return runs;
-    };
-    const latency = campaignOutcome(await histories(`${study.workflowId}.latency.${DEVICE}`), 'measureBatch');
-    const accuracy = campaignOutcome(await histories(`${study.workflowId}.accuracy`), 'scoreAccuracyBatch');
+    const reusedAfterFault = latencyRecords.fromCache;
+    const latency = campaignOutcome(await everyRunsHistory(temporal.client, `${study.workflowId}.latency.${DEVICE}`), 'measureBatch');
+    const accuracy = campaignOutcome(await everyRunsHistory(temporal.client, `${study.workflowId}.accuracy`), 'scoreAccuracyBatch');
     const outcome: Outcome = { fault, seconds, identicalProfile: profile.json === baseline.json && profile.csv === baseline.csv, latency, accuracy, recomputedAtMost: (latency.retries + accuracy.retries) * BATCH, reusedAfterFault };
     outcomes.push(outcome);
     console.info(`fault matrix: ${JSON.stringify(outcome)}`);
