@@ -1,16 +1,32 @@
-// Prints the plain closing line CI reads ("N passed, N failed") from vitest's JSON report.
+// Prints the plain closing line CI reads ("N passed, N failed") from vitest's JSON report and vitest's exit
+// status (`node scripts/test-summary.mjs REPORT STATUS`). A run counts as failed whenever vitest said so: failed
+// tests; a file whose hooks failed (a beforeAll that could not start MinIO or Temporal leaves its tests skipped,
+// an afterAll failure leaves them passed) or that did not load, one failure each, named; and a non-zero exit
+// with none of those (unhandled errors), one failure.
 import { readFileSync } from 'node:fs';
+import { relative } from 'node:path';
 
 const file = process.argv[2] ?? 'test-results/vitest.json';
+const status = Number(process.argv[3] ?? 0);
 let report;
 try {
   report = JSON.parse(readFileSync(file, 'utf8'));
 } catch (error) {
-  console.log(`test summary: no vitest report at ${file} (${error.code ?? error.message})`);
+  console.log(`test summary: no vitest report at ${file} (${error.code ?? error.message}); vitest exited with status ${status}`);
   console.log('0 passed, 1 failed');
   process.exit(0);
 }
 const skipped = (report.numPendingTests ?? 0) + (report.numTodoTests ?? 0);
-// A test file that fails to load counts as a failure even though it contributes no test results.
-const brokenFiles = (report.testResults ?? []).filter((r) => r.status === 'failed' && (r.assertionResults ?? []).length === 0).length;
-console.log(`${report.numPassedTests} passed, ${report.numFailedTests + brokenFiles} failed${skipped ? `, ${skipped} skipped` : ''}`);
+const name = (result) => relative(process.cwd(), result.name ?? '?');
+// Files vitest failed although none of their tests did: a failing hook, a file that does not load.
+const failedFiles = (report.testResults ?? []).filter((r) => r.status === 'failed' && !(r.assertionResults ?? []).some((a) => a.status === 'failed'));
+for (const result of failedFiles) console.log(`test summary: ${name(result)} failed outside its tests: ${(result.message ?? '').split('\n')[0] || 'no message'}`);
+for (const result of (report.testResults ?? []).filter((r) => (r.assertionResults ?? []).some((a) => a.status === 'failed'))) {
+  console.log(`test summary: ${name(result)}: ${result.assertionResults.filter((a) => a.status === 'failed').length} failed test(s)`);
+}
+let failed = (report.numFailedTests ?? 0) + failedFiles.length;
+if (status !== 0 && failed === 0) {
+  console.log(`test summary: vitest exited with status ${status} with no failed test or file (unhandled errors): counted as one failure`);
+  failed = 1;
+}
+console.log(`${report.numPassedTests} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);

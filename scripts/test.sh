@@ -8,5 +8,5 @@ mkdir -p test-results
 rm -f test-results/vitest.json
 npx vitest run --reporter=default --reporter=json --outputFile.json=test-results/vitest.json "$@"
 status=$?
-node scripts/test-summary.mjs test-results/vitest.json
+node scripts/test-summary.mjs test-results/vitest.json "$status"
 exit $status
