@@ -490,10 +490,19 @@ describe('NASWOT proxy scorer (onnxruntime)', () => {
   });
 
   it('rejects an aborted job at once, stops it before its forward pass, and keeps working', async () => {
+    // A long job runs on the thread; a second one queued behind it is aborted: it must reject at once, while
+    // the first still runs (an order, not a timer), and the thread must go on working.
+    const finished: string[] = [];
+    const running = scoreNaswotProxy(validateArchitecture(mbv3(4, 'e6k7')), { ...settings, batch: 32 }, thread).then((r) => {
+      finished.push('running job');
+      return r;
+    });
     const controller = new AbortController();
-    const pending = scoreNaswotProxy(validateArchitecture(mbv3(4, 'e6k7')), { ...settings, batch: 32 }, thread, controller.signal);
-    setTimeout(() => controller.abort(new Error('stop')), 300);
-    await expect(pending).rejects.toThrow('stop');
+    const queued = scoreNaswotProxy(validateArchitecture(mbv3(4, 'e6k7')), { ...settings, batch: 32 }, thread, controller.signal);
+    controller.abort(new Error('stop'));
+    await expect(queued).rejects.toThrow('stop');
+    expect(finished).toEqual([]);
+    expect(Number.isFinite((await running).score)).toBe(true);
     const after = await scoreNaswotProxy(archs[0]!, settings, thread);
     expect(Number.isFinite(after.score)).toBe(true);
 
