@@ -86,13 +86,29 @@ describe('a study on the filesystem store', () => {
     expect(first.started).toBe(true);
     expect(first.workflowId).toMatch(/^study-fs-e2e-[0-9a-f]{12}$/);
 
+    const storedBatches = async () => (await store.list(`studies/${first.workflowId}/accuracy/`)).length + (await store.list(`studies/${first.workflowId}/latency/`)).length;
+    // Paused mid-campaign, after its first batch is stored.
+    await expect.poll(storedBatches, { timeout: 60_000, interval: 100 }).toBeGreaterThanOrEqual(1);
     await pauseStudy(temporal.client, first.workflowId);
     const again = await startStudy(temporal.client, spec, { timeouts: TEST_TIMEOUTS });
     expect(again).toMatchObject({ started: false, workflowId: first.workflowId, runId: first.runId });
     await expect.poll(async () => (await studyStatus(temporal.client, first.workflowId)).progress?.paused, { timeout: 20_000 }).toBe(true);
+    // Paused means no new batch: once the batch in flight is written, the stored batches stay as they are.
+    const inFlight = async () => {
+      let pending = 0;
+      for (const campaign of (await studyStatus(temporal.client, first.workflowId)).progress?.campaigns ?? []) {
+        pending += (await temporal.client.workflow.getHandle(campaign.workflowId).describe()).raw.pendingActivities?.length ?? 0;
+      }
+      return pending;
+    };
+    await expect.poll(inFlight, { timeout: 60_000, interval: 200 }).toBe(0);
+    const whilePaused = await storedBatches();
+    await new Promise((done) => setTimeout(done, 4_000));
+    expect(await storedBatches()).toBe(whilePaused);
     await resumeStudy(temporal.client, first.workflowId);
 
     const result = await first.handle.result();
+    expect(await storedBatches()).toBeGreaterThan(whilePaused);
     expect(result.profiles).toEqual([expect.objectContaining({ device: TEST_DEVICE, resolution: 160 })]);
     const { plan } = await expectCompleteStudy(store, first.workflowId);
 
