@@ -4,8 +4,8 @@
  */
 import { fileURLToPath } from 'node:url';
 import { Connection } from '@temporalio/client';
-import { msToTs } from '@temporalio/common/lib/time.js';
 import proto from '@temporalio/proto';
+import Long from 'long';
 import { bundleWorkflowCode, type WorkflowBundle } from '@temporalio/worker';
 import { SEARCH_ATTRIBUTES } from '../workflows/definitions.js';
 import { connectionSecurityFromEnv, type TemporalConnectionSettings } from './connection.js';
@@ -54,7 +54,7 @@ export async function ensureSearchAttributes(connection: Connection, namespace: 
 export async function setNamespaceRetention(connection: Connection, namespace: string, days: number): Promise<void> {
   await connection.workflowService.updateNamespace({
     namespace,
-    config: { workflowExecutionRetentionTtl: msToTs(`${days} days`) },
+    config: { workflowExecutionRetentionTtl: { seconds: Long.fromNumber(days * 24 * 60 * 60) } },
   });
 }
 

@@ -162,7 +162,7 @@ export function lookupLatency(table: LookupTable, arch: Architecture): { totalMs
     throw new LookupTableMissingEntryError(
       missing.map((b) => b.key),
       `${where} has no entry for ${missing.length} block(s) of architecture ${architectureHash(arch).slice(0, 12)}${resolutionHint}: ${list}` +
-        ` (rebuild the table for this space and resolution with \`blockscope devices build-lut\`)`,
+        ` (rebuild the table for this space and resolution with \`blockscope lut build\`)`,
     );
   }
   const found = blocks.map((b) => ({ name: b.name, key: b.key, ms: b.entry!.ms }));

@@ -16,11 +16,11 @@ import {
   plausibleLatency,
   predictedOutcome,
   searchConfig,
+  splitHeldOut,
   validateSearchConfig,
   type EvaluationOutcome,
   type LatencyPrediction,
   type LatencyPredictorModel,
-  type LatencySample,
   type PredictorEvaluation,
   type ComparisonRuns,
   type SearchArm,
@@ -95,13 +95,6 @@ export interface ComparisonRef {
   hypervolumeRatios: { arm: string; predicted: number | null; remeasured: number | null }[];
 }
 
-/** Every fifth architecture (by hash order) is held out: deterministic, and independent of sampling order. */
-function splitHeldOut(samples: LatencySample[], hashes: string[]): { train: LatencySample[]; test: LatencySample[] } {
-  const order = hashes.map((h, i) => [h, i] as const).sort((a, b) => (a[0] < b[0] ? -1 : 1));
-  const heldOut = new Set(order.filter((_, rank) => rank % 5 === 0).map(([, i]) => i));
-  return { train: samples.filter((_, i) => !heldOut.has(i)), test: samples.filter((_, i) => heldOut.has(i)) };
-}
-
 /** The architectures whose device latency the comparison reports: Pareto fronts, or max-accuracy top-k. */
 export async function searchFinalArchitectures(store: ArtifactStore, refs: SearchRef[]): Promise<{ hash: string; arch: Architecture }[]> {
   const unique = new Map<string, Architecture>();
@@ -123,7 +116,7 @@ export function createSearchActivities(deps: { store: ArtifactStore; accuracySco
     const { latencyMs: latency } = await deviceLatencies(store, studyId, plan, device, spec);
     const measured = plan.architectures.filter((a) => latency.has(a.hash));
     const samples = measured.map((a) => ({ arch: a.arch, latencyMs: latency.get(a.hash)! }));
-    const { train, test } = splitHeldOut(samples, measured.map((a) => a.hash));
+    const { train, test } = splitHeldOut(samples);
     const heldOut = evaluateLatencyPredictor(fitLatencyPredictor(train), test);
     const artifact: PredictorArtifact = { device, model: fitLatencyPredictor(samples), heldOut, trainedOn: samples.length };
     await store.putJson(key, artifact);

@@ -2,8 +2,7 @@
  * Figure 6, latency predictor: the search stage's ridge-regression predictor fitted on measured
  * architectures and scored on held-out ones (MAPE and Kendall tau), with its feature and target options.
  */
-import { evaluateLatencyPredictor, fitLatencyPredictor, type LatencySample, type PredictorOptions } from '../../pipelines/search/index.js';
-import { architectureHash } from '../../pipelines/spaces/index.js';
+import { evaluateLatencyPredictor, fitLatencyPredictor, splitHeldOut, type PredictorOptions } from '../../pipelines/search/index.js';
 import { atLeast, atMost, formatPercent } from '../results.js';
 import type { Figure } from './figure.js';
 
@@ -16,13 +15,6 @@ const VARIANTS: { name: string; options: PredictorOptions }[] = [
   { name: 'latency target (additive, the former default)', options: { target: 'latency' } },
   { name: 'blocks features, latency target', options: { features: 'blocks', target: 'latency' } },
 ];
-
-/** As the study's search stage splits: every fifth architecture by hash order is held out. */
-function splitHeldOut(samples: readonly LatencySample[]): { train: LatencySample[]; test: LatencySample[] } {
-  const order = samples.map((s, i) => [architectureHash(s.arch), i] as const).sort((a, b) => (a[0] < b[0] ? -1 : 1));
-  const heldOut = new Set(order.filter((_, rank) => rank % 5 === 0).map(([, i]) => i));
-  return { train: samples.filter((_, i) => !heldOut.has(i)), test: samples.filter((_, i) => heldOut.has(i)) };
-}
 
 export const predictor: Figure = {
   id: 'predictor',

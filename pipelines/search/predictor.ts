@@ -18,7 +18,7 @@
  */
 import { canonicalJson } from '../hash.js';
 import type { ArchitectureRecord } from '../records.js';
-import { buildNetwork } from '../spaces/index.js';
+import { architectureHash, buildNetwork } from '../spaces/index.js';
 import type { Architecture, SpaceId } from '../spaces/types.js';
 import { kendallTau, mean, meanAbsolutePercentageError } from '../stats.js';
 
@@ -62,6 +62,16 @@ export type LatencyPrediction = { latencyMs: number } | { rejected: string };
 export interface LatencySample {
   arch: Architecture;
   latencyMs: number;
+}
+
+/**
+ * The held-out split every predictor check uses (the study's search stage, the benchmark): every fifth
+ * architecture by hash order is held out, so the split is deterministic and independent of sampling order.
+ */
+export function splitHeldOut<T extends LatencySample>(samples: readonly T[]): { train: T[]; test: T[] } {
+  const order = samples.map((s, i) => [architectureHash(s.arch), i] as const).sort((a, b) => (a[0] < b[0] ? -1 : 1));
+  const heldOut = new Set(order.filter((_, rank) => rank % 5 === 0).map(([, i]) => i));
+  return { train: samples.filter((_, i) => !heldOut.has(i)), test: samples.filter((_, i) => heldOut.has(i)) };
 }
 
 export interface PredictorEvaluation {
