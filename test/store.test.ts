@@ -60,7 +60,6 @@ beforeAll(async () => {
   const credentials = { accessKeyId: minio.accessKeyId, secretAccessKey: minio.secretAccessKey };
   const s3Store = new S3ArtifactStore({ endpoint: minio.endpoint, region: 'us-east-1', bucket, prefix: s3Prefix, credentials, listPageSize: 2 });
   await s3Store.ensureBucket();
-  await s3Store.ensureBucket(); // a second call finds the bucket and does nothing
   const client = new S3Client({ endpoint: minio.endpoint, region: 'us-east-1', forcePathStyle: true, credentials });
   rawS3 = client;
   harnesses.set('s3', {
@@ -207,6 +206,16 @@ describe.each(['fs', 's3'])('%s artifact store', (backend) => {
 
 // ---------------------------------------------------------------------------------------------------------------
 // Backend specifics
+
+describe('s3 artifact store', () => {
+  it('ensures an existing bucket without touching what it holds', async () => {
+    const store = harnesses.get('s3')!.store as S3ArtifactStore;
+    await store.putJson('ensure/kept.json', { kept: true });
+    await store.ensureBucket();
+    expect(await store.getJson('ensure/kept.json')).toEqual({ kept: true });
+    expect(await store.list('ensure/')).toEqual(['ensure/kept.json']);
+  });
+});
 
 describe('fs artifact store', () => {
   async function filesUnder(directory: string): Promise<string[]> {
