@@ -9,7 +9,7 @@
  * one's, every architecture once in the store, every batch scheduled once, and only batches in flight retried.
  */
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -26,7 +26,7 @@ import { startStudy } from '../workers/study-client.js';
 import { ensureSearchAttributes } from '../workers/temporal.js';
 import type { StudyTimeouts } from '../workflows/definitions.js';
 import { accuracyModel } from './scale-model.js';
-import { DEVICE, ROOT, log, lookupTable, startWorker } from './scale-processes.js';
+import { DEVICE, ROOT, log, lookupTable, startWorker, updateReadme } from './scale-processes.js';
 
 /** A dead or frozen device is noticed after 10 s (the default, 120 s, suits a phone on a slow link). */
 const TIMEOUTS: StudyTimeouts = { batchStartToCloseMinutes: 360, heartbeatSeconds: 10 };
@@ -34,16 +34,17 @@ const TIMEOUTS: StudyTimeouts = { batchStartToCloseMinutes: 360, heartbeatSecond
 interface Strike {
   /** Share of the latency campaign's batches stored when it strikes. */
   at: number;
+  kind: 'device-kill' | 'orchestrator-kill' | 'temporal-restart' | 'store-outage' | 'device-freeze' | 'second-start';
   fault: string;
 }
 
 const STRIKES: Strike[] = [
-  { at: 0.15, fault: 'device worker SIGKILL, restarted' },
-  { at: 0.3, fault: 'orchestrator SIGKILL, restarted' },
-  { at: 0.45, fault: 'Temporal server restart (same database and port)' },
-  { at: 0.6, fault: 'MinIO stopped 30 s, then started' },
-  { at: 0.75, fault: 'device worker SIGSTOP 25 s, then SIGCONT' },
-  { at: 0.85, fault: 'a second study start of the same spec' },
+  { at: 0.15, kind: 'device-kill', fault: 'device worker SIGKILL, restarted' },
+  { at: 0.3, kind: 'orchestrator-kill', fault: 'orchestrator SIGKILL, restarted' },
+  { at: 0.45, kind: 'temporal-restart', fault: 'Temporal server restart (same database and port)' },
+  { at: 0.6, kind: 'store-outage', fault: 'MinIO stopped 30 s, then started' },
+  { at: 0.75, kind: 'device-freeze', fault: 'device worker SIGSTOP 25 s, then SIGCONT' },
+  { at: 0.85, kind: 'second-start', fault: 'a second study start of the same spec' },
 ];
 
 interface RunResult {
@@ -106,34 +107,34 @@ async function run(bucket: string, strike: boolean): Promise<RunResult> {
     const keys = studyKeys(study.workflowId);
     const strikes: RunResult['strikes'] = [];
     if (strike) {
-      for (const { at, fault } of STRIKES) {
+      for (const { at, kind, fault } of STRIKES) {
         let stored = 0;
         while ((stored = (await store.list(keys.latencyPrefix(DEVICE))).length) < at * batches) await new Promise((done) => setTimeout(done, 500));
         log(`${bucket}: ${fault} at ${stored} of ${batches} latency batches`);
         const struck = performance.now();
-        switch (fault) {
-          case STRIKES[0]!.fault:
+        switch (kind) {
+          case 'device-kill':
             await restart('device');
             break;
-          case STRIKES[1]!.fault:
+          case 'orchestrator-kill':
             await restart('orchestrator');
             break;
-          case STRIKES[2]!.fault:
+          case 'temporal-restart':
             await connection.close();
             await server.stop();
             server = await startDevServer({ dbFile, headless: true, port });
             connection = await Connection.connect({ address: server.address });
             client = new Client({ connection, namespace: server.namespace });
             break;
-          case STRIKES[3]!.fault:
+          case 'store-outage':
             await minio.outage(30_000);
             break;
-          case STRIKES[4]!.fault:
+          case 'device-freeze':
             workers.device.kill('SIGSTOP');
             await new Promise((done) => setTimeout(done, 25_000));
             workers.device.kill('SIGCONT');
             break;
-          case STRIKES[5]!.fault: {
+          case 'second-start': {
             const again = await startStudy(client, rawSpec, { timeouts: TIMEOUTS });
             if (again.workflowId !== study.workflowId) throw new Error(`a second start made another study: ${again.workflowId}`);
             break;
@@ -204,10 +205,7 @@ const md = [
   '',
 ].join('\n');
 writeFileSync(join(ROOT, 'bench/results/scale-faults.md'), md);
-const readme = join(ROOT, 'README.md');
-const text = readFileSync(readme, 'utf8');
-const [start, end] = ['<!-- scale-faults:start -->', '<!-- scale-faults:end -->'];
 const section = `Latest \`npm run scale:faults\` (${generatedAt}; [bench/results/scale-faults.md](bench/results/scale-faults.md)): ${preset}'s ${plan.architectures.length} architectures struck in one run by a device worker SIGKILL, an orchestrator SIGKILL, a Temporal restart, MinIO stopped 30 s, a device worker SIGSTOP and a second study start: ${(struck.seconds / 60).toFixed(1)} min against ${(reference.seconds / 60).toFixed(1)} undisturbed; profiles byte-identical: ${identical ? 'yes' : 'NO'}; batches scheduled twice: ${struck.latency.rescheduled + struck.accuracy.rescheduled}; retries ${struck.latency.retries + struck.accuracy.retries} (each at most its batch in flight).`;
-if (text.includes(start)) writeFileSync(readme, `${text.slice(0, text.indexOf(start) + start.length)}\n${section}\n${text.slice(text.indexOf(end))}`);
+updateReadme('scale-faults', section);
 log('wrote bench/results/scale-faults.json and .md');
 if (!identical || !struck.everyArchitectureOnce || struck.latency.rescheduled + struck.accuracy.rescheduled > 0) process.exitCode = 1;

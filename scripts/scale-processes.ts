@@ -3,7 +3,7 @@
  * `blockscope lut build`, and the workers as processes of their own (scripts/scale-worker.ts).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { WorkerStats } from './scale-worker.js';
 
@@ -49,4 +49,15 @@ export async function stopWorker(child: ChildProcess, stats: string): Promise<Wo
   child.kill('SIGTERM');
   await exited;
   return JSON.parse(readFileSync(stats, 'utf8')) as WorkerStats;
+}
+
+/** Replaces the README's section between `<!-- MARKER:start -->` and `<!-- MARKER:end -->`. */
+export function updateReadme(marker: string, section: string): void {
+  const readme = resolve(ROOT, 'README.md');
+  const text = readFileSync(readme, 'utf8');
+  const [start, end] = [`<!-- ${marker}:start -->`, `<!-- ${marker}:end -->`];
+  const from = text.indexOf(start);
+  const to = text.indexOf(end);
+  if (from < 0 || to < from) throw new Error(`README.md has no ${start} ... ${end} section`);
+  writeFileSync(readme, `${text.slice(0, from + start.length)}\n${section}\n${text.slice(to)}`);
 }

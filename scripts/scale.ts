@@ -26,7 +26,7 @@ import { Client, Connection } from '@temporalio/client';
 import proto from '@temporalio/proto';
 import { accuracyModel } from './scale-model.js';
 import type { AggregateStats } from './scale-aggregate.js';
-import { DEVICE, ROOT, log, lookupTable, startWorker, stopWorker } from './scale-processes.js';
+import { DEVICE, ROOT, log, lookupTable, startWorker, stopWorker, updateReadme } from './scale-processes.js';
 import type { WorkerStats } from './scale-worker.js';
 import type { LatencyMeasurement } from '../activities/devices/index.js';
 import { FsArtifactStore } from '../activities/storage/index.js';
@@ -308,16 +308,6 @@ function readmeSection(results: PresetResult[], generatedAt: string, search: boo
     '| --- | --- | --- | --- | --- | --- | --- |',
     ...rows,
   ].join('\n');
-}
-
-function updateReadme(marker: string, section: string): void {
-  const readme = resolve(ROOT, 'README.md');
-  const text = readFileSync(readme, 'utf8');
-  const [start, end] = [`<!-- ${marker}:start -->`, `<!-- ${marker}:end -->`];
-  const from = text.indexOf(start);
-  const to = text.indexOf(end);
-  if (from < 0 || to < from) throw new Error(`README.md has no ${start} ... ${end} section`);
-  writeFileSync(readme, `${text.slice(0, from + start.length)}\n${section}\n${text.slice(to)}`);
 }
 
 interface ScaleResults {
