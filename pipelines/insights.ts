@@ -4,7 +4,7 @@
  * builder and the search load directly. Rules and parameters: docs/insights.md.
  */
 import type { BlockProfile } from './profile.js';
-import { originalSpace } from './spaces/registry.js';
+import { designSpace, originalSpace } from './spaces/registry.js';
 import type { SpaceDocument, SpaceId } from './spaces/types.js';
 import { validateSpaceDocument } from './spaces/validate.js';
 import type { AccuracySource } from './records.js';
@@ -99,18 +99,14 @@ export function deriveInsights(measured: BlockProfile, options: DeriveInsightsOp
   const correlation = accuracyLatencyCorrelation(cells);
   const factors = spaceFactors(profile.space);
   const latencyFactors = factorShares(cells, factors[0]!, factors[1]!, 'latency', rules);
+  const factorPair = `${factors[0]!.name}/${factors[1]!.name}`;
   const descriptive = [
     ...sensitivityInsights(ctx, sensitivity),
     correlationInsight(ctx, correlation),
     ...(latencyFactors ? [latencyFactorInsight(ctx, latencyFactors)] : []),
   ];
-  if (profile.space === 'resnet50') {
-    descriptive.push({
-      id: 'limitation.stem-widths',
-      kind: 'limitation',
-      sentence: `${profile.device}: the space document has one width list for both stem convolutions, so stem widths are profiled but never pruned`,
-      numbers: {},
-    });
+  for (const limitation of designSpace(profile.space).insightLimitations) {
+    descriptive.push({ id: limitation.id, kind: 'limitation', sentence: `${profile.device}: ${limitation.sentence}`, numbers: {} });
   }
 
   const doc = originalSpace(profile.space);
@@ -141,8 +137,8 @@ export function deriveInsights(measured: BlockProfile, options: DeriveInsightsOp
     estimates,
     sensitivity,
     accuracyLatencyCorrelation: correlation,
-    kernelVsExpansion: profile.space === 'resnet50' ? null : latencyFactors,
-    expandVsWidth: profile.space === 'resnet50' ? latencyFactors : null,
+    kernelVsExpansion: factorPair === 'kernel/expand' ? latencyFactors : null,
+    expandVsWidth: factorPair === 'expand/width' ? latencyFactors : null,
     friendliness: friendliness(profile, ctx.groups, rules),
     insights: [...descriptive, ...pruning],
     prunedSpace,

@@ -200,7 +200,7 @@ export function aggregateProfile(input: AggregateProfileInput): BlockProfile {
     const matched = depthMatchedBaseline(spec);
     return {
       specId,
-      label: blockSpecLabel(spec),
+      label: blockSpecLabel(input.space, spec),
       ...blockSpecCoordinates(spec),
       n: archHashes.length,
       present,

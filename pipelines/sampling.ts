@@ -4,16 +4,9 @@
  * the slots the random draw already filled, exactly as the original profiling code does.
  */
 import { Rng, deriveSeed, type Seed } from './rng.js';
-import { originalSpace } from './spaces/registry.js';
+import { designSpace, originalSpace } from './spaces/registry.js';
 import { blockSpecId } from './spaces/specs.js';
-import { SpaceValidationError, type Architecture, type SpaceId, type BlockSpec, type DepthRule, type SpecDepthRule, type SpaceDocument } from './spaces/types.js';
-
-interface Encoding {
-  depths: number[];
-  slots: string[][];
-  widths: number[];
-  stem: { skip: boolean; hiddenWidth: number; outWidth: number };
-}
+import { SpaceValidationError, type Architecture, type SpaceId, type BlockSpec, type DepthRule, type Encoding, type SpecDepthRule, type SpaceDocument } from './spaces/types.js';
 
 function sampleEncoding(doc: SpaceDocument, rng: Rng): Encoding {
   const depths = doc.units.map((u) => rng.intBetween(u.minLayers, u.maxLayers));
@@ -26,9 +19,7 @@ function sampleEncoding(doc: SpaceDocument, rng: Rng): Encoding {
 }
 
 function toArchitecture(doc: SpaceDocument, enc: Encoding, resolution: number): Architecture {
-  const units = enc.slots.map((slots, u) => slots.slice(0, enc.depths[u]));
-  if (doc.space === 'resnet50') return { space: 'resnet50', resolution, stem: { ...enc.stem }, units, widths: [...enc.widths] };
-  return { space: doc.space, resolution, units };
+  return designSpace(doc.space).fromEncoding(enc, resolution);
 }
 
 function checkResolution(doc: SpaceDocument, resolution: number): void {
@@ -57,31 +48,6 @@ export function referenceArchitecture(space: SpaceId, resolution: number): Archi
   return sampleArchitecture(doc, new Rng(deriveSeed('blockscope-reference', space)), resolution);
 }
 
-function fixInEncoding(doc: SpaceDocument, enc: Encoding, spec: BlockSpec, rule: DepthRule): void {
-  switch (spec.kind) {
-    case 'mbconv': {
-      enc.slots[spec.unit]![spec.layer] = spec.block;
-      // The original code raises the depth to `layer` (0-based), one short of making the layer exist.
-      const needed = rule === 'intended' ? spec.layer + 1 : spec.layer;
-      enc.depths[spec.unit] = Math.min(doc.units[spec.unit]!.maxLayers, Math.max(enc.depths[spec.unit]!, needed));
-      return;
-    }
-    case 'stem-skip':
-      enc.stem.skip = spec.skip;
-      return;
-    case 'stem-width':
-      if (spec.stem === 0) enc.stem.hiddenWidth = spec.width;
-      else enc.stem.outWidth = spec.width;
-      return;
-    case 'bottleneck':
-      // The ResNet code forces depth correctly under both rules (§6.2).
-      enc.slots[spec.unit]![spec.layer] = spec.block;
-      enc.widths[spec.unit] = spec.width;
-      enc.depths[spec.unit] = Math.max(enc.depths[spec.unit]!, spec.layer + 1);
-      return;
-  }
-}
-
 /**
  * n random architectures of the original space with block `spec` fixed in each (§6.2). Each spec gets
  * its own seed stream, so the samples of one spec do not depend on which other specs are profiled.
@@ -98,7 +64,7 @@ export function sampleWithFixedBlock(
   const rng = new Rng(deriveSeed(seed, 'fixed', doc.space, blockSpecId(spec), resolution));
   return Array.from({ length: count }, () => {
     const enc = sampleEncoding(doc, rng);
-    fixInEncoding(doc, enc, spec, options.depthRule ?? 'intended');
+    designSpace(doc.space).fixInEncoding(doc, enc, spec, options.depthRule ?? 'intended');
     return toArchitecture(doc, enc, resolution);
   });
 }
@@ -108,7 +74,7 @@ export function sampleWithFixedBlock(
  * (the random depth raised to what the rule needs), or, for 'held', in the random architectures that hold
  * the block (the shared-random design: a uniform depth conditioned on reaching the layer). Probabilities by depth.
  */
-export function specUnitDepths(doc: SpaceDocument, spec: Extract<BlockSpec, { unit: number }>, rule: SpecDepthRule): Map<number, number> {
+export function specUnitDepths(doc: SpaceDocument, spec: { unit: number; layer: number }, rule: SpecDepthRule): Map<number, number> {
   const unit = doc.units[spec.unit]!;
   const depths = Array.from({ length: unit.maxLayers - unit.minLayers + 1 }, (_, i) => unit.minLayers + i);
   const out = new Map<number, number>();
@@ -117,7 +83,7 @@ export function specUnitDepths(doc: SpaceDocument, spec: Extract<BlockSpec, { un
     for (const d of reaching) out.set(d, 1 / reaching.length);
     return out;
   }
-  const needed = spec.kind === 'bottleneck' || rule === 'intended' ? spec.layer + 1 : spec.layer;
+  const needed = designSpace(doc.space).neededDepth(spec.layer, rule);
   for (const d of depths) {
     const raised = Math.min(unit.maxLayers, Math.max(d, needed));
     out.set(raised, (out.get(raised) ?? 0) + 1 / depths.length);

@@ -4,7 +4,7 @@
  * what an accuracy table or an evaluator returns in no time, so the run measures orchestration.
  */
 import type { EvaluatorActivities } from '../activities/accuracy/contracts.js';
-import { parseMbBlock, parseResNetBlock, type Architecture } from '../pipelines/spaces/index.js';
+import { parseMbBlock, parseBottleneckBlock, type Architecture } from '../pipelines/spaces/index.js';
 
 export const SCALE_EVALUATOR = 'scale-run additive accuracy model (scripts/scale-model.ts)';
 
@@ -13,7 +13,7 @@ export function accuracyModel(arch: Architecture): number {
     60 +
     arch.units.flat().reduce((acc, block) => {
       const mb = parseMbBlock(block);
-      return acc + (mb ? 0.12 * mb.expand + (mb.kernel > 3 ? 0.2 : 0) : 10 * (parseResNetBlock(block) ?? 0));
+      return acc + (mb ? 0.12 * mb.expand + (mb.kernel > 3 ? 0.2 : 0) : 10 * (parseBottleneckBlock(block) ?? 0));
     }, 0)
   );
 }

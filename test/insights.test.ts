@@ -15,11 +15,12 @@ import { sampleArchitectures, sampleWithFixedBlock } from '../pipelines/sampling
 import {
   MB_BLOCKS,
   architectureHasBlock,
+  isBottleneckArchitecture,
   architectureHash,
   blockSpecs,
   originalSpace,
   parseMbBlock,
-  parseResNetBlock,
+  parseBottleneckBlock,
   validateArchitecture,
   validateSpaceDocument,
   type Architecture,
@@ -514,7 +515,7 @@ describe('partial and special profiles', () => {
 
 describe('ResNet profiles', () => {
   const resnetStudy = sampleStudy('resnet50', 40, 'resnet-study');
-  const width = (arch: Architecture) => (arch.space === 'resnet50' ? arch.widths : []);
+  const width = (arch: Architecture) => (isBottleneckArchitecture(arch) ? arch.widths : []);
   /** Wider and deeper units 2-3 buy accuracy; width costs latency everywhere; expand ratio and stem do nothing. */
   const resnetDevice: Scenario = {
     name: 'resnet-gpu',
@@ -547,7 +548,7 @@ describe('ResNet profiles', () => {
     expect(report.friendliness.some((f) => f.dimension === 'width')).toBe(true);
     expect(report.sensitivity.units.some((u) => u.unit === 'stem')).toBe(true);
     validateSpaceDocument(report.prunedSpace);
-    expect(parseResNetBlock(report.prunedSpace.units[0]!.blocks[0]!)).toBeDefined();
+    expect(parseBottleneckBlock(report.prunedSpace.units[0]!.blocks[0]!)).toBeDefined();
   });
 });
 
@@ -591,7 +592,7 @@ describe("the paper's insight spaces (design-spaces.md section 7)", () => {
     expect(resnet.units.map((u) => [u.minLayers, u.maxLayers])).toEqual([[2, 4], [2, 4], [6, 6], [4, 4]]);
     expect(resnet.stem!.mutationProbability).toBe(0.25);
     for (const arch of sampleArchitectures(resnet, 20, 'paper-resnet')) {
-      expect(arch.space === 'resnet50' && arch.widths.slice(2)).toEqual([2, 2]);
+      expect(isBottleneckArchitecture(arch) && arch.widths.slice(2)).toEqual([2, 2]);
       expect(arch.units.map((u) => u.length).slice(2)).toEqual([6, 4]);
     }
   });

@@ -59,7 +59,7 @@ import {
   validateArchitecture,
   type Architecture,
   type MbArchitecture,
-  type ResNetArchitecture,
+  type BottleneckArchitecture,
   type SpaceDocument,
 } from '../pipelines/spaces/index.js';
 import { sampleArchitecture } from '../pipelines/sampling.js';
@@ -214,12 +214,12 @@ describe('mutation', () => {
 
   it('touches the ResNet stem with its own probability (0.25)', () => {
     const doc = originalSpace('resnet50');
-    const parent = sampleArchitecture(doc, new Rng(3)) as ResNetArchitecture;
+    const parent = sampleArchitecture(doc, new Rng(3)) as BottleneckArchitecture;
     const rng = new Rng('stem');
     const trials = 4000;
     let stemTouched = 0;
     for (let i = 0; i < trials; i++) {
-      const child = mutateArchitecture(parent, doc, rng) as ResNetArchitecture;
+      const child = mutateArchitecture(parent, doc, rng) as BottleneckArchitecture;
       if (JSON.stringify(child.stem) !== JSON.stringify(parent.stem)) stemTouched++;
     }
     const expected = 0.25 / (1 - 0.75 * 0.5 ** 4);
@@ -506,7 +506,7 @@ describe('latency predictor', () => {
   it('handles ResNet widths and stem', () => {
     const resnet = originalSpace('resnet50');
     const latency = (arch: Architecture, rng: Rng) => {
-      const r = arch as ResNetArchitecture;
+      const r = arch as BottleneckArchitecture;
       let total = 5 + (r.stem.skip ? 0 : 2) + r.stem.outWidth;
       r.units.forEach((blocks, u) => blocks.forEach((b) => (total += (1 + r.widths[u]!) * (u + 1) * Number(b.slice(1)) * 4)));
       return total * (1 + 0.01 * (2 * rng.next() - 1));

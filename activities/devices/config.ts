@@ -7,6 +7,7 @@ import { dirname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { DeviceConfigError, UnknownDeviceError, errorMessage } from './errors.js';
+import { formatIssuePath } from '../../pipelines/zod-issues.js';
 
 export const DEVICE_ID_PATTERN = /^[a-z0-9][a-z0-9-]*$/;
 export const BACKENDS = ['onnxruntime', 'lookup-table', 'command'] as const;
@@ -205,8 +206,6 @@ function describeIssue(issue: z.core.$ZodIssue): string {
   return issue.message;
 }
 
-/** ['devices', 0, 'protocol', 'minRuns'] → "devices[0].protocol.minRuns". */
-export function formatPath(path: readonly PropertyKey[]): string {
-  if (path.length === 0) return '(top level)';
-  return path.map((part, i) => (typeof part === 'number' ? `[${part}]` : `${i === 0 ? '' : '.'}${String(part)}`)).join('');
+function formatPath(path: readonly PropertyKey[]): string {
+  return formatIssuePath(path, '(top level)');
 }

@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { sha256Hex } from '../../pipelines/hash.js';
 import type { BlockDescriptor, IRBlock } from '../../pipelines/network/ir.js';
 import {
-  SPACE_IDS,
+  designSpace,
   SpaceValidationError,
   architectureHash,
   buildNetwork,
@@ -79,7 +79,8 @@ const lookupTableSchema = strictObject({
   kind: z.literal(LUT_KIND),
   /** The device the entries were measured on. */
   device: z.string().min(1),
-  space: z.enum(SPACE_IDS),
+  /** A built-in space's id or a user space's (its definition registered by the study or `lut build --space FILE`). */
+  space: z.string().min(1),
   resolutions: z.array(z.number().int().positive()).min(1),
   /** Absent for tables converted from elsewhere (e.g. OFA's published Note10 table); `source` says where from. */
   fingerprint: fingerprintSchema.optional(),
@@ -231,7 +232,7 @@ export function distinctBlocks(space: SpaceId | SpaceDocument, resolutions: read
     if (!doc.resolutions.includes(resolution)) {
       throw new SpaceValidationError('resolutions', `${resolution} is not allowed in ${doc.space}; allowed: ${doc.resolutions.join(', ')}`);
     }
-    for (const arch of coveringArchitectures(doc, resolution)) {
+    for (const arch of designSpace(doc.space).coveringArchitectures(doc, resolution)) {
       for (const block of buildNetwork(arch).blocks) {
         const key = blockKey(block.descriptor);
         if (!found.has(key)) found.set(key, { key, block, resolution });
@@ -239,40 +240,6 @@ export function distinctBlocks(space: SpaceId | SpaceDocument, resolutions: read
     }
   }
   return [...found.values()];
-}
-
-function coveringArchitectures(doc: SpaceDocument, resolution: number): Architecture[] {
-  const depthOf = (u: number) => Math.min(doc.units[u]!.maxLayers, Math.max(doc.units[u]!.minLayers, 2));
-  const choices = Math.max(...doc.units.map((u) => u.blocks.length));
-  const blocksFor = (choice: number) => doc.units.map((unit, u) => Array<string>(depthOf(u)).fill(unit.blocks[choice % unit.blocks.length]!));
-  const space = doc.space;
-  if (space !== 'resnet50') return Array.from({ length: choices }, (_, choice) => ({ space, resolution, units: blocksFor(choice) }));
-  const stemRule = doc.stem ?? originalSpace('resnet50').stem!;
-  const unitWidths = doc.units.map((u) => u.widths ?? [0]);
-  const defaultStem = { skip: stemRule.skipChoices[0]!, hiddenWidth: stemRule.widths[0]!, outWidth: stemRule.widths[0]! };
-  const archs: Architecture[] = [];
-  for (const skip of stemRule.skipChoices) {
-    for (const hiddenWidth of stemRule.widths) {
-      for (const outWidth of stemRule.widths) {
-        archs.push({ space: 'resnet50', resolution, stem: { skip, hiddenWidth, outWidth }, units: blocksFor(0), widths: unitWidths.map((w) => w[0]!) });
-      }
-    }
-  }
-  for (let choice = 0; choice < choices; choice++) {
-    doc.units.forEach((_, u) => {
-      const previousWidths = u === 0 ? stemRule.widths : unitWidths[u - 1]!;
-      for (const previous of previousWidths) {
-        for (const width of unitWidths[u]!) {
-          const widths = unitWidths.map((w) => w[0]!);
-          widths[u] = width;
-          if (u > 0) widths[u - 1] = previous;
-          const stem = u === 0 ? { ...defaultStem, outWidth: previous } : defaultStem;
-          archs.push({ space: 'resnet50', resolution, stem, units: blocksFor(choice), widths });
-        }
-      }
-    });
-  }
-  return archs;
 }
 
 export interface BuildLookupTableOptions {

@@ -76,7 +76,7 @@ export function archCommand(): Command {
     .option('--json', 'one JSON object per line instead of a table')
     .action((opts: { space: SpaceId; json?: boolean }) => {
       const lines = blockSpecs(opts.space).map((spec) =>
-        opts.json ? canonicalJson({ id: blockSpecId(spec), label: blockSpecLabel(spec), spec }) : `${blockSpecId(spec)}\t${blockSpecLabel(spec)}`,
+        opts.json ? canonicalJson({ id: blockSpecId(spec), label: blockSpecLabel(opts.space, spec), spec }) : `${blockSpecId(spec)}\t${blockSpecLabel(opts.space, spec)}`,
       );
       process.stdout.write(`${lines.join('\n')}\n`);
     });

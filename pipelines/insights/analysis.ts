@@ -16,7 +16,7 @@ import {
   type ChoiceDimension,
   type ChoiceGroup,
   type FactorName,
-  type FamilyFactor,
+  type InsightFactor,
 } from './grid.js';
 import type { InsightRules } from './rules.js';
 
@@ -154,8 +154,8 @@ type SumsOfSquares = { first: number; second: number; interaction: number };
  */
 export function factorShares(
   cells: readonly Cell[],
-  first: FamilyFactor,
-  second: FamilyFactor,
+  first: InsightFactor,
+  second: InsightFactor,
   metric: string,
   rules: InsightRules,
 ): FactorShares | null {

@@ -3,15 +3,16 @@
  * compare choices (e.g. e6k7 against e6k5 in unit 2) over exactly matched positions.
  */
 import type { BlockProfile, MetricStats, SpecProfile } from '../profile.js';
-import { MB_EXPANDS, MB_KERNELS, parseMbBlock } from '../spaces/mbconv.js';
-import { RESNET_EXPANDS, RESNET_WIDTH_MULTS, parseResNetBlock } from '../spaces/resnet.js';
+import { widthChoice } from '../spaces/common.js';
+import type { FactorName, InsightFactor } from '../spaces/family.js';
+import { designSpace } from '../spaces/registry.js';
 import { blockSpecId, blockSpecs } from '../spaces/specs.js';
 import type { BlockSpec, SpaceId } from '../spaces/types.js';
 import { mean, tCritical95 } from '../stats.js';
 
 /** What a spec fixes: a unit's block, a ResNet unit's width, or one of the ResNet stem's options. */
 export type ChoiceDimension = 'block' | 'width' | 'stem-skip' | 'stem-hidden-width' | 'stem-out-width';
-export type FactorName = 'kernel' | 'expand' | 'width';
+export type { FactorName, InsightFactor };
 
 export interface Cell {
   profile: SpecProfile;
@@ -26,35 +27,9 @@ export interface Cell {
   factors: Partial<Record<FactorName, number>>;
 }
 
-/** A family of blocks sharing one value of a factor (e.g. every kernel-7 block), and the choices it covers. */
-export interface FamilyFactor {
-  name: FactorName;
-  dimension: 'block' | 'width';
-  /** Ordered from cheapest to most expensive by construction (smaller kernel, expand or width first). */
-  values: readonly number[];
-  valueOfChoice(choice: string): number | undefined;
-}
-
-const MB_FACTORS: FamilyFactor[] = [
-  { name: 'kernel', dimension: 'block', values: MB_KERNELS, valueOfChoice: (c) => parseMbBlock(c)?.kernel },
-  { name: 'expand', dimension: 'block', values: MB_EXPANDS, valueOfChoice: (c) => parseMbBlock(c)?.expand },
-];
-const RESNET_FACTORS: FamilyFactor[] = [
-  { name: 'expand', dimension: 'block', values: RESNET_EXPANDS, valueOfChoice: parseResNetBlock },
-  { name: 'width', dimension: 'width', values: RESNET_WIDTH_MULTS.map((_, i) => i), valueOfChoice: widthIndexOfChoice },
-];
-
-export function spaceFactors(space: SpaceId): FamilyFactor[] {
-  return space === 'resnet50' ? RESNET_FACTORS : MB_FACTORS;
-}
-
-export function widthChoice(index: number): string {
-  return `w${index}`;
-}
-
-export function widthIndexOfChoice(choice: string): number | undefined {
-  const match = /^w(\d)$/.exec(choice);
-  return match ? Number(match[1]) : undefined;
+/** The factors a space's insights compare (each space says which it has). */
+export function spaceFactors(space: SpaceId): readonly InsightFactor[] {
+  return designSpace(space).insightFactors;
 }
 
 export function stemSkipChoice(skip: boolean): string {

@@ -16,14 +16,13 @@ import {
   positionGroups,
   spaceFactors,
   stemSkipChoice,
-  widthChoice,
-  widthIndexOfChoice,
   type Cell,
   type ChoiceDimension,
   type ChoiceGroup,
   type Difference,
-  type FamilyFactor,
+  type InsightFactor,
 } from './grid.js';
+import { widthChoice, widthIndexOfChoice } from '../spaces/common.js';
 import { beyond, criticalZ, type InsightRules } from './rules.js';
 import { ordinal, percent, signed, signedPercent, unitList, unitName } from './text.js';
 
@@ -171,7 +170,7 @@ function negate(diff: Difference): Difference {
   return { ...diff, estimate: -diff.estimate };
 }
 
-const FACTOR_WORDS: Record<FamilyFactor['name'], { one: (v: number) => string; family: (v: number) => string; per: string }> = {
+const FACTOR_WORDS: Record<InsightFactor['name'], { one: (v: number) => string; family: (v: number) => string; per: string }> = {
   kernel: { one: (v) => `kernel ${v}`, family: (v) => `kernel-${v} blocks`, per: 'layer' },
   expand: { one: (v) => `expand ratio ${v}`, family: (v) => `expand-${v} blocks`, per: 'layer' },
   // A ResNet spec fixes the width of the whole unit, so a width step is paid once per unit.
@@ -345,7 +344,7 @@ function dominationInsight(ctx: RuleContext, objective: InsightObjective, droppe
 
 /** P(layer `layer` of unit u exists) in the samples of a spec at `specLayer`, under the profile's depth rule. */
 function layerPresence(doc: SpaceDocument, unit: number, specLayer: number, layer: number, rule: SpecDepthRule): number {
-  const depths = specUnitDepths(doc, { kind: 'mbconv', unit, layer: specLayer, block: doc.units[unit]!.blocks[0]! }, rule);
+  const depths = specUnitDepths(doc, { unit, layer: specLayer }, rule);
   return [...depths].reduce((acc, [depth, p]) => acc + (depth > layer ? p : 0), 0);
 }
 

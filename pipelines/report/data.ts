@@ -11,7 +11,7 @@ import type { ReferencePoint } from '../search/pareto.js';
 import type { PredictorEvaluation } from '../search/predictor.js';
 import type { SearchObjective, SearchResult } from '../search/search.js';
 import type { StudyPlan } from '../study/plan.js';
-import { parseMbBlock } from '../spaces/mbconv.js';
+import { parseMbBlock } from '../spaces/mbconv/network.js';
 import { mean } from '../stats.js';
 import { studySpecHash, type StudySpec } from '../study/spec.js';
 import { accuracyLabel, naturalCompare, sortMetrics } from './format.js';

@@ -18,7 +18,7 @@
  */
 import { canonicalJson } from '../hash.js';
 import type { ArchitectureRecord } from '../records.js';
-import { architectureHash, buildNetwork } from '../spaces/index.js';
+import { architectureHash, buildNetwork, designSpace } from '../spaces/index.js';
 import type { Architecture, SpaceId } from '../spaces/types.js';
 import { kendallTau, mean, meanAbsolutePercentageError } from '../stats.js';
 
@@ -98,17 +98,7 @@ export function architectureFeatures(arch: Architecture, kind: PredictorFeatures
     return features;
   }
   add(`res${arch.resolution}`);
-  arch.units.forEach((blocks, u) => {
-    const width = arch.space === 'resnet50' ? `.w${arch.widths[u]}` : '';
-    if (width) add(`u${u}${width}`);
-    add(`u${u}.depth`, blocks.length);
-    blocks.forEach((block, l) => add(`u${u}${width}.${l === 0 ? 'first' : 'rest'}.${block}`));
-  });
-  if (arch.space === 'resnet50') {
-    add('stem.skip', arch.stem.skip ? 1 : 0);
-    add(`stem.hidden.w${arch.stem.hiddenWidth}`);
-    add(`stem.out.w${arch.stem.outWidth}`);
-  }
+  designSpace(arch.space).structureFeatures(arch, add);
   return features;
 }
 

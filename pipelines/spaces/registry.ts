@@ -1,55 +1,69 @@
-/** The three original design spaces as documents, and lookups by space id. */
-import { RESOLUTIONS } from './common.js';
-import { MB_BLOCKS, mbMacro } from './mbconv.js';
-import { RESNET_BASE_DEPTHS, RESNET_BLOCKS, RESNET_MAX_DEPTHS, RESNET_WIDTH_MULTS } from './resnet.js';
-import { SPACE_IDS, SpaceValidationError, type SpaceDocument, type SpaceId } from './types.js';
+/**
+ * The design spaces blockscope knows: the paper's three, built in, and any space definition registered from a
+ * user's document (a study spec carries its definition, so every worker registers the same one).
+ */
+import { canonicalJson } from '../hash.js';
+import { bottleneckSpace } from './bottleneck/space.js';
+import { RESNET50_DEFINITION, resnetPaperSpaces } from './bottleneck/builtin.js';
+import type { SpaceDefinition } from './definition.js';
+import type { DesignSpace } from './family.js';
+import { OFA_MBV3_DEFINITION, PROXYLESSNAS_DEFINITION, mbPaperSpaces } from './mbconv/builtin.js';
+import { mbconvSpace } from './mbconv/space.js';
+import { SpaceValidationError, type SpaceDocument, type SpaceId } from './types.js';
 
-export const SPACE_TITLES: Record<SpaceId, string> = {
-  'ofa-mbv3': 'OFA-MobileNetV3 (width 1.2)',
-  proxylessnas: 'OFA-ProxylessNAS (width 1.3)',
-  resnet50: 'OFA-ResNet50',
-};
+const BUILT_IN: readonly DesignSpace[] = [
+  mbconvSpace(OFA_MBV3_DEFINITION, mbPaperSpaces),
+  mbconvSpace(PROXYLESSNAS_DEFINITION, mbPaperSpaces),
+  bottleneckSpace(RESNET50_DEFINITION, resnetPaperSpaces),
+];
 
-export function parseSpaceId(value: unknown, field = 'space'): SpaceId {
-  if (typeof value === 'string' && (SPACE_IDS as readonly string[]).includes(value)) return value as SpaceId;
-  throw new SpaceValidationError(field, `unknown design space ${JSON.stringify(value)}; allowed: ${SPACE_IDS.join(', ')}`);
+/** The paper's spaces, in the paper's order. */
+export const BUILT_IN_SPACE_IDS: readonly SpaceId[] = BUILT_IN.map((space) => space.id);
+
+const spaces = new Map<SpaceId, DesignSpace>(BUILT_IN.map((space) => [space.id, space]));
+
+/** Every registered space id: the built-in ones, then the user's in registration order. */
+export function spaceIds(): SpaceId[] {
+  return [...spaces.keys()];
 }
 
-const widthIndices = RESNET_WIDTH_MULTS.map((_, i) => i);
+/** The space of an id; an unknown id is an error that names the field and the known spaces. */
+export function designSpace(id: unknown, field = 'space'): DesignSpace {
+  const space = typeof id === 'string' ? spaces.get(id) : undefined;
+  if (space) return space;
+  throw new SpaceValidationError(field, `unknown design space ${JSON.stringify(id)}; allowed: ${spaceIds().join(', ')}, or a space definition document (docs/spaces.md)`);
+}
+
+/**
+ * Registers a validated definition and returns its space. Registering the same definition again is a no-op; another
+ * definition under a registered id (a built-in one included) is refused, so one id always means one space.
+ */
+export function registerSpace(definition: SpaceDefinition): DesignSpace {
+  const existing = spaces.get(definition.id);
+  if (existing) {
+    if (canonicalJson(existing.definition) === canonicalJson(definition)) return existing;
+    const why = BUILT_IN_SPACE_IDS.includes(definition.id) ? 'is a built-in space' : 'is already registered with a different definition';
+    throw new SpaceValidationError('id', `"${definition.id}" ${why}; give the space another id`);
+  }
+  const space = definition.family === 'mbconv' ? mbconvSpace(definition) : bottleneckSpace(definition);
+  spaces.set(space.id, space);
+  return space;
+}
+
+export function parseSpaceId(value: unknown, field = 'space'): SpaceId {
+  return designSpace(value, field).id;
+}
+
+export function spaceTitle(space: SpaceId): string {
+  return designSpace(space).title;
+}
 
 /** The unpruned space, with the paper's default search settings (uniform 0.5 mutation, stem 0.25). */
 export function originalSpace(space: SpaceId): SpaceDocument {
-  if (space === 'resnet50') {
-    return {
-      kind: 'blockscope.space/v1',
-      space,
-      name: 'original',
-      resolutions: [...RESOLUTIONS],
-      stem: { skipChoices: [true, false], widths: [...widthIndices], mutationProbability: 0.25 },
-      units: RESNET_BASE_DEPTHS.map((base, u) => ({
-        blocks: [...RESNET_BLOCKS],
-        minLayers: base,
-        maxLayers: RESNET_MAX_DEPTHS[u]!,
-        mutationProbability: 0.5,
-        widths: [...widthIndices],
-      })),
-    };
-  }
-  return {
-    kind: 'blockscope.space/v1',
-    space,
-    name: 'original',
-    resolutions: [...RESOLUTIONS],
-    units: mbMacro(space).units.map((unit) => ({
-      blocks: [...MB_BLOCKS],
-      minLayers: unit.minLayers,
-      maxLayers: unit.maxLayers,
-      mutationProbability: 0.5,
-    })),
-  };
+  return designSpace(space).original();
 }
 
 /** Every block name the original space allows in any unit. */
 export function allBlocks(space: SpaceId): readonly string[] {
-  return space === 'resnet50' ? RESNET_BLOCKS : MB_BLOCKS;
+  return designSpace(space).blocks;
 }

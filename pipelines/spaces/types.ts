@@ -1,31 +1,48 @@
-/** Types shared by the three design spaces: architectures, space documents and block specifications. */
+/** Types shared by every design space: architectures, space documents and block specifications. */
 
-export const SPACE_IDS = ['ofa-mbv3', 'proxylessnas', 'resnet50'] as const;
-export type SpaceId = (typeof SPACE_IDS)[number];
-export type MbSpaceId = Exclude<SpaceId, 'resnet50'>;
+/**
+ * A design space's id: one of the paper's three ('ofa-mbv3', 'proxylessnas', 'resnet50') or a user-defined
+ * space's (pipelines/spaces/definition.ts); the registry (registry.ts) knows which exist.
+ */
+export type SpaceId = string;
 
 export type Activation = 'relu' | 'relu6' | 'hswish' | 'hsigmoid';
 
-/** An MBConv-space architecture: the active blocks of every unit, e.g. [["e6k7", "e3k3"], ...]. */
+/** An architecture of an MBConv-family space: the active blocks of every unit, e.g. [["e6k7", "e3k3"], ...]. */
 export interface MbArchitecture {
-  space: MbSpaceId;
+  space: SpaceId;
   resolution: number;
   units: string[][];
 }
 
-/** An OFA-ResNet50 architecture (§4 of the design-space reference), with width choices as indices 0..2. */
-export interface ResNetArchitecture {
-  space: 'resnet50';
+/** An architecture of a bottleneck-family space (OFA-ResNet50, §4 of the design-space reference), with width choices as indices. */
+export interface BottleneckArchitecture {
+  space: SpaceId;
   resolution: number;
   /** skip = true drops the stem's middle residual convolution (OFA d[0] != 2). */
   stem: { skip: boolean; hiddenWidth: number; outWidth: number };
-  /** Active bottleneck blocks of every unit, named by expand ratio: "e0.2" | "e0.25" | "e0.35". */
+  /** Active bottleneck blocks of every unit, named by expand ratio, e.g. "e0.2" | "e0.25" | "e0.35". */
   units: string[][];
   /** Width index of every unit. */
   widths: number[];
 }
 
-export type Architecture = MbArchitecture | ResNetArchitecture;
+export type Architecture = MbArchitecture | BottleneckArchitecture;
+
+export function isBottleneckArchitecture(arch: Architecture): arch is BottleneckArchitecture {
+  return 'widths' in arch;
+}
+
+/**
+ * A full OFA-style sample: a depth and a block in every slot of every unit (active or not), a width per unit and a
+ * stem, so that fixing a block at layer l can raise the depth and expose the slots the random draw already filled.
+ */
+export interface Encoding {
+  depths: number[];
+  slots: string[][];
+  widths: number[];
+  stem: { skip: boolean; hiddenWidth: number; outWidth: number };
+}
 
 /** What may appear in one unit of a (possibly pruned) space. */
 export interface UnitRule {
@@ -34,11 +51,11 @@ export interface UnitRule {
   maxLayers: number;
   /** Probability that the search's mutation touches this unit. */
   mutationProbability: number;
-  /** ResNet only: the width indices the unit may use. */
+  /** Bottleneck family only: the width indices the unit may use. */
   widths?: number[];
 }
 
-/** ResNet only: what the stem may be. */
+/** Bottleneck family only: what the stem may be. */
 export interface StemRule {
   skipChoices: boolean[];
   widths: number[];

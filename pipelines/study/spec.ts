@@ -8,10 +8,12 @@ import { DERIVED_SPACE_FORMS } from '../insights/pruning.js';
 import { blockRegressionShortfall } from '../regression.js';
 import { BASELINE_ARM, DEFAULT_SEARCH_ARMS, SEARCH_ARMS, paperArms, type SearchArm } from '../search/arms.js';
 import { MAX_ACCURACY_SEARCH_PRESET } from '../search/search.js';
-import { originalSpace } from '../spaces/registry.js';
+import { parseSpaceDefinition, type SpaceDefinition } from '../spaces/definition.js';
+import { designSpace, originalSpace, registerSpace } from '../spaces/registry.js';
 import { parseBlockSpec } from '../spaces/specs.js';
-import { RESOLUTIONS } from '../spaces/common.js';
-import { SPACE_IDS, SpaceValidationError } from '../spaces/types.js';
+import { DEFAULT_RESOLUTION } from '../spaces/common.js';
+import { SpaceValidationError } from '../spaces/types.js';
+import { describeZodIssue } from '../zod-issues.js';
 import { planStudy } from './plan.js';
 
 const deviceId = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'expected a device id: lowercase letters, digits and dashes');
@@ -78,11 +80,15 @@ export const studySpecSchema = z
   .object({
     name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,47}$/, 'expected lowercase letters, digits and dashes (at most 48), starting with a letter or digit'),
     description: z.string().optional(),
-    space: z.enum(SPACE_IDS),
-    resolutions: z
-      .array(z.number().int().refine((r) => (RESOLUTIONS as readonly number[]).includes(r), `expected one of ${RESOLUTIONS.join(', ')}`))
-      .min(1)
-      .default([224]),
+    /** A built-in space's id, or the id of the user's space that `spaceDefinition` defines. */
+    space: z.string().min(1),
+    /**
+     * A user-defined space (pipelines/spaces/definition.ts), carried in the spec so that every worker of the study,
+     * on any host, registers the same space. The CLI fills it in from `space: path/to/space.yaml`.
+     */
+    spaceDefinition: z.custom<SpaceDefinition>((value) => value !== null && typeof value === 'object' && !Array.isArray(value), 'expected a space definition object').optional(),
+    /** Input resolutions to profile at; each must be one the space allows. */
+    resolutions: z.array(z.number().int()).min(1).default([DEFAULT_RESOLUTION]),
     /** "all", or block specification ids / comma forms as `blockscope arch blocks` lists them. */
     blocks: z.union([z.literal('all'), z.array(z.string()).min(1)]).default('all'),
     samplesPerSpec: z.number().int().min(1).max(10_000).default(10),
@@ -176,22 +182,8 @@ export class StudySpecError extends Error {
   }
 }
 
-function formatPath(path: readonly PropertyKey[]): string {
-  return path.reduce<string>((acc, part) => (typeof part === 'number' ? `${acc}[${part}]` : acc ? `${acc}.${String(part)}` : String(part)), '') || '(spec)';
-}
-
 function describeIssue(issue: z.core.$ZodIssue): string {
-  const field = formatPath(issue.path);
-  switch (issue.code) {
-    case 'invalid_value':
-      return `${field}: got an invalid value; allowed: ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
-    case 'unrecognized_keys':
-      return `${field === '(spec)' ? '' : `${field}.`}${issue.keys.join(', ')}: unknown field`;
-    case 'invalid_type':
-      return `${field}: expected ${issue.expected}`;
-    default:
-      return `${field}: ${issue.message}`;
-  }
+  return describeZodIssue(issue, '(spec)');
 }
 
 /** Validates insight rule overrides given on their own (the CLI's --rules). */
@@ -206,6 +198,7 @@ export function parseStudySpec(raw: unknown): StudySpec {
   const result = studySpecSchema.safeParse(raw);
   if (!result.success) throw new StudySpecError(result.error.issues.map(describeIssue));
   const spec = result.data;
+  checkSpace(spec);
   if (spec.blocks !== 'all') {
     const problems: string[] = [];
     spec.blocks.forEach((text, i) => {
@@ -222,6 +215,33 @@ export function parseStudySpec(raw: unknown): StudySpec {
   checkSearchArms(spec);
   if (spec.design?.kind === 'shared-random') checkSharedRandom(spec, raw);
   return spec;
+}
+
+/** Registers the spec's own space (if it defines one) and checks the space and the resolutions against it. */
+function checkSpace(spec: StudySpec): void {
+  try {
+    if (spec.spaceDefinition) {
+      spec.spaceDefinition = parseSpaceDefinition(spec.spaceDefinition, 'spaceDefinition');
+      if (spec.spaceDefinition.id !== spec.space) {
+        throw new SpaceValidationError('space', `${JSON.stringify(spec.space)} differs from spaceDefinition.id ${JSON.stringify(spec.spaceDefinition.id)}; they must name the same space`);
+      }
+    }
+    registerStudySpace(spec);
+    const allowed = designSpace(spec.space).definition.resolutions;
+    const problems = spec.resolutions.flatMap((r, i) => (allowed.includes(r) ? [] : [`resolutions[${i}]: ${r} is not allowed in ${spec.space}; allowed: ${allowed.join(', ')}`]));
+    if (problems.length > 0) throw new StudySpecError(problems);
+  } catch (error) {
+    if (error instanceof SpaceValidationError) throw new StudySpecError([error.message]);
+    throw error;
+  }
+}
+
+/**
+ * Makes a study's space known in this process: a no-op for the built-in spaces. Every activity that receives a study
+ * spec calls it, so a worker on any host (or restarted mid-study) knows a user's space from the spec alone.
+ */
+export function registerStudySpace(spec: Pick<StudySpec, 'spaceDefinition'>): void {
+  if (spec.spaceDefinition) registerSpace(spec.spaceDefinition);
 }
 
 function checkSearchArms(spec: StudySpec): void {

@@ -1,5 +1,5 @@
 /** The uniform architectures of the design-space reference's §9 table, built by depth, block and width. */
-import type { MbArchitecture, ResNetArchitecture } from '../../pipelines/spaces/index.js';
+import type { MbArchitecture, BottleneckArchitecture } from '../../pipelines/spaces/index.js';
 
 /** Every unit at `depth` layers of `block` (ProxylessNAS unit 5 always has one layer). */
 export const uniformMb = (space: 'ofa-mbv3' | 'proxylessnas', depth: number, block: string, resolution = 224): MbArchitecture => ({
@@ -9,7 +9,7 @@ export const uniformMb = (space: 'ofa-mbv3' | 'proxylessnas', depth: number, blo
 });
 
 /** OFA's d list (d[0] = 2: full stem), one expand ratio everywhere, one width index everywhere. */
-export const uniformResNet = (d: number[], expand: string, width: number): ResNetArchitecture => ({
+export const uniformResNet = (d: number[], expand: string, width: number): BottleneckArchitecture => ({
   space: 'resnet50',
   resolution: 224,
   stem: { skip: d[0] !== 2, hiddenWidth: width, outWidth: width },

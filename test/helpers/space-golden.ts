@@ -60,7 +60,7 @@ export function spaceGolden(space: (typeof GOLDEN_SPACES)[number]): SpaceGolden 
   return {
     specCount: specs.length,
     specIds: canonicalHashHex(specs.map(blockSpecId)),
-    specLabels: canonicalHashHex(specs.map(blockSpecLabel)),
+    specLabels: canonicalHashHex(specs.map((spec) => blockSpecLabel(space, spec))),
     specCoordinates: canonicalHashHex(specs.map(blockSpecCoordinates)),
     document: canonicalHashHex(doc),
     samples: canonicalHashHex(samples.map(architectureHash)),

@@ -1,26 +1,17 @@
-/**
- * The two MBConv spaces: OFA-MobileNetV3 (width 1.2) and OFA-ProxylessNAS (width 1.3), §1.4, §2, §3.
- */
-import { NetworkChain, buildBlock, type IRBlock, type NetworkIR, type Shape } from '../network/ir.js';
-import { makeDivisible } from './common.js';
-import type { Activation, MbArchitecture, MbSpaceId } from './types.js';
-
-export const MB_KERNELS = [3, 5, 7] as const;
-export const MB_EXPANDS = [3, 4, 6] as const;
-/** The 9 block names, in the paper's order: expand 3, 4, 6, then kernel 3, 5, 7. */
-export const MB_BLOCKS: readonly string[] = MB_EXPANDS.flatMap((e) => MB_KERNELS.map((k) => mbBlockName(e, k)));
+/** The MBConv family's network (§1.4, §2, §3): stem, first block, units of MBConv layers, head; sized by a space definition. */
+import { NetworkChain, buildBlock, type IRBlock, type NetworkIR, type Shape } from '../../network/ir.js';
+import { makeDivisible } from '../common.js';
+import type { MbSpaceDefinition } from '../definition.js';
+import type { Activation, MbArchitecture } from '../types.js';
 
 export function mbBlockName(expand: number, kernel: number): string {
   return `e${expand}k${kernel}`;
 }
 
+/** The expand ratio and kernel a block name says ("e6k7" → 6, 7); membership in a space is the space's check. */
 export function parseMbBlock(name: string): { expand: number; kernel: number } | undefined {
-  const match = /^e(\d)k(\d)$/.exec(name);
-  if (!match) return undefined;
-  const expand = Number(match[1]);
-  const kernel = Number(match[2]);
-  if (!MB_EXPANDS.includes(expand as 3) || !MB_KERNELS.includes(kernel as 3)) return undefined;
-  return { expand, kernel };
+  const match = /^e(\d+)k(\d+)$/.exec(name);
+  return match ? { expand: Number(match[1]), kernel: Number(match[2]) } : undefined;
 }
 
 interface MbUnitMacro {
@@ -28,74 +19,27 @@ interface MbUnitMacro {
   stride: number;
   activation: Activation;
   se: boolean;
-  minLayers: number;
-  maxLayers: number;
 }
 
+/** A definition's channel counts after the width multiplier. */
 export interface MbMacro {
-  space: MbSpaceId;
   stem: { cout: number; activation: Activation };
   first: { cout: number; activation: Activation; residual: boolean };
   units: MbUnitMacro[];
-  head:
-    | { kind: 'mbv3'; expand: number; mix: number }
-    | { kind: 'proxyless'; mix: number };
+  head: { kind: 'mbv3'; expand: number; mix: number } | { kind: 'proxyless'; mix: number };
   numClasses: number;
 }
 
-function mbUnits(
-  couts: number[],
-  strides: number[],
-  activations: Activation[],
-  se: boolean[],
-  layers: [number, number][],
-): MbUnitMacro[] {
-  return couts.map((cout, i) => ({
-    cout,
-    stride: strides[i]!,
-    activation: activations[i]!,
-    se: se[i]!,
-    minLayers: layers[i]![0],
-    maxLayers: layers[i]![1],
-  }));
-}
-
-const MBV3_WIDTH = 1.2;
-const PN_WIDTH = 1.3;
-const w = (base: number, mult: number) => makeDivisible(base * mult);
-
-export const MBV3_MACRO: MbMacro = {
-  space: 'ofa-mbv3',
-  stem: { cout: w(16, MBV3_WIDTH), activation: 'hswish' },
-  first: { cout: w(16, MBV3_WIDTH), activation: 'relu', residual: true },
-  units: mbUnits(
-    [24, 40, 80, 112, 160].map((b) => w(b, MBV3_WIDTH)),
-    [2, 2, 2, 1, 2],
-    ['relu', 'relu', 'hswish', 'hswish', 'hswish'],
-    [false, true, false, true, true],
-    [[2, 4], [2, 4], [2, 4], [2, 4], [2, 4]],
-  ),
-  head: { kind: 'mbv3', expand: w(960, MBV3_WIDTH), mix: w(1280, MBV3_WIDTH) },
-  numClasses: 1000,
-};
-
-export const PROXYLESS_MACRO: MbMacro = {
-  space: 'proxylessnas',
-  stem: { cout: w(32, PN_WIDTH), activation: 'relu6' },
-  first: { cout: w(16, PN_WIDTH), activation: 'relu6', residual: false },
-  units: mbUnits(
-    [24, 40, 80, 96, 192, 320].map((b) => w(b, PN_WIDTH)),
-    [2, 2, 2, 1, 2, 1],
-    Array<Activation>(6).fill('relu6'),
-    Array<boolean>(6).fill(false),
-    [[2, 4], [2, 4], [2, 4], [2, 4], [2, 4], [1, 1]],
-  ),
-  head: { kind: 'proxyless', mix: w(1280, PN_WIDTH) },
-  numClasses: 1000,
-};
-
-export function mbMacro(space: MbSpaceId): MbMacro {
-  return space === 'ofa-mbv3' ? MBV3_MACRO : PROXYLESS_MACRO;
+export function mbMacro(definition: MbSpaceDefinition): MbMacro {
+  const w = (channels: number) => makeDivisible(channels * definition.widthMultiplier);
+  const { stem, first, head } = definition;
+  return {
+    stem: { cout: w(stem.channels), activation: stem.activation },
+    first: { cout: w(first.channels), activation: first.activation, residual: first.residual },
+    units: definition.units.map((unit) => ({ cout: w(unit.channels), stride: unit.stride, activation: unit.activation, se: unit.se })),
+    head: head.kind === 'mbv3' ? { kind: 'mbv3', expand: w(head.expand), mix: w(head.channels) } : { kind: 'proxyless', mix: w(head.channels) },
+    numClasses: definition.classes,
+  };
 }
 
 /** An MBConv layer (§1.4): optional 1x1 expansion, depthwise, optional SE, 1x1 projection, residual. */
@@ -135,8 +79,7 @@ function mbconvBlock(
   });
 }
 
-export function buildMbNetwork(arch: MbArchitecture): NetworkIR {
-  const macro = mbMacro(arch.space);
+export function buildMbNetwork(arch: MbArchitecture, macro: MbMacro): NetworkIR {
   const chain = new NetworkChain([3, arch.resolution, arch.resolution]);
 
   chain.push(

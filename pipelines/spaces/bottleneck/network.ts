@@ -1,43 +1,43 @@
-/** The OFA-ResNet50 space (§1.5, §4): elastic depth, expand ratio and width. */
-import { NetworkChain, buildBlock, type NetworkIR } from '../network/ir.js';
-import { makeDivisible } from './common.js';
-import type { ResNetArchitecture } from './types.js';
+/** The bottleneck family's network (§1.5, §4): OFA-ResNet's stem, units of bottleneck blocks with elastic expand and width, head. */
+import { NetworkChain, buildBlock, type NetworkIR } from '../../network/ir.js';
+import { makeDivisible } from '../common.js';
+import type { BottleneckSpaceDefinition } from '../definition.js';
+import type { BottleneckArchitecture } from '../types.js';
 
-export const RESNET_WIDTH_MULTS = [0.65, 0.8, 1.0] as const;
-export const RESNET_EXPANDS = [0.2, 0.25, 0.35] as const;
-export const RESNET_BLOCKS: readonly string[] = RESNET_EXPANDS.map(resnetBlockName);
-export const RESNET_BASE_DEPTHS = [2, 2, 4, 2] as const;
-export const RESNET_MAX_DEPTHS = [4, 4, 6, 4] as const;
-export const RESNET_STRIDES = [1, 2, 2, 2] as const;
-const RESNET_BASE_WIDTHS = [256, 512, 1024, 2048] as const;
-/** Where each unit's expand slots start in OFA's 18-slot e list. */
-export const RESNET_SLOT_STARTS = [0, 4, 8, 14] as const;
-
-export function resnetBlockName(expand: number): string {
+export function bottleneckBlockName(expand: number): string {
   return `e${expand}`;
 }
 
-export function parseResNetBlock(name: string): number | undefined {
-  const match = /^e(0\.\d+)$/.exec(name);
-  if (!match) return undefined;
-  const expand = Number(match[1]);
-  return RESNET_EXPANDS.includes(expand as 0.2) ? expand : undefined;
+/** The expand ratio a block name says ("e0.25" → 0.25); membership in a space is the space's check. */
+export function parseBottleneckBlock(name: string): number | undefined {
+  const match = /^e(\d+(?:\.\d+)?)$/.exec(name);
+  return match ? Number(match[1]) : undefined;
 }
 
-export const RESNET_STEM_OUT_WIDTHS: readonly number[] = RESNET_WIDTH_MULTS.map((m) => makeDivisible(64 * m));
-export const RESNET_STEM_HIDDEN_WIDTHS: readonly number[] = RESNET_STEM_OUT_WIDTHS.map((o) => makeDivisible(Math.floor(o / 2)));
-export const RESNET_UNIT_WIDTHS: readonly (readonly number[])[] = RESNET_BASE_WIDTHS.map((base) =>
-  RESNET_WIDTH_MULTS.map((m) => makeDivisible(base * m)),
-);
+/** A definition's channel counts by width index: the stem's two convolutions and every unit. */
+export interface BottleneckWidths {
+  stemHidden: readonly number[];
+  stemOut: readonly number[];
+  units: readonly (readonly number[])[];
+}
+
+export function bottleneckWidths(definition: BottleneckSpaceDefinition): BottleneckWidths {
+  const stemOut = definition.widthMultipliers.map((m) => makeDivisible(definition.stem.channels * m));
+  return {
+    stemOut,
+    stemHidden: stemOut.map((o) => makeDivisible(Math.floor(o / 2))),
+    units: definition.units.map((unit) => definition.widthMultipliers.map((m) => makeDivisible(unit.channels * m))),
+  };
+}
 
 export function bottleneckMid(unitWidth: number, expand: number): number {
   return makeDivisible(Math.round(unitWidth * expand), 8);
 }
 
-export function buildResNetNetwork(arch: ResNetArchitecture): NetworkIR {
+export function buildBottleneckNetwork(arch: BottleneckArchitecture, definition: BottleneckSpaceDefinition, widths: BottleneckWidths): NetworkIR {
   const chain = new NetworkChain([3, arch.resolution, arch.resolution]);
-  const hidden = RESNET_STEM_HIDDEN_WIDTHS[arch.stem.hiddenWidth]!;
-  const out = RESNET_STEM_OUT_WIDTHS[arch.stem.outWidth]!;
+  const hidden = widths.stemHidden[arch.stem.hiddenWidth]!;
+  const out = widths.stemOut[arch.stem.outWidth]!;
 
   chain.push(
     buildBlock('stem', chain.current, (b) => {
@@ -54,11 +54,11 @@ export function buildResNetNetwork(arch: ResNetArchitecture): NetworkIR {
   );
 
   arch.units.forEach((blocksOfUnit, u) => {
-    const width = RESNET_UNIT_WIDTHS[u]![arch.widths[u]!]!;
+    const width = widths.units[u]![arch.widths[u]!]!;
     blocksOfUnit.forEach((blockName, l) => {
-      const expand = parseResNetBlock(blockName);
+      const expand = parseBottleneckBlock(blockName);
       if (expand === undefined) throw new Error(`internal: unvalidated block ${blockName}`);
-      const stride = l === 0 ? RESNET_STRIDES[u]! : 1;
+      const stride = l === 0 ? definition.units[u]!.stride : 1;
       const input = chain.current;
       chain.push(
         buildBlock(`u${u}.l${l}`, input, (b) => {
@@ -84,9 +84,17 @@ export function buildResNetNetwork(arch: ResNetArchitecture): NetworkIR {
     buildBlock('head', chain.current, (b) => {
       b.globalAvgPool();
       b.flatten();
-      b.linear(1000);
+      b.linear(definition.classes);
       return { type: 'head' };
     }),
   );
-  return { space: 'resnet50', resolution: arch.resolution, input: 'input', inputShape: chain.inputShape, output: chain.current.tensor, numClasses: 1000, blocks: chain.blocks };
+  return {
+    space: arch.space,
+    resolution: arch.resolution,
+    input: 'input',
+    inputShape: chain.inputShape,
+    output: chain.current.tensor,
+    numClasses: definition.classes,
+    blocks: chain.blocks,
+  };
 }
