@@ -1,7 +1,10 @@
 /**
  * Determinism guard: histories recorded from real study runs (test/histories/, written by
- * `npm run record-histories`) must replay against the current workflow code. A change that breaks
- * them needs the SDK's patching API (patched()/deprecatePatch()), not a re-recording.
+ * `npm run record-histories`) and from the time-skipping workflow tests (test/histories/tws-*.json: pause and
+ * resume, cancellation, a campaign continuing as new, a failed study; written by
+ * `BLOCKSCOPE_RECORD_HISTORIES=1 npx vitest run test/workflows.test.ts`) must replay against the current
+ * workflow code. A change that breaks them needs the SDK's patching API (patched()/deprecatePatch()), not a
+ * re-recording.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
