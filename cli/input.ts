@@ -1,11 +1,55 @@
 /** Parsing of CLI argument values, each failure naming the argument and what it accepts. */
 import { readFileSync } from 'node:fs';
 import { Option } from 'commander';
-import { parseSpaceId, validateArchitecture, type Architecture, type SpaceDocument, type SpaceId } from '../pipelines/spaces/index.js';
+import { parse as parseYaml } from 'yaml';
+import {
+  SpaceValidationError,
+  parseSpaceDefinition,
+  parseSpaceId,
+  registerSpace,
+  validateArchitecture,
+  type Architecture,
+  type DesignSpace,
+  type SpaceDefinition,
+  type SpaceDocument,
+  type SpaceId,
+} from '../pipelines/spaces/index.js';
 import { CliError } from './errors.js';
 
+/** A space's id, or a space definition file (YAML or JSON, docs/spaces.md), which is validated and registered. */
 export function parseSpaceOption(value: string): SpaceId {
-  return parseSpaceId(value, '--space');
+  return isSpaceDefinitionPath(value) ? registerSpaceFile(value, '--space').id : parseSpaceId(value, '--space');
+}
+
+/** Whether a `space` value names a definition file rather than a registered space id. */
+export function isSpaceDefinitionPath(value: string): boolean {
+  return /\.(ya?ml|json)$/i.test(value);
+}
+
+/** Reads, validates and registers a space definition file; problems name `field` and the file. */
+export function registerSpaceFile(path: string, field: string): DesignSpace {
+  return registerSpace(readSpaceDefinitionFile(path, field));
+}
+
+export function readSpaceDefinitionFile(path: string, field: string): SpaceDefinition {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new CliError(`${field}: cannot read the space definition ${path} (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
+  }
+  let raw: unknown;
+  try {
+    raw = path.toLowerCase().endsWith('.json') ? JSON.parse(text) : parseYaml(text);
+  } catch (error) {
+    throw new CliError(`${field}: ${path} is not valid ${path.toLowerCase().endsWith('.json') ? 'JSON' : 'YAML'}: ${(error as Error).message.split('\n')[0]}`);
+  }
+  try {
+    return parseSpaceDefinition(raw);
+  } catch (error) {
+    if (error instanceof SpaceValidationError) throw new CliError(`${field}: ${path}: ${error.message}`);
+    throw error;
+  }
 }
 
 export function parseIntegerOption(name: string, min: number, max = Number.MAX_SAFE_INTEGER) {
@@ -52,5 +96,7 @@ export function parseResolutionOption(value: string): number {
 
 /** The mandatory --space option every space-specific command takes. */
 export function spaceOption(): Option {
-  return new Option('--space <space>', 'design space: ofa-mbv3 | proxylessnas | resnet50').argParser(parseSpaceOption).makeOptionMandatory();
+  return new Option('--space <space>', 'design space: ofa-mbv3 | proxylessnas | resnet50, or a space definition file (.yaml/.json, docs/spaces.md)')
+    .argParser(parseSpaceOption)
+    .makeOptionMandatory();
 }

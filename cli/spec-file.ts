@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { parseStudySpec, type StudySpec } from '../pipelines/study/spec.js';
 import { CliError } from './errors.js';
+import { isSpaceDefinitionPath, readSpaceDefinitionFile } from './input.js';
 
 const PRESETS_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../presets');
 
@@ -15,8 +16,21 @@ export function presetNames(): string[] {
     .sort();
 }
 
-/** The raw (unvalidated) spec behind a preset name or a file path. */
+/**
+ * The raw (unvalidated) spec behind a preset name or a file path. `space: path/to/space.yaml` (relative to the spec's
+ * folder) is read and carried in the spec as `spaceDefinition`, under the space's id, so that every worker of the
+ * study gets the same space.
+ */
 export function readRawSpec(nameOrPath: string): unknown {
+  const { raw, file } = readSpecFile(nameOrPath);
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return raw;
+  const space = (raw as Record<string, unknown>).space;
+  if (typeof space !== 'string' || !isSpaceDefinitionPath(space)) return raw;
+  const definition = readSpaceDefinitionFile(resolve(dirname(resolve(file)), space), 'space');
+  return { ...raw, space: definition.id, spaceDefinition: definition };
+}
+
+function readSpecFile(nameOrPath: string): { raw: unknown; file: string } {
   const preset = resolve(PRESETS_DIR, `${nameOrPath}.yaml`);
   const file = /^[a-z0-9-]+$/.test(nameOrPath) && existsSync(preset) ? preset : nameOrPath;
   let text: string;
@@ -26,7 +40,7 @@ export function readRawSpec(nameOrPath: string): unknown {
     throw new CliError(`SPEC: ${JSON.stringify(nameOrPath)} is neither a preset (${presetNames().join(', ')}) nor a readable file`);
   }
   try {
-    return file.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
+    return { raw: file.endsWith('.json') ? JSON.parse(text) : parseYaml(text), file };
   } catch (error) {
     throw new CliError(`SPEC: ${file} is not valid ${file.endsWith('.json') ? 'JSON' : 'YAML'}: ${(error as Error).message.split('\n')[0]}`);
   }

@@ -79,13 +79,13 @@ describe('blockscope CLI', () => {
   });
 
   it.each([
-    [['arch', 'sample', '--space', 'mobilenet'], /^blockscope: --space: unknown design space "mobilenet"; allowed: ofa-mbv3, proxylessnas, resnet50$/m],
+    [['arch', 'sample', '--space', 'mobilenet'], /^blockscope: --space: unknown design space "mobilenet"; allowed: ofa-mbv3, proxylessnas, resnet50, or a space definition document \(docs\/spaces\.md\)$/m],
     [['arch', 'sample', '--space', 'ofa-mbv3', '--count', '0'], /^blockscope: --count: expected an integer from 1 to 1000000, got "0"$/m],
     [['arch', 'sample', '--space', 'ofa-mbv3', '--fix', '7,0,e3k3'], /^blockscope: --fix: not a block specification of ofa-mbv3/m],
     [['arch', 'stats', '--space', 'ofa-mbv3', '--arch', '{"resolution":224,"units":[]}'], /^blockscope: units: expected 5 entries, got 0$/m],
     [['arch', 'stats', '--space', 'ofa-mbv3', '--arch', '{oops'], /^blockscope: --arch: not valid JSON/m],
     [['measure', '--device', 'phone', '--space', 'ofa-mbv3', '--arch', MBV3], /phone.*(cpu-local|known)/],
-    [['study', 'start', 'no-such-preset'], /^blockscope: SPEC: "no-such-preset" is neither a preset \(demo, paper-ofa-mbv3/m],
+    [['study', 'start', 'no-such-preset'], /^blockscope: SPEC: "no-such-preset" is neither a preset \(demo, demo-mobilenetv2, paper-ofa-mbv3/m],
     [['insights', '--profile', '/nonexistent.json', '--device', 'x', '--objective', 'pareto', '--out', '/tmp/x.json'], /^blockscope: --profile: cannot read/m],
   ])('rejects bad input with one line naming the argument: %s', async (args, message) => {
     const outcome = await blockscope(args, env);

@@ -67,7 +67,7 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
   const bookkeeping = proxyActivities<OrchestratorActivities>(activityOptions('analysis', ORCHESTRATOR_QUEUE, input.timeouts));
   const { source, evaluatorTaskQueue } = input.spec.accuracy;
   // A user's evaluator worker only implements evaluateAccuracy; our orchestrator reads and writes the store.
-  const evaluator = input.kind === 'accuracy' && source === 'evaluator' && evaluatorTaskQueue ? evaluatorCalls(evaluatorTaskQueue, input.timeouts) : undefined;
+  const evaluator = input.kind === 'accuracy' && source === 'evaluator' && evaluatorTaskQueue ? evaluatorCalls(evaluatorTaskQueue, input.timeouts, input.spec.spaceDefinition) : undefined;
   const evaluateBatch = async (request: BatchRequest, calls: EvaluatorCalls): Promise<BatchSummary> => {
     const items = await bookkeeping.planBatch(request);
     const results = await calls.evaluate(items.map((item) => item.arch));

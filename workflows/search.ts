@@ -12,17 +12,20 @@
 import { ApplicationFailure, continueAsNew, proxyActivities, setCurrentDetails, setWorkflowOptions } from '@temporalio/workflow';
 import type { OrchestratorActivities, SearchRef, SearchRequest } from '../activities/study/contracts.js';
 import { acceptResults, isDone, nextBatch, predictedOutcome, searchFailure, searchResult, startSearch, type EvaluationOutcome } from '../pipelines/search/search.js';
+import { registerSpace } from '../pipelines/spaces/registry.js';
 import type { Architecture } from '../pipelines/spaces/types.js';
 import { DEFAULT_TIMEOUTS, ORCHESTRATOR_QUEUE, WORKFLOW_DEFINITION_OPTIONS, activityOptions, historyIsLarge } from './definitions.js';
 import { evaluatorCalls } from './evaluator.js';
 
 export async function searchWorkflow(request: SearchRequest): Promise<SearchRef> {
   const { spec } = request;
+  // The search runs its sampling and mutation here, in the workflow's own sandbox: it must know a user's space too.
+  if (spec.spaceDefinition) registerSpace(spec.spaceDefinition);
   const timeouts = request.timeouts ?? DEFAULT_TIMEOUTS;
   const orchestrator = proxyActivities<OrchestratorActivities>(activityOptions('analysis', ORCHESTRATOR_QUEUE, timeouts));
   const steps = proxyActivities<OrchestratorActivities>(activityOptions('search-step', ORCHESTRATOR_QUEUE, timeouts));
   const evaluatorQueue = spec.accuracy.source === 'evaluator' ? spec.accuracy.evaluatorTaskQueue : undefined;
-  const evaluator = evaluatorQueue ? evaluatorCalls(evaluatorQueue, timeouts) : undefined;
+  const evaluator = evaluatorQueue ? evaluatorCalls(evaluatorQueue, timeouts, spec.spaceDefinition) : undefined;
 
   const evaluate = async (archs: Architecture[]): Promise<EvaluationOutcome[]> => {
     const target = { studyId: request.studyId, planKey: request.planKey, device: request.device, archs };

@@ -5,6 +5,7 @@
  */
 import type { AccuracySource } from '../../pipelines/records.js';
 import type { Architecture } from '../../pipelines/spaces/types.js';
+import type { SpaceDefinition } from '../../pipelines/spaces/definition.js';
 
 interface ScoreBase {
   /** architectureHash of the scored architecture. */
@@ -56,6 +57,8 @@ export interface EvaluateAccuracyInput {
   arch: Architecture;
   /** Input resolution to evaluate at (one of the space's resolutions); usually arch.resolution. */
   resolution: number;
+  /** The space's definition when arch.space is a user-defined space (docs/spaces.md); absent for the paper's spaces. */
+  space?: SpaceDefinition;
 }
 
 export interface EvaluateAccuracyResult {

@@ -12,7 +12,7 @@ import { asyncLocalStorage } from '@temporalio/activity';
 import * as ort from 'onnxruntime-node';
 import { exportNetwork } from '../../pipelines/onnx/export.js';
 import type { Seed } from '../../pipelines/rng.js';
-import { architectureHash, buildNetwork, validateArchitecture, type Architecture } from '../../pipelines/spaces/index.js';
+import { architectureHash, buildNetwork, parseSpaceDefinition, registerSpace, validateArchitecture, type Architecture } from '../../pipelines/spaces/index.js';
 import type { EvaluateAccuracyInput, EvaluateAccuracyResult, EvaluatorActivities } from './contracts.js';
 import { readTensorDataset } from './dataset.js';
 import { AccuracyInputError } from './errors.js';
@@ -125,6 +125,7 @@ export function createTensorDatasetEvaluator(options: TensorDatasetEvaluatorOpti
   const modelSource = options.models ? `onnx-dir:${basename(options.models)}` : `seeded-export:${String(seed)}`;
 
   async function evaluateAccuracy(input: EvaluateAccuracyInput): Promise<EvaluateAccuracyResult> {
+    if (input.space) registerSpace(parseSpaceDefinition(input.space, 'space'));
     const arch = validateArchitecture({ ...input.arch, resolution: input.resolution });
     let model: string | undefined;
     if (options.models) {

@@ -10,6 +10,7 @@ import { Worker } from 'node:worker_threads';
 import type { EvaluationRequest, TopOneMeasurement } from './evaluator.js';
 import { AccuracyInputError } from './errors.js';
 import type { NaswotMeasurement, NaswotRequest } from './naswot-scorer.js';
+import { designSpace, type SpaceDefinition } from '../../pipelines/spaces/index.js';
 
 /** The jobs a thread runs: request in, result out (both structured-cloneable). */
 export interface OnnxJobs {
@@ -19,7 +20,8 @@ export interface OnnxJobs {
 export type OnnxJobKind = keyof OnnxJobs;
 
 /** `cancel` is a shared flag: the pool sets element 0 to 1 to ask the job to stop. */
-export type OnnxJobMessage = { [K in OnnxJobKind]: { id: number; kind: K; request: OnnxJobs[K]['request']; cancel: Int32Array } }[OnnxJobKind];
+/** `space`: the definition of the request's space, which the thread's own registry does not know unless it is built in. */
+export type OnnxJobMessage = { [K in OnnxJobKind]: { id: number; kind: K; request: OnnxJobs[K]['request']; cancel: Int32Array; space: SpaceDefinition } }[OnnxJobKind];
 
 export type OnnxReplyMessage = { id: number; ok: true; result: unknown } | { id: number; ok: false; error: { name: string; message: string; stack?: string } };
 
@@ -103,7 +105,7 @@ export class OnnxThread {
         worker.on('error', onError);
         worker.on('exit', onExit);
         // TypeScript cannot correlate the generic kind with its request type inside the union.
-        worker.postMessage({ id, kind, request, cancel } as OnnxJobMessage);
+        worker.postMessage({ id, kind, request, cancel, space: designSpace(request.arch.space).definition } as OnnxJobMessage);
       });
     } finally {
       signal?.removeEventListener('abort', onAbort);

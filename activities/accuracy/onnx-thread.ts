@@ -1,5 +1,6 @@
 /** The worker-thread side of OnnxThread (started through onnx-thread.mjs): runs one job per message. */
 import { parentPort } from 'node:worker_threads';
+import { registerSpace } from '../../pipelines/spaces/index.js';
 import { computeTopOne } from './evaluator.js';
 import { computeNaswot } from './naswot-scorer.js';
 import type { OnnxJobMessage, OnnxReplyMessage } from './onnx-pool.js';
@@ -8,6 +9,7 @@ const port = parentPort;
 if (!port) throw new Error('onnx-thread.ts must run in a worker thread started by OnnxThread');
 
 async function runJob(message: OnnxJobMessage): Promise<unknown> {
+  registerSpace(message.space);
   switch (message.kind) {
     case 'naswot':
       return computeNaswot(message.request, message.cancel);

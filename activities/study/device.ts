@@ -7,6 +7,7 @@ import { midpointMs, type DriftProbe } from '../../pipelines/drift.js';
 import type { LatencyWorkList } from '../../pipelines/study/work.js';
 import type { DeviceActivities } from './contracts.js';
 import { searchFinalArchitectures } from './search.js';
+import { withStudySpaces } from './spaces.js';
 import { studyKeys } from './keys.js';
 import { readLatencyWork } from './work.js';
 
@@ -20,7 +21,7 @@ export function createDeviceActivities(deps: { store: ArtifactStore; device: str
     return { value: measurement, fromCache: measurement.fromCache };
   };
   let warmedUp = false;
-  return {
+  return withStudySpaces(deps.store, {
     async measureBatch(input) {
       checkDevice(input.device);
       const keys = studyKeys(input.studyId);
@@ -73,5 +74,5 @@ export function createDeviceActivities(deps: { store: ArtifactStore; device: str
         computeOne: measureOne,
       });
     },
-  };
+  });
 }

@@ -17,6 +17,7 @@ import { studyKeys } from './keys.js';
 import { deviceLatencies } from './latency.js';
 import { createReportActivities } from './report.js';
 import { createSearchActivities } from './search.js';
+import { withStudySpaces } from './spaces.js';
 import { readAccuracyWork, writeWorkLists } from './work.js';
 
 export interface OrchestratorDependencies {
@@ -135,7 +136,7 @@ export function createOrchestratorActivities(deps: OrchestratorDependencies): Or
     return refs;
   }
 
-  return {
+  return withStudySpaces(store, {
     prepareStudy,
     scoreAccuracyBatch,
     aggregateProfiles,
@@ -144,5 +145,5 @@ export function createOrchestratorActivities(deps: OrchestratorDependencies): Or
     ...createInsightActivities({ store }),
     ...createSearchActivities({ store, accuracyScorers: deps.accuracyScorers }),
     ...createReportActivities({ store }),
-  };
+  });
 }

@@ -24,10 +24,10 @@ import {
   type SearchResult,
 } from '../../pipelines/search/index.js';
 import { parseInsightRules } from '../../pipelines/study/spec.js';
-import { originalSpace, validateSpaceDocument, type Architecture, type SpaceDocument, type SpaceId } from '../../pipelines/spaces/index.js';
+import { originalSpace, parseSpaceId, validateSpaceDocument, type Architecture, type SpaceDocument, type SpaceId } from '../../pipelines/spaces/index.js';
 import { CliError } from '../errors.js';
 import { CountProgress } from '../progress.js';
-import { parseIntegerOption, spaceOption, readArchitecture, readJsonArgument } from '../input.js';
+import { parseIntegerOption, parseSpaceOption, spaceOption, readArchitecture, readJsonArgument } from '../input.js';
 import { storeConfig } from '../runtime-options.js';
 
 const objectiveOption = () => new Option('--objective <objective>', 'pareto (accuracy-latency front) or max-accuracy').choices(['pareto', 'max-accuracy']).makeOptionMandatory();
@@ -81,9 +81,12 @@ export function insightsCommand(): Command {
     )
     .option('--rules <json|@file>', 'rule overrides, e.g. {"familyLatencyThreshold": 0.02} (docs/insights.md)')
     .option('--report <file>', 'also write the full insight report (sensitivity, correlation, friendliness, diff)')
-    .action((opts: { profile: string; device: string; objective: SearchObjective; out: string; form: DerivedSpaceForm; rules?: string; report?: string }) => {
+    .addOption(new Option('--space <file>', "the space definition file of a profile of a user's space (docs/spaces.md)").argParser(parseSpaceOption))
+    .action((opts: { profile: string; device: string; objective: SearchObjective; out: string; form: DerivedSpaceForm; rules?: string; report?: string; space?: SpaceId }) => {
       const profile = readJsonArgument('--profile', `@${opts.profile}`) as BlockProfile;
       if (profile.kind !== 'blockscope.profile/v1') throw new CliError(`--profile: ${opts.profile} is not a blockscope profile (kind ${JSON.stringify(profile.kind)})`);
+      if (opts.space && opts.space !== profile.space) throw new CliError(`--space: the profile is of space ${profile.space}, not ${opts.space}`);
+      parseSpaceId(profile.space, '--profile: space');
       if (profile.device !== opts.device) throw new CliError(`--device: the profile is for ${profile.device}, not ${opts.device}`);
       const rules = opts.rules ? parseInsightRules(readJsonArgument('--rules', opts.rules), '--rules') : {};
       const report = deriveInsights(profile, { objective: opts.objective, rules, form: opts.form });

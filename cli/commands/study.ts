@@ -4,7 +4,7 @@ import { basename, dirname, resolve } from 'node:path';
 import { Command } from 'commander';
 import { openArtifactStore } from '../../activities/storage/index.js';
 import { studyReportFiles } from '../../activities/study/report.js';
-import type { StudySpec } from '../../pipelines/study/spec.js';
+import { registerStudySpace, type StudySpec } from '../../pipelines/study/spec.js';
 import { cancelStudy, listStudies, pauseStudy, problemLine, resumeStudy, retryingLine, startStudy, studyResult, studyStatus } from '../../workers/study-client.js';
 import { workflowUiLink } from '../../workers/temporal.js';
 import { addRuntimeOptions, connectClient, storeConfig, temporalSettings, type RuntimeFlags } from '../runtime-options.js';
@@ -125,6 +125,7 @@ export function studyCommand(): Command {
         // A study from before the report stage: render it now from its artifacts.
         const settings = temporalSettings(opts);
         const spec = await store.getJson<StudySpec>(result.prepared.specKey);
+        registerStudySpace(spec);
         const files = await studyReportFiles(store, { ...result, spec, uiUrl: settings.uiUrl, namespace: settings.namespace });
         write(resolve(out, 'report.html'), files.html);
         write(resolve(out, 'report.json'), `${JSON.stringify(files.data, null, 2)}\n`);
