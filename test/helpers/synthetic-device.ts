@@ -1,8 +1,9 @@
 /**
  * Synthetic devices and accuracy sources whose block effects are known, for the analyses' ground-truth tests.
  * Latency is multiplicative per layer (a kernel-bound device: k7 layers cost the most, early units more);
- * accuracy is additive per layer. Both take seeded uniform noise. layerSum builds other devices from per-layer
- * terms (the paper's device characters, test/characters.test.ts).
+ * accuracy is additive per layer. Both take seeded noise, uniform by default (lognormal latency and gaussian
+ * accuracy on request). layerSum builds other devices from per-layer terms (the paper's device characters,
+ * test/characters.test.ts; CHARACTER_DEVICES for test/insights-noise.test.ts).
  */
 import type { Counts } from '../../pipelines/network/counts.js';
 import { distinctBlocks, type LookupTable } from '../../activities/devices/lookup-table.js';
@@ -70,17 +71,86 @@ export function centred(quality: (block: string) => number): (block: string) => 
   return (block) => quality(block) - mean;
 }
 
+/** A synthetic device's noise-free latency (ms) and accuracy (points) of an architecture. */
+export interface DeviceCharacter {
+  latency: (arch: Architecture) => number;
+  accuracy: (arch: Architecture) => number;
+}
+
+const expandOf = (block: string) => parseMbBlock(block)!.expand;
+const kernelOf = (block: string) => parseMbBlock(block)!.kernel;
+/** Early units run at higher resolution, so their layers cost more (as on every real device). */
+const unitScale = (unit: number) => 1 - 0.08 * unit;
+/** Accuracy a unit's 3rd or 4th layer (with a random block) adds; the first two layers are always there. */
+const depthGain = (layer: number, buys: boolean) => (layer < 3 || buys ? 0.3 : 0);
+/** The depth-bound device's trade-off line: rank in MB_BLOCKS order (e3k3 … e6k7), 0.25 of an e3k3 layer apart. */
+const lineCost = (block: string) => 1 + 0.25 * MB_BLOCKS.indexOf(block);
+const NPU_KERNEL_COST: Record<number, number> = { 3: 1, 5: 4 / 3, 7: 2.5 };
+
+/**
+ * Three of the paper's device characters (the same definitions as test/characters.test.ts, whose comments say
+ * why each one's right answer is the paper's pruned space) and a device on which nothing depends on the
+ * architecture. Latency and accuracy are sums over the layers (layerSum), the block regression's own form.
+ */
+export const CHARACTER_DEVICES: Readonly<Record<'kernel-bound' | 'flat' | 'depth-bound' | 'noise', DeviceCharacter>> = {
+  // The NPU: a k5 layer costs 4/3 and a k7 layer 2.5 times a k3 one (times expand/4); kernel 7 adds no accuracy
+  // over kernel 5; every layer adds accuracy. Right answer: the paper's npu space (every k7 dropped, default depths).
+  'kernel-bound': (() => {
+    const quality = centred((b) => (expandOf(b) / 4) * NPU_KERNEL_COST[Math.min(kernelOf(b), 5)]!);
+    return {
+      latency: layerSum(1, (u, _l, b) => 0.5 * unitScale(u) * (expandOf(b) / 4) * NPU_KERNEL_COST[kernelOf(b)]!),
+      accuracy: layerSum(70, (_u, l, b) => depthGain(l, true) + 0.6 * quality(b)),
+    };
+  })(),
+  // The GPU: latency depends on depth only, not on the block; e3k3, e3k7 and e4k3 are 0.3 points less accurate
+  // per layer; a 4th layer buys accuracy in units 0 and 2 only. Right answer: the paper's gpu space.
+  flat: (() => {
+    const quality = centred((b) => (['e3k3', 'e3k7', 'e4k3'].includes(b) ? -0.3 : 0));
+    return {
+      latency: layerSum(2, (u) => 0.5 * unitScale(u)),
+      accuracy: layerSum(70, (u, l, b) => depthGain(l, u === 0 || u === 2) + quality(b)),
+    };
+  })(),
+  // The CPU: the 9 blocks on a trade-off line with accuracy in proportion to cost; a 4th layer buys accuracy in
+  // units 3 and 4 only. Right answer: the paper's cpu space (all 9 blocks, depths 3 3 3 4 4).
+  'depth-bound': (() => {
+    const quality = centred(lineCost);
+    return {
+      latency: layerSum(1, (u, _l, b) => 0.5 * unitScale(u) * lineCost(b)),
+      accuracy: layerSum(70, (u, l, b) => depthGain(l, u >= 3) + 0.4 * quality(b)),
+    };
+  })(),
+  // Neither latency nor accuracy depends on the architecture: every difference in its profile is noise.
+  noise: { latency: () => 10, accuracy: () => 70 },
+};
+
 /** One device's profile of a plan measured on the synthetic device, with its regressions, as aggregateProfiles builds it. */
 export interface SyntheticDevice {
   device: string;
   /** Noise-free latency and accuracy of an architecture (default: the kernel-bound device, additive accuracy). */
   latency?: (arch: Architecture) => number;
   accuracy?: (arch: Architecture) => number;
-  /** Relative (latency) and absolute (accuracy) half-range of the uniform noise. */
+  /**
+   * Latency noise, relative: the half-range of uniform noise (default), or for 'lognormal' the standard
+   * deviation of log latency (0.1: about 10% of the mean), mean-preserving.
+   */
   latencyNoise: number;
+  /** Accuracy noise in points: the half-range of uniform noise (default), or the standard deviation for 'gaussian'. */
   accuracyNoise: number;
-  seed: number;
+  /** The shape of the noise; default uniform for both (the draws, and so every existing test's numbers, unchanged). */
+  noise?: { latency?: 'uniform' | 'lognormal'; accuracy?: 'uniform' | 'gaussian' };
+  seed: number | string;
   regression: boolean;
+}
+
+/** A standard normal draw (Box-Muller; two uniforms). */
+export function gaussian(rng: Rng): number {
+  return Math.sqrt(-2 * Math.log(1 - rng.next())) * Math.cos(2 * Math.PI * rng.next());
+}
+
+/** A multiplicative noise factor with mean 1: lognormal with log-sd `sd`. */
+export function lognormalFactor(rng: Rng, sd: number): number {
+  return Math.exp(sd * gaussian(rng) - (sd * sd) / 2);
 }
 
 // MACs and parameters depend on the architecture alone: counted once per plan, not once per device (at paper
@@ -96,23 +166,36 @@ function countsOf(plan: StudyPlan): Map<string, Counts> {
   return counts;
 }
 
-export function syntheticProfile(plan: StudyPlan, options: SyntheticDevice): BlockProfile {
+/**
+ * What the synthetic device measures for every architecture of the plan (one seeded stream in plan order:
+ * latency then accuracy per architecture), with the plan's MACs and parameters.
+ */
+export function syntheticMetrics(plan: StudyPlan, options: SyntheticDevice): Map<string, ArchitectureMetrics> {
   const latencyOf = options.latency ?? kernelBoundLatencyMs;
   const accuracyOf = options.accuracy ?? additiveAccuracy;
   const rng = new Rng(options.seed);
   const counted = countsOf(plan);
-  const metrics = new Map<string, ArchitectureMetrics>(
+  const latencyNoise = options.noise?.latency === 'lognormal' ? () => lognormalFactor(rng, options.latencyNoise) : () => 1 + options.latencyNoise * (2 * rng.next() - 1);
+  const accuracyNoise = options.noise?.accuracy === 'gaussian' ? () => options.accuracyNoise * gaussian(rng) : () => options.accuracyNoise * (2 * rng.next() - 1);
+  return new Map<string, ArchitectureMetrics>(
     plan.architectures.map(({ hash, arch }) => {
       const counts = counted.get(hash)!;
-      const latency = latencyOf(arch) * (1 + options.latencyNoise * (2 * rng.next() - 1));
-      const accuracy = accuracyOf(arch) + options.accuracyNoise * (2 * rng.next() - 1);
+      const latency = latencyOf(arch) * latencyNoise();
+      const accuracy = accuracyOf(arch) + accuracyNoise();
       return [hash, { hash, accuracy, macs: counts.macs, params: counts.params, latencyMs: { [options.device]: latency } }];
     }),
   );
+}
+
+/**
+ * One device's profile of a plan from its measured metrics, as aggregateProfiles (activities/study/orchestrator.ts)
+ * builds it: the plan's first resolution, depth-matched effects, and with `regression` the block regressions.
+ */
+export function profileFromMetrics(plan: StudyPlan, device: string, metrics: ReadonlyMap<string, ArchitectureMetrics>, regression: boolean): BlockProfile {
   const resolution = plan.resolutions[0]!;
   const profile = aggregateProfile({
     space: plan.space,
-    device: options.device,
+    device,
     resolution,
     accuracySource: 'table',
     specs: plan.specs.filter((s) => s.resolution === resolution),
@@ -121,14 +204,18 @@ export function syntheticProfile(plan: StudyPlan, options: SyntheticDevice): Blo
     depthMatching: { baseline: new Map(plan.architectures.map(({ hash, arch }) => [hash, arch])), depthRule: plan.design === 'shared-random' ? 'held' : 'intended' },
   });
   profile.depthRule = plan.design === 'shared-random' ? 'held' : 'intended';
-  if (options.regression) {
+  if (regression) {
     profile.regression = profileRegressions(originalSpace(plan.space), {
       archs: plan.architectures,
       specs: plan.specs,
       depthRule: profile.depthRule,
-      latencyMs: (hash) => metrics.get(hash)?.latencyMs[options.device],
+      latencyMs: (hash) => metrics.get(hash)?.latencyMs[device],
       accuracy: (hash) => metrics.get(hash)?.accuracy,
     });
   }
   return profile;
+}
+
+export function syntheticProfile(plan: StudyPlan, options: SyntheticDevice): BlockProfile {
+  return profileFromMetrics(plan, options.device, syntheticMetrics(plan, options), options.regression);
 }
