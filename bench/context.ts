@@ -56,7 +56,20 @@ export interface BenchSizes {
 }
 
 /** The demo preset's twelve block specifications: kernel and expand extremes in the first and last unit. */
-const DEMO_BLOCKS = ['u0.l0.e3k3', 'u0.l0.e3k7', 'u0.l0.e6k3', 'u0.l0.e6k7', 'u4.l0.e3k3', 'u4.l0.e3k7', 'u4.l0.e6k3', 'u4.l0.e6k7', 'u2.l3.e3k3', 'u2.l3.e6k7', 'u4.l3.e3k3', 'u4.l3.e6k7'];
+const DEMO_BLOCKS = [
+  'u0.l0.e3k3',
+  'u0.l0.e3k7',
+  'u0.l0.e6k3',
+  'u0.l0.e6k7',
+  'u4.l0.e3k3',
+  'u4.l0.e3k7',
+  'u4.l0.e6k3',
+  'u4.l0.e6k7',
+  'u2.l3.e3k3',
+  'u2.l3.e6k7',
+  'u4.l3.e3k3',
+  'u4.l3.e6k7',
+];
 
 export const SIZES: Record<'quick' | 'full', BenchSizes> = {
   quick: {

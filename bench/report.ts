@@ -13,7 +13,8 @@ function cell(text: string): string {
 function summaryRows(figure: FigureResult): string[] {
   if (figure.checks.length > 0) {
     return figure.checks.map(
-      (c) => `| ${figure.number} | ${cell(figure.title)}: ${cell(c.label)} | ${formatValue(c.value, c.format)} | ${formatTarget(c.target, c.format)} | ${c.met ? 'met' : formatMiss(c)} |`,
+      (c) =>
+        `| ${figure.number} | ${cell(figure.title)}: ${cell(c.label)} | ${formatValue(c.value, c.format)} | ${formatTarget(c.target, c.format)} | ${c.met ? 'met' : formatMiss(c)} |`,
     );
   }
   return figure.summary.map((h) => `| ${figure.number} | ${cell(figure.title)}: ${cell(h.label)} | ${cell(h.value)} | – | – |`);

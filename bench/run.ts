@@ -46,7 +46,10 @@ function fail(message: string): never {
 function parseSelection(only: string | undefined): Set<FigureId> {
   if (only === undefined) return new Set(FIGURE_IDS);
   const selected = new Set<FigureId>();
-  for (const item of only.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const item of only
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const figure = FIGURES.find((f) => f.id === item || String(f.number) === item);
     if (!figure) fail(`--only: unknown figure ${JSON.stringify(item)}`);
     selected.add(figure.id);

@@ -9,9 +9,7 @@ import { workerCommand } from './commands/worker.js';
 import { isUserFacing } from './errors.js';
 
 export function buildProgram(): Command {
-  const program = new Command('blockscope')
-    .description('Profile the neural blocks of NAS design spaces on real hardware, derive insights, prune and search')
-    .version('0.1.0');
+  const program = new Command('blockscope').description('Profile the neural blocks of NAS design spaces on real hardware, derive insights, prune and search').version('0.1.0');
   program.addCommand(archCommand());
   program.addCommand(devicesCommand());
   program.addCommand(measureCommand());

@@ -59,7 +59,7 @@ export function runtimeConfig(flags: RuntimeFlags): RuntimeConfig {
   return { address, namespace, ...(tls ? { tls } : {}), ...(apiKey ? { apiKey } : {}), store: storeConfig(), ...(devicesFile ? { devicesFile } : {}) };
 }
 
-export async function connectClient(flags: RuntimeFlags): Promise<{ client: Client; settings: TemporalSettings; close(): Promise<void> }> {
+export async function connectClient(flags: RuntimeFlags): Promise<{ client: Client; settings: TemporalSettings; close: () => Promise<void> }> {
   const settings = temporalSettings(flags);
   const connection = await connectTemporalClient(settings);
   return { client: new Client({ connection, namespace: settings.namespace }), settings, close: () => connection.close() };

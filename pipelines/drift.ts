@@ -99,7 +99,8 @@ export function driftResidualStd(series: DriftSeries): number {
   for (let i = 1; i < probes.length - 1; i++) {
     const [t0, t, t1] = [probes[i - 1]!, probes[i]!, probes[i + 1]!].map((p) => Date.parse(p.at));
     const span = t1! - t0!;
-    const expected = span === 0 ? (probes[i - 1]!.medianMs + probes[i + 1]!.medianMs) / 2 : probes[i - 1]!.medianMs + ((probes[i + 1]!.medianMs - probes[i - 1]!.medianMs) * (t! - t0!)) / span;
+    const expected =
+      span === 0 ? (probes[i - 1]!.medianMs + probes[i + 1]!.medianMs) / 2 : probes[i - 1]!.medianMs + ((probes[i + 1]!.medianMs - probes[i - 1]!.medianMs) * (t! - t0!)) / span;
     residuals.push(Math.log(probes[i]!.medianMs / expected));
   }
   return Math.sqrt(residuals.reduce((acc, r) => acc + r * r, 0) / residuals.length);

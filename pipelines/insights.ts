@@ -100,11 +100,7 @@ export function deriveInsights(measured: BlockProfile, options: DeriveInsightsOp
   const factors = spaceFactors(profile.space);
   const latencyFactors = factorShares(cells, factors[0]!, factors[1]!, 'latency', rules);
   const factorPair = `${factors[0]!.name}/${factors[1]!.name}`;
-  const descriptive = [
-    ...sensitivityInsights(ctx, sensitivity),
-    correlationInsight(ctx, correlation),
-    ...(latencyFactors ? [latencyFactorInsight(ctx, latencyFactors)] : []),
-  ];
+  const descriptive = [...sensitivityInsights(ctx, sensitivity), correlationInsight(ctx, correlation), ...(latencyFactors ? [latencyFactorInsight(ctx, latencyFactors)] : [])];
   for (const limitation of designSpace(profile.space).insightLimitations) {
     descriptive.push({ id: limitation.id, kind: 'limitation', sentence: `${profile.device}: ${limitation.sentence}`, numbers: {} });
   }

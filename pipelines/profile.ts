@@ -148,9 +148,7 @@ export function aggregateProfile(input: AggregateProfileInput): BlockProfile {
       if (!record) throw new RangeError(`aggregateProfile: no measurements for architecture ${hash} (${owner})`);
       return record;
     });
-    return Object.fromEntries(
-      metricNames.map((metric) => [metric, metricStats(records.map((record) => metricValue(record, metric, input.device, owner)))]),
-    );
+    return Object.fromEntries(metricNames.map((metric) => [metric, metricStats(records.map((record) => metricValue(record, metric, input.device, owner)))]));
   };
 
   const baselineMetrics = statsOf(input.baseline, 'baseline');
@@ -232,7 +230,10 @@ function checkMetricNames(names: readonly ProfileMetricName[]): ProfileMetricNam
 }
 
 function metricsLookup(source: AggregateProfileInput['metrics']): (hash: string) => ArchitectureMetrics | undefined {
-  if (source instanceof Map) return (hash) => source.get(hash);
+  if (source instanceof Map) {
+    const map: ReadonlyMap<string, ArchitectureMetrics> = source;
+    return (hash) => map.get(hash);
+  }
   const record = source as Readonly<Record<string, ArchitectureMetrics>>;
   // Own keys only, so a hash such as "constructor" never resolves to a prototype member.
   return (hash) => (Object.hasOwn(record, hash) ? record[hash] : undefined);

@@ -310,7 +310,10 @@ export function profileRegressions(space: SpaceDocument, input: ProfileRegressio
       const v = value(hash);
       return v === undefined ? [] : [{ arch, value: v }];
     });
-    const shortfall = blockRegressionShortfall(space, samples.map((m) => m.arch));
+    const shortfall = blockRegressionShortfall(
+      space,
+      samples.map((m) => m.arch),
+    );
     return shortfall ? { skipped: shortfall } : fitBlockRegression(space, samples, { target, specs });
   };
   return { latency: fit(input.latencyMs, 'linear'), accuracy: fit(input.accuracy, 'linear') };

@@ -145,14 +145,22 @@ async function measureQuality(first: number, last: number): Promise<QualityRow[]
       }
     }
     rows.push(row);
-    process.stdout.write(`arch ${index}: units ${row.units}, old ${row.scores[OLD]!.map((s) => s.toFixed(2)).join('/')}, bn/dead-leaves/16 ${row.scores[variantId('batch', 'dead-leaves', 16)]!.map((s) => s.toFixed(2)).join('/')}\n`);
+    process.stdout.write(
+      `arch ${index}: units ${row.units}, old ${row.scores[OLD]!.map((s) => s.toFixed(2)).join('/')}, bn/dead-leaves/16 ${row.scores[variantId('batch', 'dead-leaves', 16)]!.map((s) => s.toFixed(2)).join('/')}\n`,
+    );
   }
   return rows;
 }
 
 function largestArchitecture(space: 'ofa-mbv3' | 'resnet50', resolution: number): Architecture {
   if (space === 'resnet50') {
-    return validateArchitecture({ space, resolution, stem: { skip: false, hiddenWidth: 2, outWidth: 2 }, widths: [2, 2, 2, 2], units: [4, 4, 6, 4].map((d) => Array<string>(d).fill('e0.35')) });
+    return validateArchitecture({
+      space,
+      resolution,
+      stem: { skip: false, hiddenWidth: 2, outWidth: 2 },
+      widths: [2, 2, 2, 2],
+      units: [4, 4, 6, 4].map((d) => Array<string>(d).fill('e0.35')),
+    });
   }
   return validateArchitecture({ space, resolution, units: Array.from({ length: 5 }, () => Array<string>(4).fill('e6k7')) });
 }
@@ -242,7 +250,13 @@ interface VariantSummary {
 
 /** Spread of per-architecture values across architectures (seed 0), and how much the weight seed alone moves one: std((a − b)/√2). */
 function seedStability(seed0: readonly number[], seed1: readonly number[]): { spread: number; seedNoise: number } {
-  return { spread: std(seed0, 1), seedNoise: std(seed0.map((v, i) => (v - seed1[i]!) / Math.SQRT2), 1) };
+  return {
+    spread: std(seed0, 1),
+    seedNoise: std(
+      seed0.map((v, i) => (v - seed1[i]!) / Math.SQRT2),
+      1,
+    ),
+  };
 }
 
 function summarise(rows: readonly QualityRow[]): VariantSummary[] {
@@ -265,9 +279,18 @@ function summarise(rows: readonly QualityRow[]): VariantSummary[] {
       seedNoise,
       signalToNoise: spreadAcross / seedNoise,
       seedSpearman: spearman(s0, s1),
-      spearmanUnits: spearman(s0, rows.map((r) => r.units)),
-      spearmanMacs: spearman(s0, rows.map((r) => r.macs)),
-      spearmanParams: spearman(s0, rows.map((r) => r.params)),
+      spearmanUnits: spearman(
+        s0,
+        rows.map((r) => r.units),
+      ),
+      spearmanMacs: spearman(
+        s0,
+        rows.map((r) => r.macs),
+      ),
+      spearmanParams: spearman(
+        s0,
+        rows.map((r) => r.params),
+      ),
       spearmanOld: spearman(s0, column(OLD, 0)),
       spearmanNormalNoise: spearman(s0, column(`${normalization}/normal-noise/${batch}`, 0)),
       residualMean: mean(r0),
@@ -275,8 +298,14 @@ function summarise(rows: readonly QualityRow[]): VariantSummary[] {
       residualSeedNoise,
       residualSignalToNoise: residualSpread / residualSeedNoise,
       residualSeedSpearman: spearman(r0, r1),
-      residualSpearmanUnits: spearman(r0, rows.map((r) => r.units)),
-      residualSpearmanMacs: spearman(r0, rows.map((r) => r.macs)),
+      residualSpearmanUnits: spearman(
+        r0,
+        rows.map((r) => r.units),
+      ),
+      residualSpearmanMacs: spearman(
+        r0,
+        rows.map((r) => r.macs),
+      ),
       residualSpearmanNormalNoise: spearman(r0, residual(column(`${normalization}/normal-noise/${batch}`, 0))),
       msPerArch: mean(rows.map((r) => r.createMs[createKey]! + r.inputsMs[`${design}/${batch}`]! + r.scoreMs[id]!)),
     };
@@ -297,8 +326,8 @@ function markdown(results: Results, summary: VariantSummary[]): string {
     `${summary[0]?.archs ?? 0} random OFA-MobileNetV3 architectures at ${QUALITY.resolution} (sample seed "${QUALITY.sampleSeed}"), weight seeds ${QUALITY.weightSeeds.join(' and ')}, input seed ${QUALITY.inputSeed}, one intra-op thread.`,
     'Variant `normalisation/inputs/batch`: `folded` is the old proxy (BN folded into a small random bias), `bn` normalises by the batch statistics (as published).',
     '',
-    '- spread: sample std of the scores across architectures (weight seed 0); seed noise: std of one architecture\'s score change from the weight seed alone, std((s0 − s1)/√2); S/N = spread / seed noise;',
-    '- ρ: Spearman rank correlation of the seed-0 scores with the seed-1 scores, the number of code units N_A, MACs, parameters, the old variant\'s scores and those of normal-noise inputs at the same normalisation and batch;',
+    "- spread: sample std of the scores across architectures (weight seed 0); seed noise: std of one architecture's score change from the weight seed alone, std((s0 − s1)/√2); S/N = spread / seed noise;",
+    "- ρ: Spearman rank correlation of the seed-0 scores with the seed-1 scores, the number of code units N_A, MACs, parameters, the old variant's scores and those of normal-noise inputs at the same normalisation and batch;",
     '- time: session creation (export + onnxruntime) + input generation + forward pass, codes and log-det, per architecture at 160.',
     '',
     '| variant | spread | seed noise | S/N | ρ seeds | ρ units | ρ MACs | ρ params | ρ old | ρ normal noise | time (s) |',
@@ -308,7 +337,7 @@ function markdown(results: Results, summary: VariantSummary[]): string {
         `| ${s.id} | ${f(s.spreadAcross)} | ${f(s.seedNoise)} | ${f(s.signalToNoise, 1)} | ${f(s.seedSpearman)} | ${f(s.spearmanUnits)} | ${f(s.spearmanMacs)} | ${f(s.spearmanParams)} | ${f(s.spearmanOld)} | ${f(s.spearmanNormalNoise)} | ${f(s.msPerArch / 1000)} |`,
     ),
     '',
-    'The residual: the score less N·ln N_A, i.e. log det(K / N_A), the part of the score the unit count does not set (N·ln N_A is the upper bound of the score, by Hadamard\'s inequality det K ≤ ∏ K_ii = N_A^N); ρ normal noise: Spearman with the residual of normal-noise inputs at the same normalisation and batch.',
+    "The residual: the score less N·ln N_A, i.e. log det(K / N_A), the part of the score the unit count does not set (N·ln N_A is the upper bound of the score, by Hadamard's inequality det K ≤ ∏ K_ii = N_A^N); ρ normal noise: Spearman with the residual of normal-noise inputs at the same normalisation and batch.",
     '',
     '| variant | residual mean | spread | seed noise | S/N | ρ seeds | ρ units | ρ MACs | ρ normal noise |',
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
@@ -323,7 +352,10 @@ function markdown(results: Results, summary: VariantSummary[]): string {
     '',
     '| space | architecture | batch | code units per image | time per arch (s) | peak RSS (MiB) |',
     '| --- | --- | --- | --- | --- | --- |',
-    ...results.resources.map((r) => `| ${r.space} | ${r.which === 'largest' ? 'largest' : `${r.architectures} random`} | ${r.batch} | ${(r.units / 1e6).toFixed(2)} M | ${f(r.msPerArch / 1000)} | ${f(r.peakRssMiB, 0)} |`),
+    ...results.resources.map(
+      (r) =>
+        `| ${r.space} | ${r.which === 'largest' ? 'largest' : `${r.architectures} random`} | ${r.batch} | ${(r.units / 1e6).toFixed(2)} M | ${f(r.msPerArch / 1000)} | ${f(r.peakRssMiB, 0)} |`,
+    ),
     '',
   ];
   return lines.join('\n');
@@ -333,7 +365,10 @@ function save(results: Results): void {
   const rows = [...results.quality].sort((a, b) => a.index - b.index);
   const summary = rows.length >= 3 ? summarise(rows) : [];
   mkdirSync(dirname(RESULTS), { recursive: true });
-  writeFileSync(RESULTS, `${JSON.stringify({ settings: { quality: QUALITY, resources: { batches: RESOURCE_BATCHES, randomArchs: RESOURCE_RANDOM_ARCHS, resolution: RESOLUTION_224 } }, summary, ...results, quality: rows }, null, 1)}\n`);
+  writeFileSync(
+    RESULTS,
+    `${JSON.stringify({ settings: { quality: QUALITY, resources: { batches: RESOURCE_BATCHES, randomArchs: RESOURCE_RANDOM_ARCHS, resolution: RESOLUTION_224 } }, summary, ...results, quality: rows }, null, 1)}\n`,
+  );
   writeFileSync(RESULTS.replace(/\.json$/, '.md'), markdown(results, summary));
 }
 
@@ -360,7 +395,13 @@ async function main(): Promise<void> {
   } else {
     throw new Error('usage: naswot-study.ts quality [--archs FIRST-LAST] | resources | report');
   }
-  results.runs.push({ command: [command, ...args].join(' '), at: new Date().toISOString(), minutes: (performance.now() - started) / 60000, load: [loadBefore, loadavg()[0]!], machine: machine() });
+  results.runs.push({
+    command: [command, ...args].join(' '),
+    at: new Date().toISOString(),
+    minutes: (performance.now() - started) / 60000,
+    load: [loadBefore, loadavg()[0]!],
+    machine: machine(),
+  });
   save(results);
 }
 

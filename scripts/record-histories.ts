@@ -89,10 +89,12 @@ try {
     const type = (await embedded.client.workflow.getHandle(workflowId).describe()).type;
     for (const [i, runId] of runIds.entries()) {
       // The Temporal CLI writes the history in the proto JSON form that replay accepts.
-      const history = execFileSync(temporalCliPath(), ['workflow', 'show', '-w', workflowId, '-r', runId, '--address', embedded.server.address, '-o', 'json'], { maxBuffer: 64 << 20 }).toString();
+      const history = execFileSync(temporalCliPath(), ['workflow', 'show', '-w', workflowId, '-r', runId, '--address', embedded.server.address, '-o', 'json'], {
+        maxBuffer: 64 << 20,
+      }).toString();
       const name = workflowId.split('.').slice(1).join('-') || 'study';
       const file = resolve(out, `${fixture.prefix}${type}-${name}${runIds.length > 1 ? `-run${runIds.length - i}` : ''}.json`.toLowerCase());
-      writeFileSync(file, `${JSON.stringify({ workflowId, workflowType: type, history: JSON.parse(history) }, null, 1)}\n`);
+      writeFileSync(file, `${JSON.stringify({ workflowId, workflowType: type, history: JSON.parse(history) as unknown }, null, 1)}\n`);
       console.log(`recorded ${file}`);
     }
   }

@@ -89,7 +89,10 @@ async function run(bucket: string, strike: boolean): Promise<RunResult> {
   await ensureSearchAttributes(connection, server.namespace);
   let client = new Client({ connection, namespace: server.namespace });
   const env = { BLOCKSCOPE_S3_ENDPOINT: minio.endpoint, AWS_ACCESS_KEY_ID: minio.accessKeyId, AWS_SECRET_ACCESS_KEY: minio.secretAccessKey };
-  const store: ArtifactStore = openArtifactStore({ kind: 's3', endpoint: minio.endpoint, bucket, region: 'us-east-1' }, { credentials: { accessKeyId: minio.accessKeyId, secretAccessKey: minio.secretAccessKey } });
+  const store: ArtifactStore = openArtifactStore(
+    { kind: 's3', endpoint: minio.endpoint, bucket, region: 'us-east-1' },
+    { credentials: { accessKeyId: minio.accessKeyId, secretAccessKey: minio.secretAccessKey } },
+  );
   const options = (role: string) => ({ address: server.address, store: `s3://${bucket}`, devices: devicesFile, stats: join(home, bucket, `${role}-stats.json`), env });
   const workers: Record<'orchestrator' | 'device', ChildProcess> = {
     orchestrator: await startWorker('orchestrator', options('orchestrator')),

@@ -20,7 +20,9 @@ export function lookupTable(space: string): { path: string; builtSeconds: number
   mkdirSync(LUT_DIR, { recursive: true });
   log(`building the ${space} lookup table on cpu-local (every distinct block at 224, measured once)`);
   const started = performance.now();
-  execFileSync(process.execPath, [resolve(ROOT, 'bin/blockscope.mjs'), 'lut', 'build', '--device', 'cpu-local', '--space', space, '--resolution', '224', '--out', path], { stdio: ['ignore', 'ignore', 'inherit'] });
+  execFileSync(process.execPath, [resolve(ROOT, 'bin/blockscope.mjs'), 'lut', 'build', '--device', 'cpu-local', '--space', space, '--resolution', '224', '--out', path], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
   return { path, builtSeconds: (performance.now() - started) / 1000 };
 }
 

@@ -51,7 +51,8 @@ const { values } = parseArgs({
   options: { role: { type: 'string' }, address: { type: 'string' }, store: { type: 'string' }, devices: { type: 'string' }, stats: { type: 'string' } },
 });
 const { role, address, store, devices, stats } = values;
-if (!role || !address || !store || !devices || !stats) throw new Error('usage: scale-worker --role orchestrator|device:<id>|evaluator:<queue> --address A --store URL --devices FILE --stats FILE');
+if (!role || !address || !store || !devices || !stats)
+  throw new Error('usage: scale-worker --role orchestrator|device:<id>|evaluator:<queue> --address A --store URL --devices FILE --stats FILE');
 
 let counter: CountingArtifactStore | undefined;
 const config: RuntimeConfig = {
@@ -61,7 +62,12 @@ const config: RuntimeConfig = {
   devicesFile: devices,
   wrapStore: (inner: ArtifactStore) => (counter = new CountingArtifactStore(inner, activityReadLabel)),
 };
-const worker = role === 'orchestrator' ? await startOrchestratorWorker(config) : role.startsWith('evaluator:') ? await startEvaluator(role.slice('evaluator:'.length)) : await startDeviceWorker({ ...config, device: role.slice('device:'.length) });
+const worker =
+  role === 'orchestrator'
+    ? await startOrchestratorWorker(config)
+    : role.startsWith('evaluator:')
+      ? await startEvaluator(role.slice('evaluator:'.length))
+      : await startDeviceWorker({ ...config, device: role.slice('device:'.length) });
 process.stdout.write('ready\n');
 process.once('SIGTERM', () => {
   void worker.close().then(() => {

@@ -38,6 +38,7 @@ import { parseStudySpec, type StudySpec } from '../pipelines/study/spec.js';
 import { startDevServer } from '../workers/dev-server.js';
 import { startStudy } from '../workers/study-client.js';
 import { ensureSearchAttributes } from '../workers/temporal.js';
+import { SEARCH_ATTRIBUTES } from '../workflows/definitions.js';
 
 const EVALUATOR_QUEUE = 'scale-evaluator';
 const RESULTS = resolve(ROOT, 'bench/results');
@@ -49,7 +50,10 @@ function aggregateAlone(home: string, storeRoot: string, input: { studyId: strin
   const inputFile = join(home, 'aggregate-input.json');
   const statsFile = join(home, 'aggregate-stats.json');
   writeFileSync(inputFile, JSON.stringify(input));
-  execFileSync(process.execPath, ['--import', 'tsx', resolve(ROOT, 'scripts/scale-aggregate.ts'), '--store', storeRoot, '--input', inputFile, '--stats', statsFile], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+  execFileSync(process.execPath, ['--import', 'tsx', resolve(ROOT, 'scripts/scale-aggregate.ts'), '--store', storeRoot, '--input', inputFile, '--stats', statsFile], {
+    cwd: ROOT,
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
   const stats = JSON.parse(readFileSync(statsFile, 'utf8')) as AggregateStats;
   return { seconds: stats.seconds, baselineRssMiB: stats.baselineRssKiB / 1024, peakRssMiB: stats.peakRssKiB / 1024 };
 }
@@ -89,14 +93,31 @@ interface CampaignStat {
   orchestrationMsPerArch: number;
 }
 
-async function campaignStat(client: Client, store: FsArtifactStore, campaign: string, workflowId: string, prefix: string, architectures: number, workMs: (key: string) => Promise<number>): Promise<CampaignStat> {
+async function campaignStat(
+  client: Client,
+  store: FsArtifactStore,
+  campaign: string,
+  workflowId: string,
+  prefix: string,
+  architectures: number,
+  workMs: (key: string) => Promise<number>,
+): Promise<CampaignStat> {
   const runs: { start: number; close: number }[] = [];
-  for await (const execution of client.workflow.list({ query: `WorkflowId = "${workflowId}"` })) runs.push({ start: execution.startTime.getTime(), close: execution.closeTime?.getTime() ?? Number.NaN });
+  for await (const execution of client.workflow.list({ query: `WorkflowId = "${workflowId}"` }))
+    runs.push({ start: execution.startTime.getTime(), close: execution.closeTime?.getTime() ?? Number.NaN });
   const wallMs = Math.max(...runs.map((r) => r.close)) - Math.min(...runs.map((r) => r.start));
   const keys = await store.list(prefix);
   let work = 0;
   for (const key of keys) work += await workMs(key);
-  return { campaign, architectures, batches: keys.length, runs: runs.length, wallSeconds: wallMs / 1000, workSeconds: work / 1000, orchestrationMsPerArch: (wallMs - work) / architectures };
+  return {
+    campaign,
+    architectures,
+    batches: keys.length,
+    runs: runs.length,
+    wallSeconds: wallMs / 1000,
+    workSeconds: work / 1000,
+    orchestrationMsPerArch: (wallMs - work) / architectures,
+  };
 }
 
 function searchStat(stats: WorkerStats[], planned: number, seconds: number): NonNullable<PresetResult['search']> {
@@ -169,15 +190,18 @@ async function runPreset(preset: string, search: boolean, keep: boolean): Promis
     let stage = '';
     let stageStarted = started;
     const poll = setInterval(() => {
-      void study.handle.describe().then((d) => {
-        const now = (d.searchAttributes['BlockscopeStage'] as string[] | undefined)?.[0] ?? '';
-        if (now && now !== stage && now !== 'done') {
-          if (stage) stages[stage] = (performance.now() - stageStarted) / 1000;
-          log(`${preset}: ${now}`);
-          stage = now;
-          stageStarted = performance.now();
-        }
-      }, () => undefined);
+      void study.handle.describe().then(
+        (d) => {
+          const now = d.typedSearchAttributes.get(SEARCH_ATTRIBUTES.stage) ?? '';
+          if (now && now !== stage && now !== 'done') {
+            if (stage) stages[stage] = (performance.now() - stageStarted) / 1000;
+            log(`${preset}: ${now}`);
+            stage = now;
+            stageStarted = performance.now();
+          }
+        },
+        () => undefined,
+      );
     }, 1000);
     try {
       await study.handle.result();
@@ -264,10 +288,27 @@ function markdown(results: PresetResult[], generatedAt: string): string {
   ];
   for (const r of results) {
     lines.push(`## ${r.preset}: ${r.architectures} architectures (${r.specs} specs), ${r.batchesPerCampaign.latency} latency and ${r.batchesPerCampaign.accuracy} accuracy batches`, '');
-    lines.push(`Wall time ${(r.wallSeconds.total / 60).toFixed(1)} min (${Object.entries(r.wallSeconds.stages).map(([s, v]) => `${s} ${v.toFixed(0)} s`).join(', ')})${r.searched ? ", the presets' searches included, accuracy from an evaluator worker" : ''}; plan ${(r.planBytes / 1e6).toFixed(1)} MB.${r.lookupTable.builtSeconds === null ? '' : ` The lookup table was built first, in ${r.lookupTable.builtSeconds.toFixed(0)} s.`}`, '');
-    if (r.search) lines.push(`Searches: ${r.search.evaluations} evaluations by the evaluator worker in ${r.search.seconds.toFixed(0)} s of search stage, ${r.search.msPerEvaluation.toFixed(1)} ms per evaluation (front re-measurement and latency prediction included).`, '');
-    lines.push('| campaign | architectures | batches | runs (continue-as-new) | wall (s) | device/scorer time (s) | orchestration per architecture (ms) |', '| --- | --- | --- | --- | --- | --- | --- |');
-    for (const c of r.campaigns) lines.push(`| ${c.campaign} | ${c.architectures} | ${c.batches} | ${c.runs} | ${c.wallSeconds.toFixed(1)} | ${c.workSeconds.toFixed(1)} | ${c.orchestrationMsPerArch.toFixed(1)} |`);
+    lines.push(
+      `Wall time ${(r.wallSeconds.total / 60).toFixed(1)} min (${Object.entries(r.wallSeconds.stages)
+        .map(([s, v]) => `${s} ${v.toFixed(0)} s`)
+        .join(
+          ', ',
+        )})${r.searched ? ", the presets' searches included, accuracy from an evaluator worker" : ''}; plan ${(r.planBytes / 1e6).toFixed(1)} MB.${r.lookupTable.builtSeconds === null ? '' : ` The lookup table was built first, in ${r.lookupTable.builtSeconds.toFixed(0)} s.`}`,
+      '',
+    );
+    if (r.search)
+      lines.push(
+        `Searches: ${r.search.evaluations} evaluations by the evaluator worker in ${r.search.seconds.toFixed(0)} s of search stage, ${r.search.msPerEvaluation.toFixed(1)} ms per evaluation (front re-measurement and latency prediction included).`,
+        '',
+      );
+    lines.push(
+      '| campaign | architectures | batches | runs (continue-as-new) | wall (s) | device/scorer time (s) | orchestration per architecture (ms) |',
+      '| --- | --- | --- | --- | --- | --- | --- |',
+    );
+    for (const c of r.campaigns)
+      lines.push(
+        `| ${c.campaign} | ${c.architectures} | ${c.batches} | ${c.runs} | ${c.wallSeconds.toFixed(1)} | ${c.workSeconds.toFixed(1)} | ${c.orchestrationMsPerArch.toFixed(1)} |`,
+      );
     lines.push('', '| workflow type | executions | largest history (events) | largest history (bytes) |', '| --- | --- | --- | --- |');
     for (const h of r.histories) lines.push(`| ${h.type} | ${h.executions} | ${h.largestEvents} | ${h.largestBytes} |`);
     lines.push('', '| batch activity | batches | bytes read (median / max) | its work list (median) | max read / own | reads of plan.json |', '| --- | --- | --- | --- | --- | --- |');

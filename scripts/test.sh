@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The project's one test command (README, `npm test` and .ci/run all use it): installs the tools the
-# tests need (MinIO, the Temporal CLI), runs the static checks (tsc --noEmit, ESLint, Prettier), then vitest
+# tests need (MinIO, the Temporal CLI and its time-skipping test server, Compose, chromium, nginx), runs the static checks (tsc --noEmit, ESLint, Prettier), then vitest
 # (always, so a lint failure does not hide test results), and ends with the line "N passed, N failed", in
 # which each failed check counts as one failure, named.
 set -uo pipefail

@@ -104,7 +104,12 @@ describe('NASWOT math', () => {
 
     // The same codes as bytes (an ONNX bool output: 1 where active) give the same K.
     const fromBytes = new BinaryCodes(images, layerUnits);
-    layers.forEach((layer, l) => fromBytes.setLayer(l, Uint8Array.from(layer, (v) => (v > 0 ? 1 : 0))));
+    layers.forEach((layer, l) =>
+      fromBytes.setLayer(
+        l,
+        Uint8Array.from(layer, (v) => (v > 0 ? 1 : 0)),
+      ),
+    );
     expect(Array.from(fromBytes.kernel())).toEqual(Array.from(expected));
   });
 
@@ -541,7 +546,14 @@ describe('table source', () => {
   });
 
   it('loads a JSON array with arch objects or hashes', async () => {
-    const json = JSON.stringify([{ arch: a, top1: 71 }, { hash: architectureHash(c), accuracy: 79.9 }], null, 2);
+    const json = JSON.stringify(
+      [
+        { arch: a, top1: 71 },
+        { hash: architectureHash(c), accuracy: 79.9 },
+      ],
+      null,
+      2,
+    );
     const scorer = await tableScorer('acc.json', json);
     expect((await scorer.score(a)).value.score).toBe(71);
     expect((await scorer.score(c)).value.score).toBe(79.9);
@@ -600,7 +612,6 @@ function channelEnergyModel(weights: number[][]): Uint8Array {
   }).finish();
   return new Uint8Array(model);
 }
-
 
 describe('tensor-dataset evaluator (the evaluateAccuracy contract)', () => {
   let dir: string;

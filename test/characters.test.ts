@@ -168,7 +168,7 @@ describe("the paper's device characters at paper scale", () => {
     expect(allowed(perUnit.prunedSpace)).toEqual(allowed(PAPER['npu']!));
   });
 
-  it("GPU: e3k3, e3k7 and e4k3 dropped as dominated on accuracy; depths [4, 3, 4, 3, 3]", () => {
+  it('GPU: e3k3, e3k7 and e4k3 dropped as dominated on accuracy; depths [4, 3, 4, 3, 3]', () => {
     const { paper, perUnit } = derive('gpu');
     expect(paper.estimates.map((e) => e.source)).toEqual(['regression', 'regression']);
     expect(allowed(paper.prunedSpace)).toEqual(allowed(PAPER['gpu']!));

@@ -32,7 +32,16 @@ async function blockscope(args: string[], env: Record<string, string> = {}): Pro
   }
 }
 
-const MBV3 = JSON.stringify({ resolution: 160, units: [['e3k5', 'e6k5'], ['e6k5', 'e4k7', 'e3k5'], ['e6k7', 'e4k3'], ['e3k3', 'e3k7'], ['e3k3', 'e3k5', 'e6k7']] });
+const MBV3 = JSON.stringify({
+  resolution: 160,
+  units: [
+    ['e3k5', 'e6k5'],
+    ['e6k5', 'e4k7', 'e3k5'],
+    ['e6k7', 'e4k3'],
+    ['e3k3', 'e3k7'],
+    ['e3k3', 'e3k5', 'e6k7'],
+  ],
+});
 
 describe('blockscope CLI', () => {
   let dir: string;
@@ -79,7 +88,10 @@ describe('blockscope CLI', () => {
   });
 
   it.each([
-    [['arch', 'sample', '--space', 'mobilenet'], /^blockscope: --space: unknown design space "mobilenet"; allowed: ofa-mbv3, proxylessnas, resnet50, or a space definition document \(docs\/spaces\.md\)$/m],
+    [
+      ['arch', 'sample', '--space', 'mobilenet'],
+      /^blockscope: --space: unknown design space "mobilenet"; allowed: ofa-mbv3, proxylessnas, resnet50, or a space definition document \(docs\/spaces\.md\)$/m,
+    ],
     [['arch', 'sample', '--space', 'ofa-mbv3', '--count', '0'], /^blockscope: --count: expected an integer from 1 to 1000000, got "0"$/m],
     [['arch', 'sample', '--space', 'ofa-mbv3', '--fix', '7,0,e3k3'], /^blockscope: --fix: not a block specification of ofa-mbv3/m],
     [['arch', 'stats', '--space', 'ofa-mbv3', '--arch', '{"resolution":224,"units":[]}'], /^blockscope: units: expected 5 entries, got 0$/m],
@@ -107,7 +119,11 @@ describe('blockscope CLI', () => {
   });
 
   it('measures on a device, then answers from the cache', async () => {
-    const first = JSON.parse((await blockscope(['measure', '--device', TEST_DEVICE, '--space', 'ofa-mbv3', '--arch', MBV3], env)).stdout) as { medianMs: number; fromCache: boolean; fingerprint: unknown };
+    const first = JSON.parse((await blockscope(['measure', '--device', TEST_DEVICE, '--space', 'ofa-mbv3', '--arch', MBV3], env)).stdout) as {
+      medianMs: number;
+      fromCache: boolean;
+      fingerprint: unknown;
+    };
     expect(first.fromCache).toBe(false);
     expect(first.medianMs).toBeGreaterThan(0);
     const second = JSON.parse((await blockscope(['measure', '--device', TEST_DEVICE, '--space', 'ofa-mbv3', '--arch', MBV3], env)).stdout) as { medianMs: number; fromCache: boolean };
@@ -117,7 +133,10 @@ describe('blockscope CLI', () => {
   });
 
   it('scores the NASWOT proxy and names it as a proxy', async () => {
-    const scored = JSON.parse((await blockscope(['accuracy', '--source', 'proxy', '--space', 'ofa-mbv3', '--arch', MBV3, '--batch', '8'], env)).stdout) as { source: string; score: number };
+    const scored = JSON.parse((await blockscope(['accuracy', '--source', 'proxy', '--space', 'ofa-mbv3', '--arch', MBV3, '--batch', '8'], env)).stdout) as {
+      source: string;
+      score: number;
+    };
     expect(scored.source).toBe('naswot-proxy');
     expect(Number.isFinite(scored.score)).toBe(true);
   });
@@ -146,12 +165,41 @@ describe('blockscope CLI', () => {
     const predictor = profileJson.replace(/profiles\/.*$/, `predictor/${TEST_DEVICE}.json`);
     const out = join(dir, 'search');
     const search = await blockscope(
-      ['search', '--space', 'ofa-mbv3', '--pruned', spaceFile, '--paper', 'npu', '--device', TEST_DEVICE, '--objective', 'pareto', '--budget', '3', '--iterations', '1', '--initial', '4', '--seeds', '2', '--predictor', predictor, '--resolution', '160', '--out', out],
+      [
+        'search',
+        '--space',
+        'ofa-mbv3',
+        '--pruned',
+        spaceFile,
+        '--paper',
+        'npu',
+        '--device',
+        TEST_DEVICE,
+        '--objective',
+        'pareto',
+        '--budget',
+        '3',
+        '--iterations',
+        '1',
+        '--initial',
+        '4',
+        '--seeds',
+        '2',
+        '--predictor',
+        predictor,
+        '--resolution',
+        '160',
+        '--out',
+        out,
+      ],
       env,
     );
     expect(search.code, search.stderr).toBe(0);
-    expect(search.stdout).toMatch(/hypervolume original [\d.]+ ± [\d.]+, \/ original 1\.000\nhypervolume pruned [\d.]+ ± [\d.]+, \/ original [\d.]+\nhypervolume paper:npu [\d.]+ ± [\d.]+, \/ original [\d.]+/);
-    for (const f of ['original/seed-1.json', 'original/seed-2.front.csv', 'pruned/seed-2.json', 'paper-npu/seed-1.json', 'comparison.json']) expect(existsSync(join(out, f)), f).toBe(true);
+    expect(search.stdout).toMatch(
+      /hypervolume original [\d.]+ ± [\d.]+, \/ original 1\.000\nhypervolume pruned [\d.]+ ± [\d.]+, \/ original [\d.]+\nhypervolume paper:npu [\d.]+ ± [\d.]+, \/ original [\d.]+/,
+    );
+    for (const f of ['original/seed-1.json', 'original/seed-2.front.csv', 'pruned/seed-2.json', 'paper-npu/seed-1.json', 'comparison.json'])
+      expect(existsSync(join(out, f)), f).toBe(true);
     const npu = JSON.parse(readFileSync(join(out, 'paper-npu/seed-1.json'), 'utf8')) as { front: { arch: { units: string[][] } }[] };
     expect(npu.front.every((e) => e.arch.units.flat().every((b) => !b.endsWith('k7')))).toBe(true);
 

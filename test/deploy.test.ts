@@ -79,7 +79,10 @@ describe('docker compose config', () => {
     expect([...(init.entrypoint ?? []), ...(init.command ?? [])].join(' ')).toContain('mc mb --ignore-existing "local/$$BLOCKSCOPE_BUCKET"');
     expect(init.environment).toMatchObject({ MINIO_ROOT_USER: minio['MINIO_ROOT_USER'], MINIO_ROOT_PASSWORD: minio['MINIO_ROOT_PASSWORD'], BLOCKSCOPE_BUCKET: 'blockscope' });
 
-    for (const [name, command] of [['orchestrator', ['worker', '--orchestrator']], ['device-cpu', ['worker', '--device', 'cpu-local']]] as const) {
+    for (const [name, command] of [
+      ['orchestrator', ['worker', '--orchestrator']],
+      ['device-cpu', ['worker', '--device', 'cpu-local']],
+    ] as const) {
       const service = services[name]!;
       expect(service.build, name).toMatchObject({ context: ROOT, dockerfile: 'Dockerfile' });
       expect(service.command, name).toEqual(command);
@@ -104,7 +107,14 @@ describe('docker compose config', () => {
   });
 
   it('takes its settings from the environment, and has the CLI behind a profile', () => {
-    const vars = { BLOCKSCOPE_BUCKET: 'studies', MINIO_ROOT_USER: 'lab', MINIO_ROOT_PASSWORD: 's3cret-pass', BLOCKSCOPE_DEVICE: 'cpu-4t', BLOCKSCOPE_DEVICES_FILE: './deploy/devices.multi-host.yaml', TEMPORAL_PORT: '17233' };
+    const vars = {
+      BLOCKSCOPE_BUCKET: 'studies',
+      MINIO_ROOT_USER: 'lab',
+      MINIO_ROOT_PASSWORD: 's3cret-pass',
+      BLOCKSCOPE_DEVICE: 'cpu-4t',
+      BLOCKSCOPE_DEVICES_FILE: './deploy/devices.multi-host.yaml',
+      TEMPORAL_PORT: '17233',
+    };
     const { status, config, stderr } = composeConfig('docker-compose.yml', vars, ['--profile', 'cli']);
     expect(stderr).toBe('');
     expect(status).toBe(0);
@@ -175,7 +185,10 @@ describe('Dockerfile', () => {
   });
 
   it('copies only paths that exist and that .dockerignore keeps', () => {
-    const ignored = readFileSync(join(ROOT, '.dockerignore'), 'utf8').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+    const ignored = readFileSync(join(ROOT, '.dockerignore'), 'utf8')
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l && !l.startsWith('#'));
     expect(ignored).toEqual(expect.arrayContaining(['node_modules', '.git', '.tools']));
     const sources = instructions.filter((line) => line.startsWith('COPY ')).flatMap((line) => line.split(/\s+/).slice(1, -1));
     expect(sources).toEqual(expect.arrayContaining(['package.json', 'package-lock.json', 'bin', 'pipelines']));

@@ -53,10 +53,14 @@ describe('the shared-random design', () => {
 
   it('refuses a spec that could not estimate every effect, naming the field', () => {
     expect(() => sharedSpec(100)).toThrow(StudySpecError);
-    expect(() => sharedSpec(100)).toThrow(/design.architectures: 100 random architectures at 160px are too few for the block regression \(100 architectures cannot identify 170 parameters/);
+    expect(() => sharedSpec(100)).toThrow(
+      /design.architectures: 100 random architectures at 160px are too few for the block regression \(100 architectures cannot identify 170 parameters/,
+    );
     expect(() => sharedSpec(100)).toThrow(/design.architectures: at 160px, \d+ spec\(s\) are held by fewer than 2 of the random architectures/);
     expect(() => sharedSpec(400, { samplesPerSpec: 5 })).toThrow(/samplesPerSpec: not used by design shared-random/);
-    expect(() => parseStudySpec({ name: 'x', space: 'ofa-mbv3', design: { kind: 'random' } })).toThrow(/design.kind: Invalid discriminator value. Expected 'block-fixed' \| 'shared-random'/);
+    expect(() => parseStudySpec({ name: 'x', space: 'ofa-mbv3', design: { kind: 'random' } })).toThrow(
+      /design.kind: Invalid discriminator value. Expected 'block-fixed' \| 'shared-random'/,
+    );
     // Absent, the design is the paper's; the spec (and its hash) of existing studies is unchanged.
     expect(parseStudySpec({ name: 'x', space: 'ofa-mbv3' }).design).toBeUndefined();
   });
@@ -109,7 +113,10 @@ describe('the estimates the insights judge by', () => {
     const profile = syntheticProfile(plan, { ...options, regression: true });
     const widened: BlockProfile = {
       ...profile,
-      specs: profile.specs.map((s) => ({ ...s, metrics: { ...s.metrics, latency: { ...s.metrics['latency']!, ciLow: s.metrics['latency']!.mean - 1e-6, ciHigh: s.metrics['latency']!.mean + 1e-6 } } })),
+      specs: profile.specs.map((s) => ({
+        ...s,
+        metrics: { ...s.metrics, latency: { ...s.metrics['latency']!, ciLow: s.metrics['latency']!.mean - 1e-6, ciHigh: s.metrics['latency']!.mean + 1e-6 } },
+      })),
     };
     const choice = insightEstimates(widened).choices.find((c) => c.metric === 'latency')!;
     expect(choice.source).toBe('spec-means');

@@ -106,7 +106,7 @@ describe('device config', () => {
         '    table: luts/note10.json',
         '  - id: rpi4',
         '    backend: command',
-        "    command: ssh pi@rpi4 bench --graph={model} --size={resolution}",
+        '    command: ssh pi@rpi4 bench --graph={model} --size={resolution}',
         "    pattern: 'avg=(?<us>[0-9.]+)'",
         '  - id: cpu-4t',
         '    backend: onnxruntime',
@@ -147,7 +147,9 @@ describe('device config', () => {
     expect(lines).toContain('devices.json: devices[0].id: must match [a-z0-9][a-z0-9-]* (lower-case letters, digits and dashes; it names the task queue device.<id>)');
     expect(lines).toContain('devices.json: devices[0].executionProvider: Invalid option: expected one of "cpu"|"cuda"');
     expect(lines).toContain("devices.json: devices[1].backend: Invalid discriminator value. Expected 'onnxruntime' | 'lookup-table' | 'command'");
-    expect(lines.find((l) => l.startsWith('devices.json: devices[2]:'))).toMatch(/unknown field "protocl"; allowed: id, description, identity, backend, executionProvider, threads, allowSpinning, protocol/);
+    expect(lines.find((l) => l.startsWith('devices.json: devices[2]:'))).toMatch(
+      /unknown field "protocl"; allowed: id, description, identity, backend, executionProvider, threads, allowSpinning, protocol/,
+    );
     expect(lines).toContain('devices.json: devices[3].table: required field missing (expected string)');
     expect(lines).toContain('devices.json: devices[4].protocol.maxRuns: maxRuns must be at least minRuns');
     expect(lines).toContain('devices.json: devices[5].command: unknown placeholder {modle}; allowed: {model}, {resolution}, {device}, {threads}');
@@ -155,9 +157,19 @@ describe('device config', () => {
     expect(lines).toContain('devices.json: devices[6].protocol.reference: Invalid option: expected one of "none"|"interleaved"');
     expect(lines).toHaveLength(9);
 
-    expect(configError(() => parseDevices({ devices: [{ id: 'x', backend: 'onnxruntime' }, { id: 'x', backend: 'onnxruntime' }] }, { source: 'f', baseDir: scratch }))).toBe(
-      'f: devices[1].id: duplicate id "x" (also devices[0])',
-    );
+    expect(
+      configError(() =>
+        parseDevices(
+          {
+            devices: [
+              { id: 'x', backend: 'onnxruntime' },
+              { id: 'x', backend: 'onnxruntime' },
+            ],
+          },
+          { source: 'f', baseDir: scratch },
+        ),
+      ),
+    ).toBe('f: devices[1].id: duplicate id "x" (also devices[0])');
   });
 
   it('says which file cannot be read or parsed', async () => {
@@ -192,7 +204,10 @@ describe('onnxruntime backend', () => {
         expect(m.medianMs).toBeCloseTo(summarizeTimings(m.timingsMs).medianMs, 9);
         expect(m.breakdown.exportMs).toBeGreaterThan(0);
         expect(m.breakdown.sessionCreateMs).toBeGreaterThan(0);
-        expect(m.breakdown.timedMs).toBeCloseTo(m.timingsMs.reduce((a, b) => a + b, 0), 6);
+        expect(m.breakdown.timedMs).toBeCloseTo(
+          m.timingsMs.reduce((a, b) => a + b, 0),
+          6,
+        );
         expect(m.breakdown.totalMs).toBeGreaterThan(m.breakdown.timedMs);
         expect(m.fingerprint).toMatchObject({
           device: 'test-ort',
@@ -252,7 +267,13 @@ describe('onnxruntime backend', () => {
     // this process, the 2 ms ticker could only fire in the gaps between runs (about one tick per run);
     // with the runtime in a child process it keeps firing throughout. Counting ticks, not timing gaps,
     // keeps the check meaningful on a loaded machine.
-    const arch: Architecture = { space: 'resnet50', resolution: 160, stem: { skip: false, hiddenWidth: 2, outWidth: 2 }, units: [4, 4, 6, 4].map((d) => Array<string>(d).fill('e0.35')), widths: [2, 2, 2, 2] };
+    const arch: Architecture = {
+      space: 'resnet50',
+      resolution: 160,
+      stem: { skip: false, hiddenWidth: 2, outWidth: 2 },
+      units: [4, 4, 6, 4].map((d) => Array<string>(d).fill('e0.35')),
+      widths: [2, 2, 2, 2],
+    };
     const measurer = createMeasurer(onnxRuntimeDevice({ id: 'test-loop', protocol: { warmupRuns: 1, minRuns: 4, maxRuns: 4 } }), { lockDir });
     let timing = false;
     let ticks = 0;
@@ -281,9 +302,13 @@ describe('onnxruntime backend', () => {
     const source = { kind: 'blocks' as const, blocks: [block], inputShape: block.descriptor.inShape };
     try {
       // Killed from outside while it is busy with a long batch of timed runs.
-      const crashed = runner.measureModel(source, { ...quick, minRuns: 1_000_000, maxRuns: 1_000_000, maxSeconds: 600 }, {
-        onRuns: () => setTimeout(() => process.kill(runner.pid!, 'SIGKILL'), 100),
-      });
+      const crashed = runner.measureModel(
+        source,
+        { ...quick, minRuns: 1_000_000, maxRuns: 1_000_000, maxSeconds: 600 },
+        {
+          onRuns: () => setTimeout(() => process.kill(runner.pid!, 'SIGKILL'), 100),
+        },
+      );
       await expect(crashed).rejects.toThrow(/onnxruntime runner process for device test-crash was killed by SIGKILL while timed runs/);
       const again = await runner.measureModel(source, quick);
       expect(again.timingsMs.length).toBeGreaterThanOrEqual(quick.minRuns);
@@ -362,7 +387,13 @@ describe('reference normalisation', () => {
       await measurer.close();
     }
     const reference = referenceArchitecture('ofa-mbv3', 160);
-    const key = calibrationKey({ device: device.id, fingerprintHash: first.fingerprintHash, protocolHash: protocolHash(interleaved), archHash: architectureHash(reference), resolution: 160 });
+    const key = calibrationKey({
+      device: device.id,
+      fingerprintHash: first.fingerprintHash,
+      protocolHash: protocolHash(interleaved),
+      archHash: architectureHash(reference),
+      resolution: 160,
+    });
     const calibration = await store.getJson<ReferenceCalibration>(key);
     expect(calibration).toMatchObject({ archHash: architectureHash(reference), resolution: 160, runs: CALIBRATION_RUNS });
     expect(calibration.timingsMs).toHaveLength(CALIBRATION_RUNS);
@@ -376,18 +407,21 @@ describe('reference normalisation', () => {
       expect(norm.referenceTimingsMs).toHaveLength(m.runs);
       m.timingsMs.forEach((ms, i) => expect(ms).toBeCloseTo((norm.rawTimingsMs[i]! / norm.referenceTimingsMs[i]!) * norm.calibratedMs, 9));
       expect(m.medianMs).toBe(summarizeTimings(m.timingsMs).medianMs);
-      expect(m.breakdown.timedMs).toBeCloseTo(norm.rawTimingsMs.reduce((a, b) => a + b, 0), 9);
+      expect(m.breakdown.timedMs).toBeCloseTo(
+        norm.rawTimingsMs.reduce((a, b) => a + b, 0),
+        9,
+      );
     }
     // The first measurement paid for the calibration's 200 runs; the second only for its paired runs.
     expect(first.breakdown.referenceMs!).toBeGreaterThan(calibration.timingsMs.reduce((a, b) => a + b, 0));
-    expect(second.breakdown.referenceMs!).toBeLessThan(CALIBRATION_RUNS * Math.min(...calibration.timingsMs) / 4);
+    expect(second.breakdown.referenceMs!).toBeLessThan((CALIBRATION_RUNS * Math.min(...calibration.timingsMs)) / 4);
 
     // After a restart the stored calibration is reused, so every worker of the device scales alike.
     const restarted = createMeasurer(device, { cache: store, lockDir });
     try {
       const third = await restarted.measure(randomArch('ofa-mbv3', 160, 23));
       expect(third.reference!.calibratedMs).toBe(calibration.medianMs);
-      expect(third.breakdown.referenceMs!).toBeLessThan(CALIBRATION_RUNS * Math.min(...calibration.timingsMs) / 4);
+      expect(third.breakdown.referenceMs!).toBeLessThan((CALIBRATION_RUNS * Math.min(...calibration.timingsMs)) / 4);
     } finally {
       await restarted.close();
     }
@@ -433,7 +467,13 @@ describe('device lock', () => {
     const holdMs = 1_500;
     const holder = spawn(
       process.execPath,
-      ['--import', tsx, '--input-type=module', '-e', `import { acquireDeviceLock } from ${JSON.stringify(lockModule)}; const lock = await acquireDeviceLock('test-xproc', { lockDir: ${JSON.stringify(lockDir)} }); console.log('locked'); setTimeout(() => lock.release().then(() => console.log('released')), ${holdMs});`],
+      [
+        '--import',
+        tsx,
+        '--input-type=module',
+        '-e',
+        `import { acquireDeviceLock } from ${JSON.stringify(lockModule)}; const lock = await acquireDeviceLock('test-xproc', { lockDir: ${JSON.stringify(lockDir)} }); console.log('locked'); setTimeout(() => lock.release().then(() => console.log('released')), ${holdMs});`,
+      ],
       { stdio: ['ignore', 'pipe', 'inherit'] },
     );
     const output: string[] = [];
@@ -550,7 +590,17 @@ describe('lookup tables', () => {
   });
 
   it('names the missing block and key, and the uncovered resolution', () => {
-    const arch: Architecture = { space: 'ofa-mbv3', resolution: 160, units: [['e3k3', 'e3k3'], ['e6k5', 'e6k5'], ['e3k3', 'e3k3'], ['e3k3', 'e3k3'], ['e3k3', 'e3k3']] };
+    const arch: Architecture = {
+      space: 'ofa-mbv3',
+      resolution: 160,
+      units: [
+        ['e3k3', 'e3k3'],
+        ['e6k5', 'e6k5'],
+        ['e3k3', 'e3k3'],
+        ['e3k3', 'e3k3'],
+        ['e3k3', 'e3k3'],
+      ],
+    };
     const missingKey = blockKey(buildNetwork(arch).blocks.find((b) => b.name === 'u1.l0')!.descriptor);
     const { [missingKey]: _removed, ...rest } = table.entries;
     const holed: LookupTable = { ...table, entries: rest };
@@ -572,7 +622,7 @@ describe('command backend', () => {
       pattern: 'median_ms=(?<ms>[0-9.]+)',
       threads: 1,
       cwd: repoRoot,
-      probe: "node -p \"require('os').cpus()[0].model\"",
+      probe: 'node -p "require(\'os\').cpus()[0].model"',
       ...overrides,
     });
 
@@ -596,7 +646,9 @@ describe('command backend', () => {
     const pidFile = join(scratch, 'sleeper.pid');
     const device = bench({ command: `sleep 30 & echo $! > ${pidFile}; wait # {model}`, timeoutSeconds: 0.5, probe: undefined });
     const started = performance.now();
-    await expect(createMeasurer(device, { lockDir }).measure(randomArch('ofa-mbv3', 160))).rejects.toThrow(/command device test-cmd: benchmark command timed out after 0.5 s and was killed\n {2}command: sleep 30/);
+    await expect(createMeasurer(device, { lockDir }).measure(randomArch('ofa-mbv3', 160))).rejects.toThrow(
+      /command device test-cmd: benchmark command timed out after 0.5 s and was killed\n {2}command: sleep 30/,
+    );
     expect(performance.now() - started).toBeLessThan(10_000);
     const sleeper = Number(await readFile(pidFile, 'utf8'));
     await new Promise((resolve) => setTimeout(resolve, 200));
@@ -605,7 +657,9 @@ describe('command backend', () => {
 
   it('reports a non-zero exit with its stderr, and output without a latency with its tail', async () => {
     const failing = bench({ command: 'echo starting; echo "model {model} is not supported" >&2; exit 3', probe: undefined });
-    await expect(createMeasurer(failing, { lockDir }).measure(randomArch('ofa-mbv3', 160))).rejects.toThrow(/benchmark command exited with code 3\n.*\n {2}output tail:\n {4}model '.*\.onnx' is not supported$/);
+    await expect(createMeasurer(failing, { lockDir }).measure(randomArch('ofa-mbv3', 160))).rejects.toThrow(
+      /benchmark command exited with code 3\n.*\n {2}output tail:\n {4}model '.*\.onnx' is not supported$/,
+    );
 
     const chatty = bench({ command: 'echo "inference done in record time" # {model}', probe: undefined });
     await expect(createMeasurer(chatty, { lockDir }).measure(randomArch('ofa-mbv3', 160))).rejects.toThrow(

@@ -40,7 +40,12 @@ describe('drift correction', () => {
   it('recovers latencies up to one common factor under a drift it probed', () => {
     // The host slows by 50% over 100 s, linearly; probes every 10 s of a 5 ms reference.
     const drift = (s: number) => 1 + (0.5 * s) / 100;
-    const series = driftSeries('d', 'ref', 160, Array.from({ length: 11 }, (_, i) => probe(i * 10, 5 * drift(i * 10), i)));
+    const series = driftSeries(
+      'd',
+      'ref',
+      160,
+      Array.from({ length: 11 }, (_, i) => probe(i * 10, 5 * drift(i * 10), i)),
+    );
     const truth = [3, 7, 4.5, 9, 2];
     const corrected = truth.map((ms, i) => {
       const t = 3 + i * 21;
@@ -93,7 +98,12 @@ describe('a study on a device whose speed drifts by 50% over the campaign', () =
     const devicesFile = writeTestDevicesFile(dir);
     const script = join(dir, 'drifting-device.sh');
     writeFileSync(script, DRIFTING_DEVICE_SCRIPT);
-    const device = (id: string) => ['  - id: ' + id, '    backend: command', `    command: 'sh ${script} {model} ${join(dir, `${id}.t0`)} ${RAMP_SECONDS}'`, "    pattern: 'avg=(?<us>[0-9.]+)'"];
+    const device = (id: string) => [
+      '  - id: ' + id,
+      '    backend: command',
+      `    command: 'sh ${script} {model} ${join(dir, `${id}.t0`)} ${RAMP_SECONDS}'`,
+      "    pattern: 'avg=(?<us>[0-9.]+)'",
+    ];
     writeFileSync(devicesFile, [readFileSync(devicesFile, 'utf8').trimEnd(), ...device('drift-mixed'), ...device('drift-grouped'), ''].join('\n'));
     const storeConfig: StoreConfig = { kind: 'fs', root: join(dir, 'store') };
     store = new FsArtifactStore(storeConfig.root);

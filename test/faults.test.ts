@@ -15,6 +15,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { campaignOutcome, everyRunsHistory, storedRecords, type CampaignOutcome } from './helpers/faults.js';
+import { temporal as proto } from '@temporalio/proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openArtifactStore, type ArtifactStore, type StoreConfig } from '../activities/storage/index.js';
 import { studyKeys } from '../activities/study/keys.js';
@@ -106,7 +107,9 @@ describe('the fault matrix at scale (100 architectures, 200 batches, continued-a
 
   let bucket = '';
   const storeFor = (name: string) =>
-    openArtifactStore({ kind: 's3', endpoint: minio.endpoint, bucket: name, region: 'us-east-1' } satisfies StoreConfig, { credentials: { accessKeyId: minio.accessKeyId, secretAccessKey: minio.secretAccessKey } });
+    openArtifactStore({ kind: 's3', endpoint: minio.endpoint, bucket: name, region: 'us-east-1' } satisfies StoreConfig, {
+      credentials: { accessKeyId: minio.accessKeyId, secretAccessKey: minio.secretAccessKey },
+    });
 
   beforeAll(async () => {
     dir = tempDir('faults');
@@ -116,14 +119,9 @@ describe('the fault matrix at scale (100 architectures, 200 batches, continued-a
     port = Number(temporal.server.address.split(':')[1]);
     writeFileSync(
       join(dir, 'devices.yaml'),
-      [
-        'devices:',
-        `  - id: ${DEVICE}`,
-        '    backend: command',
-        '    command: echo median_ms=$(( $(wc -c < {model}) / 1000 ))',
-        "    pattern: 'median_ms=(?<ms>[0-9.]+)'",
-        '',
-      ].join('\n'),
+      ['devices:', `  - id: ${DEVICE}`, '    backend: command', '    command: echo median_ms=$(( $(wc -c < {model}) / 1000 ))', "    pattern: 'median_ms=(?<ms>[0-9.]+)'", ''].join(
+        '\n',
+      ),
     );
     plan = planStudy(parseStudySpec(spec('plan')));
     writeFileSync(join(dir, 'accuracy.csv'), ['hash,top1', ...plan.architectures.map(({ hash, arch }) => `${hash},${additiveAccuracy(arch).toFixed(4)}`), ''].join('\n'));
@@ -156,7 +154,7 @@ describe('the fault matrix at scale (100 architectures, 200 batches, continued-a
       .poll(
         async () => {
           const { raw } = await temporal.client.workflow.getHandle(workflowId).describe();
-          return (raw.pendingActivities ?? []).some((a) => a.activityType?.name === activity && a.state === 2 /* PENDING_ACTIVITY_STATE_STARTED */);
+          return (raw.pendingActivities ?? []).some((a) => a.activityType?.name === activity && a.state === proto.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED);
         },
         { timeout: 60_000, interval: 20 },
       )
@@ -199,7 +197,15 @@ describe('the fault matrix at scale (100 architectures, 200 batches, continued-a
     const reusedAfterFault = latencyRecords.fromCache;
     const latency = campaignOutcome(await everyRunsHistory(temporal.client, `${study.workflowId}.latency.${DEVICE}`), 'measureBatch');
     const accuracy = campaignOutcome(await everyRunsHistory(temporal.client, `${study.workflowId}.accuracy`), 'scoreAccuracyBatch');
-    const outcome: Outcome = { fault, seconds, identicalProfile: profile.json === baseline.json && profile.csv === baseline.csv, latency, accuracy, recomputedAtMost: (latency.retries + accuracy.retries) * BATCH, reusedAfterFault };
+    const outcome: Outcome = {
+      fault,
+      seconds,
+      identicalProfile: profile.json === baseline.json && profile.csv === baseline.csv,
+      latency,
+      accuracy,
+      recomputedAtMost: (latency.retries + accuracy.retries) * BATCH,
+      reusedAfterFault,
+    };
     outcomes.push(outcome);
     console.info(`fault matrix: ${JSON.stringify(outcome)}`);
     expect(outcome.identicalProfile).toBe(true);

@@ -1,13 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { canonicalJson } from '../pipelines/hash.js';
-import {
-  DEFAULT_INSIGHT_RULES,
-  deriveInsights,
-  type DerivedSpaceForm,
-  diffSpaces,
-  paperInsightSpaces,
-  type InsightReport,
-} from '../pipelines/insights.js';
+import { DEFAULT_INSIGHT_RULES, deriveInsights, type DerivedSpaceForm, diffSpaces, paperInsightSpaces, type InsightReport } from '../pipelines/insights.js';
 import { aggregateProfile, type BlockProfile, type MetricStats, type SpecProfile } from '../pipelines/profile.js';
 import type { ArchitectureMetrics } from '../pipelines/records.js';
 import { Rng, deriveSeed } from '../pipelines/rng.js';
@@ -54,8 +47,8 @@ function sampleStudy(space: SpaceId, n: number, seed: string): Study {
 /** A synthetic device and accuracy model: noiseless latency and accuracy of one architecture. */
 interface Scenario {
   name: string;
-  latency(arch: Architecture): number;
-  accuracy(arch: Architecture): number;
+  latency: (arch: Architecture) => number;
+  accuracy: (arch: Architecture) => number;
   latencyNoise: number;
   accuracyNoise: number;
 }
@@ -91,8 +84,7 @@ function profileOf(study: Study, scenario: Scenario): BlockProfile {
 }
 
 /** Sum over every active layer of f(unit, block). */
-const perLayer = (arch: Architecture, f: (unit: number, block: string) => number) =>
-  arch.units.reduce((s, blocks, u) => s + blocks.reduce((t, b) => t + f(u, b), 0), 0);
+const perLayer = (arch: Architecture, f: (unit: number, block: string) => number) => arch.units.reduce((s, blocks, u) => s + blocks.reduce((t, b) => t + f(u, b), 0), 0);
 const mb = (block: string) => parseMbBlock(block)!;
 
 const UNIT_COST = [1, 1.5, 2, 2.5, 3, 3];
@@ -104,8 +96,7 @@ const blockAccuracy = (arch: Architecture) => 70 + perLayer(arch, (_, b) => EXPA
 /** NPU-like: latency follows kernel size, kernel 7 is very expensive, expansion is nearly free. */
 const kernelDevice: Scenario = {
   name: 'kernel-npu',
-  latency: (arch) =>
-    5 + perLayer(arch, (u, b) => UNIT_COST[u]! * ({ 3: 1, 5: 1.15, 7: 1.8 }[mb(b).kernel]!) * ({ 3: 1, 4: 1.02, 6: 1.05 }[mb(b).expand]!)),
+  latency: (arch) => 5 + perLayer(arch, (u, b) => UNIT_COST[u]! * { 3: 1, 5: 1.15, 7: 1.8 }[mb(b).kernel]! * { 3: 1, 4: 1.02, 6: 1.05 }[mb(b).expand]!),
   accuracy: blockAccuracy,
   latencyNoise: 0.3,
   accuracyNoise: 0.2,
@@ -114,8 +105,7 @@ const kernelDevice: Scenario = {
 /** CPU-like: latency follows expansion, which also brings the accuracy. */
 const expandDevice: Scenario = {
   name: 'expand-cpu',
-  latency: (arch) =>
-    5 + perLayer(arch, (u, b) => UNIT_COST[u]! * ({ 3: 1, 4: 1.3, 6: 1.9 }[mb(b).expand]!) * ({ 3: 1, 5: 1.03, 7: 1.06 }[mb(b).kernel]!)),
+  latency: (arch) => 5 + perLayer(arch, (u, b) => UNIT_COST[u]! * { 3: 1, 4: 1.3, 6: 1.9 }[mb(b).expand]! * { 3: 1, 5: 1.03, 7: 1.06 }[mb(b).kernel]!),
   accuracy: blockAccuracy,
   latencyNoise: 0.3,
   accuracyNoise: 0.2,
@@ -307,7 +297,13 @@ describe('pruning on synthetic devices with known ground truth', () => {
     expect(report.diff.units[4]!.layers).toBeNull();
     // For maximum accuracy the same profile raises the minimum depth where layers buy accuracy.
     const maxAccuracy = insightsFor(depthDevice, 'max-accuracy');
-    expect(maxAccuracy.prunedSpace.units.map((u) => [u.minLayers, u.maxLayers])).toEqual([[2, 4], [2, 4], [2, 4], [4, 4], [4, 4]]);
+    expect(maxAccuracy.prunedSpace.units.map((u) => [u.minLayers, u.maxLayers])).toEqual([
+      [2, 4],
+      [2, 4],
+      [2, 4],
+      [4, 4],
+      [4, 4],
+    ]);
     const floor = maxAccuracy.insights.find((i) => i.id === 'layer-floor.u3.l3')!;
     expect(floor.sentence).toMatch(/so unit 3 keeps at least 4 layers$/);
     expect(Math.abs(floor.numbers.accuracyStep! - 1.5)).toBeLessThan(floor.numbers.accuracyHalfWidth!);
@@ -473,7 +469,12 @@ describe('partial and special profiles', () => {
   });
 
   it('the paper form gives every unit one block list, judged on the evidence of all units together', () => {
-    for (const [scenario, objective] of [[kernelDevice, 'pareto'], [flatDevice, 'pareto'], [kernelDevice, 'max-accuracy'], [sensitivityDevice, 'max-accuracy']] as const) {
+    for (const [scenario, objective] of [
+      [kernelDevice, 'pareto'],
+      [flatDevice, 'pareto'],
+      [kernelDevice, 'max-accuracy'],
+      [sensitivityDevice, 'max-accuracy'],
+    ] as const) {
       const paper = insightsFor(scenario, objective);
       expect(new Set(paper.prunedSpace.units.map((u) => u.blocks.join(','))).size).toBe(1);
       // Removing a block everywhere needs evidence pooled over units; per unit, each unit's own.
@@ -587,9 +588,18 @@ describe("the paper's insight spaces (design-spaces.md section 7)", () => {
     expect(mbv3.max_acc!.units[4]!.blocks).toEqual(['e4k5', 'e4k7', 'e6k3', 'e6k5', 'e6k7']);
     const pn = paperInsightSpaces('proxylessnas');
     expect(pn.gpu!.units.map((u) => u.maxLayers)).toEqual([3, 3, 3, 4, 4, 1]);
-    expect(pn.npu!.units[5]!.blocks).toEqual(withKernel(3).concat(withKernel(5)).sort((a, b) => ALL.indexOf(a) - ALL.indexOf(b)));
+    expect(pn.npu!.units[5]!.blocks).toEqual(
+      withKernel(3)
+        .concat(withKernel(5))
+        .sort((a, b) => ALL.indexOf(a) - ALL.indexOf(b)),
+    );
     const resnet = paperInsightSpaces('resnet50').max_acc!;
-    expect(resnet.units.map((u) => [u.minLayers, u.maxLayers])).toEqual([[2, 4], [2, 4], [6, 6], [4, 4]]);
+    expect(resnet.units.map((u) => [u.minLayers, u.maxLayers])).toEqual([
+      [2, 4],
+      [2, 4],
+      [6, 6],
+      [4, 4],
+    ]);
     expect(resnet.stem!.mutationProbability).toBe(0.25);
     for (const arch of sampleArchitectures(resnet, 20, 'paper-resnet')) {
       expect(isBottleneckArchitecture(arch) && arch.widths.slice(2)).toEqual([2, 2]);

@@ -8,17 +8,7 @@ import { int64ToNumber, onnx } from '../pipelines/onnx/proto.js';
 import { sha256Hex } from '../pipelines/hash.js';
 import { Rng } from '../pipelines/rng.js';
 import { sampleArchitectures } from '../pipelines/sampling.js';
-import {
-  architectureCounts,
-  buildNetwork,
-  originalSpace,
-  validateArchitecture,
-  type Activation,
-  type Architecture,
-  type SpaceId,
-} from '../pipelines/spaces/index.js';
-
-
+import { architectureCounts, buildNetwork, originalSpace, validateArchitecture, type Activation, type Architecture, type SpaceId } from '../pipelines/spaces/index.js';
 
 /** One ORT session at a time on one thread: the machine's two cores are shared. */
 const SESSION_OPTIONS: ort.InferenceSession.SessionOptions = { intraOpNumThreads: 1, interOpNumThreads: 1 };

@@ -68,7 +68,10 @@ describe('measurement order', () => {
 
 describe('campaigns at once', () => {
   it('overlaps accuracy with measurement unless the proxy would compute on the host of an onnxruntime device', () => {
-    const backends = new Map([['cpu-a', 'onnxruntime'], ['phone-b', 'command']]);
+    const backends = new Map([
+      ['cpu-a', 'onnxruntime'],
+      ['phone-b', 'command'],
+    ]);
     // The proxy on the orchestrator's host next to cpu-a, measured there with onnxruntime: one after the other.
     expect(overlapsAccuracy(spec(), backends)).toBe(false);
     expect(overlapsAccuracy(spec({ devices: ['phone-b'] }), backends)).toBe(true);

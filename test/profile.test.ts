@@ -3,14 +3,7 @@ import { aggregateProfile, metricStats, profileToCsv, type BlockProfile, type Me
 import type { ArchitectureMetrics } from '../pipelines/records.js';
 import { Rng, deriveSeed } from '../pipelines/rng.js';
 import { sampleArchitectures, sampleWithFixedBlock } from '../pipelines/sampling.js';
-import {
-  architectureHasBlock,
-  architectureHash,
-  originalSpace,
-  parseMbBlock,
-  type Architecture,
-  type BlockSpec,
-} from '../pipelines/spaces/index.js';
+import { architectureHasBlock, architectureHash, originalSpace, parseMbBlock, type Architecture, type BlockSpec } from '../pipelines/spaces/index.js';
 import { mean, tCritical95 } from '../pipelines/stats.js';
 import { planStudy } from '../pipelines/study/plan.js';
 import { parseStudySpec } from '../pipelines/study/spec.js';
@@ -147,7 +140,10 @@ describe('aggregateProfile', () => {
     // Another unit's depth law leaves unit 2's depth as random: both effects agree.
     expect(other!.depthMatchedEffect!['latency']!.relative).toBeCloseTo(other!.effect['latency']!.relative, 1);
     // Without the architectures there is no depth-matched effect.
-    expect(aggregateProfile({ space: 'ofa-mbv3', device: 'd', resolution: 224, accuracySource: 'table', specs: plan.specs, baseline: plan.baseline[0]!.archHashes, metrics }).specs[0]!.depthMatchedEffect).toBeUndefined();
+    expect(
+      aggregateProfile({ space: 'ofa-mbv3', device: 'd', resolution: 224, accuracySource: 'table', specs: plan.specs, baseline: plan.baseline[0]!.archHashes, metrics }).specs[0]!
+        .depthMatchedEffect,
+    ).toBeUndefined();
   });
 
   it('records how many samples contain the block under the legacy depth rule', () => {
@@ -226,8 +222,18 @@ describe('profileToCsv', () => {
     const header = rows[0]!;
     expect(header.slice(0, 7)).toEqual(['specId', 'label', 'unit', 'layer', 'block', 'n', 'present']);
     expect(header.slice(7, 19)).toEqual([
-      'accuracy mu', 'accuracy sig', 'accuracy 1%', 'accuracy 5%', 'accuracy 95%', 'accuracy 99%',
-      'accuracy min', 'accuracy max', 'accuracy ci_low', 'accuracy ci_high', 'accuracy effect_abs', 'accuracy effect_rel',
+      'accuracy mu',
+      'accuracy sig',
+      'accuracy 1%',
+      'accuracy 5%',
+      'accuracy 95%',
+      'accuracy 99%',
+      'accuracy min',
+      'accuracy max',
+      'accuracy ci_low',
+      'accuracy ci_high',
+      'accuracy effect_abs',
+      'accuracy effect_rel',
     ]);
     expect(header).toHaveLength(7 + 2 * 12);
     expect(rows[1]![0]).toBe('baseline');

@@ -62,7 +62,11 @@ describe('block regression', () => {
 
   it('fits a metric on its own scale (target linear) and recovers additive effects exactly', () => {
     const archs = samples(600, 6, 0).map((s) => s.arch);
-    const fit = fitBlockRegression(space, archs.map((arch) => ({ arch, value: additiveAccuracy(arch) })), { target: 'linear' });
+    const fit = fitBlockRegression(
+      space,
+      archs.map((arch) => ({ arch, value: additiveAccuracy(arch) })),
+      { target: 'linear' },
+    );
     expect(fit.target).toBe('linear');
     for (const e of fit.blocks) {
       const blocks = space.units[e.unit]!.blocks;
@@ -71,7 +75,13 @@ describe('block regression', () => {
     }
     for (const e of fit.layers) expect(e.effect).toBeCloseTo(additiveAccuracyGain(space.units[e.unit]!.blocks[0]!) / 4, 9);
     // A proxy score can be negative: only the log target needs positive values.
-    expect(() => fitBlockRegression(space, archs.map((arch) => ({ arch, value: additiveAccuracy(arch) - 100 })), { target: 'linear' })).not.toThrow();
+    expect(() =>
+      fitBlockRegression(
+        space,
+        archs.map((arch) => ({ arch, value: additiveAccuracy(arch) - 100 })),
+        { target: 'linear' },
+      ),
+    ).not.toThrow();
   });
 
   it("estimates a spec's mean at the expected composition of its samples: its unit as its sampler draws it, the other units as measured", () => {
@@ -85,8 +95,16 @@ describe('block regression', () => {
     // there with probability 1/2 when the spec is held by random architectures (depth 3 or 4), 1/3 under the
     // intended rule (max(depth, 3) over depths 2, 3, 4).
     const expected = (layer3: number) => Math.exp(Math.log(5) + others + averageBlock(0) + averageBlock(1) + kernelBoundLogFactor(2, 2, 'e6k7') + layer3 * averageBlock(3));
-    for (const [depthRule, layer3] of [['held', 1 / 2], ['intended', 1 / 3]] as const) {
-      const fit = fitBlockRegression(space, all, { specs: [{ spec, samples: 12, depthRule }, { spec: { kind: 'stem-skip', skip: true }, samples: 12, depthRule }] });
+    for (const [depthRule, layer3] of [
+      ['held', 1 / 2],
+      ['intended', 1 / 3],
+    ] as const) {
+      const fit = fitBlockRegression(space, all, {
+        specs: [
+          { spec, samples: 12, depthRule },
+          { spec: { kind: 'stem-skip', skip: true }, samples: 12, depthRule },
+        ],
+      });
       // Stem options have no columns in the model, so the model gives them no estimate.
       expect(fit.specs!.map((s) => s.specId)).toEqual([blockSpecId(spec)]);
       expect(fit.specs![0]!.mean).toBeCloseTo(expected(layer3), 9);

@@ -101,7 +101,7 @@ describe('a device worker on another host (its own network, hostname and mounts;
         'devices:',
         `  - id: ${DEVICE}`,
         '    backend: command',
-        "    command: node scripts/ort-bench.mjs {model} --resolution {resolution} --threads {threads} --warmup 1 --runs 3",
+        '    command: node scripts/ort-bench.mjs {model} --resolution {resolution} --threads {threads} --warmup 1 --runs 3',
         "    pattern: 'median_ms=(?<ms>[0-9.]+)'",
         '    threads: 1',
         `    cwd: ${ROOT}`,

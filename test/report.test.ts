@@ -137,18 +137,36 @@ describe('report data', () => {
   it('writes one CSV per table', () => {
     const csv = reportTablesCsv(data);
     expect(Object.keys(csv)).toEqual(
-      expect.arrayContaining(['profiles.csv', 'sensitivity-units.csv', 'insights.csv', 'space-diff.csv', 'hypervolume.csv', 'pareto-fronts.csv', 'max-accuracy.csv', 'fingerprints.csv', 'timings.csv']),
+      expect.arrayContaining([
+        'profiles.csv',
+        'sensitivity-units.csv',
+        'insights.csv',
+        'space-diff.csv',
+        'hypervolume.csv',
+        'pareto-fronts.csv',
+        'max-accuracy.csv',
+        'fingerprints.csv',
+        'timings.csv',
+      ]),
     );
     // Header, then per metric a baseline row and one row per spec.
     expect(csv['profiles.csv']!.trim().split('\n')).toHaveLength(1 + 4 * (1 + 4));
     expect(csv['profiles.csv']).toContain(`${TEST_DEVICE},160,latency,u2.l1.e3k3,u2,1,e3k3,3,`);
     const sentence = data.devices[0]!.insights[0]!.insights[0]!.sentence;
     expect(csv['insights.csv']).toContain(sentence.includes(',') ? `"${sentence.replace(/"/g, '""')}"` : sentence);
-    expect(csv['max-accuracy.csv']!.trim().split('\n').slice(1).map((line) => line.split(',')[1])).toEqual(['original', 'derived', 'paper:npu']);
+    expect(
+      csv['max-accuracy.csv']!.trim()
+        .split('\n')
+        .slice(1)
+        .map((line) => line.split(',')[1]),
+    ).toEqual(['original', 'derived', 'paper:npu']);
     // One row per arm, with predicted and with re-measured latencies.
-    expect(csv['hypervolume.csv']!.trim().split('\n').slice(1).map((line) => line.split(',').slice(1, 3).join(' '))).toEqual(
-      ['predicted', 're-measured'].flatMap((latency) => ['original', 'derived', 'paper:npu'].map((arm) => `${latency} ${arm}`)),
-    );
+    expect(
+      csv['hypervolume.csv']!.trim()
+        .split('\n')
+        .slice(1)
+        .map((line) => line.split(',').slice(1, 3).join(' ')),
+    ).toEqual(['predicted', 're-measured'].flatMap((latency) => ['original', 'derived', 'paper:npu'].map((arm) => `${latency} ${arm}`)));
   });
 });
 
@@ -210,45 +228,48 @@ describe('report HTML', () => {
     expect(text).not.toMatch(/<a href="http/);
   });
 
-  it.skipIf(!existsSync(CHROMIUM))(`renders in headless Chromium without console errors${existsSync(CHROMIUM) ? '' : ` (SKIPPED: ${CHROMIUM} is absent; run scripts/install-chromium.sh)`}`, async () => {
-    const profileDir = mkdtempSync(join(tmpdir(), 'blockscope-chromium-'));
-    const context = await chromium.launchPersistentContext(profileDir, {
-      executablePath: CHROMIUM,
-      headless: true,
-      viewport: { width: 1280, height: 900 },
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
-    try {
-      const page = await context.newPage();
-      const problems: string[] = [];
-      const requests: string[] = [];
-      page.on('console', (message) => {
-        if (message.type() === 'error' || message.type() === 'warning') problems.push(`${message.type()}: ${message.text()}`);
+  it.skipIf(!existsSync(CHROMIUM))(
+    `renders in headless Chromium without console errors${existsSync(CHROMIUM) ? '' : ` (SKIPPED: ${CHROMIUM} is absent; run scripts/install-chromium.sh)`}`,
+    async () => {
+      const profileDir = mkdtempSync(join(tmpdir(), 'blockscope-chromium-'));
+      const context = await chromium.launchPersistentContext(profileDir, {
+        executablePath: CHROMIUM,
+        headless: true,
+        viewport: { width: 1280, height: 900 },
+        args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
       });
-      page.on('pageerror', (error) => problems.push(`pageerror: ${error.message}`));
-      page.on('request', (request) => requests.push(request.url()));
-      const file = pathToFileURL(join(RESULTS, 'report.html')).href;
-      await page.goto(file, { waitUntil: 'load' });
+      try {
+        const page = await context.newPage();
+        const problems: string[] = [];
+        const requests: string[] = [];
+        page.on('console', (message) => {
+          if (message.type() === 'error' || message.type() === 'warning') problems.push(`${message.type()}: ${message.text()}`);
+        });
+        page.on('pageerror', (error) => problems.push(`pageerror: ${error.message}`));
+        page.on('request', (request) => requests.push(request.url()));
+        const file = pathToFileURL(join(RESULTS, 'report.html')).href;
+        await page.goto(file, { waitUntil: 'load' });
 
-      expect(problems).toEqual([]);
-      expect(requests).toEqual([file]);
-      expect(await page.title()).toBe(`blockscope study ${spec.name}`);
-      expect(await page.locator('figure.figure > svg').count()).toBe(FIGURE_IDS.length);
-      for (const id of FIGURE_IDS) {
-        const svg = page.locator(`figure#${id} > svg`);
-        await expect(svg.isVisible()).resolves.toBe(true);
-        const box = await svg.boundingBox();
-        expect(box!.width, id).toBeGreaterThan(150);
-        expect(box!.height, id).toBeGreaterThan(100);
-        // Marks were drawn: the heatmap cells, bars, points and lines are SVG paths.
-        expect(await svg.locator('path').count(), id).toBeGreaterThan(3);
+        expect(problems).toEqual([]);
+        expect(requests).toEqual([file]);
+        expect(await page.title()).toBe(`blockscope study ${spec.name}`);
+        expect(await page.locator('figure.figure > svg').count()).toBe(FIGURE_IDS.length);
+        for (const id of FIGURE_IDS) {
+          const svg = page.locator(`figure#${id} > svg`);
+          await expect(svg.isVisible()).resolves.toBe(true);
+          const box = await svg.boundingBox();
+          expect(box!.width, id).toBeGreaterThan(150);
+          expect(box!.height, id).toBeGreaterThan(100);
+          // Marks were drawn: the heatmap cells, bars, points and lines are SVG paths.
+          expect(await svg.locator('path').count(), id).toBeGreaterThan(3);
+        }
+        await expect(page.locator('li[data-insight]').count()).resolves.toBe(data.devices[0]!.insights.reduce((n, v) => n + v.insights.length, 0));
+        await page.screenshot({ path: join(RESULTS, 'report.png'), fullPage: true });
+        expect(existsSync(join(RESULTS, 'report.png'))).toBe(true);
+      } finally {
+        await context.close();
+        rmSync(profileDir, { recursive: true, force: true });
       }
-      await expect(page.locator('li[data-insight]').count()).resolves.toBe(data.devices[0]!.insights.reduce((n, v) => n + v.insights.length, 0));
-      await page.screenshot({ path: join(RESULTS, 'report.png'), fullPage: true });
-      expect(existsSync(join(RESULTS, 'report.png'))).toBe(true);
-    } finally {
-      await context.close();
-      rmSync(profileDir, { recursive: true, force: true });
-    }
-  });
+    },
+  );
 });

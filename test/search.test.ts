@@ -130,12 +130,7 @@ describe('Pareto fronts and hypervolume', () => {
   });
 
   it('sorts the output by (accuracy, latency) descending', () => {
-    expect(sortByAccuracyThenLatencyDescending([point(75, 20), point(80, 40), point(80, 45), point(70, 10)])).toEqual([
-      point(80, 45),
-      point(80, 40),
-      point(75, 20),
-      point(70, 10),
-    ]);
+    expect(sortByAccuracyThenLatencyDescending([point(75, 20), point(80, 40), point(80, 45), point(70, 10)])).toEqual([point(80, 45), point(80, 40), point(75, 20), point(70, 10)]);
   });
 
   it('computes the 2-D hypervolume by hand', () => {
@@ -307,8 +302,7 @@ function checkingEvaluator(doc: SpaceDocument, objective: (arch: Architecture) =
 }
 
 describe('search', () => {
-  const smallPareto = (doc: SpaceDocument, seed: number): SearchConfig =>
-    searchConfig(doc, 'pareto', { seed, initialSize: 30, iterations: 5, budgetPerIteration: 40 });
+  const smallPareto = (doc: SpaceDocument, seed: number): SearchConfig => searchConfig(doc, 'pareto', { seed, initialSize: 30, iterations: 5, budgetPerIteration: 40 });
 
   it('provides the paper defaults as presets', () => {
     expect(PARETO_SEARCH_PRESET).toMatchObject({ initialSize: 100, iterations: 10, budgetPerIteration: 200, paretoLayers: 1, mutationDepth: 1, resolution: 224, seed: 12345 });
@@ -332,7 +326,9 @@ describe('search', () => {
     expect(refuse('ofa-mbv3', ['original', 'derived', 'original'])).toThrow(/search.spaces: a space is listed twice/);
     expect(refuse('ofa-mbv3', ['original'])).toThrow(/search.spaces: /);
     expect(refuse('ofa-mbv3', ['original', 'paper:tpu'])).toThrow(/search.spaces\[1\]: got an invalid value; allowed: "original", "derived", "paper:npu"/);
-    expect(refuse('proxylessnas', ['original', 'paper:n10'])).toThrow(/search.spaces\[1\]: the paper has no n10 space for proxylessnas; allowed paper spaces: "paper:npu", "paper:gpu", "paper:cpu", "paper:max_acc"/);
+    expect(refuse('proxylessnas', ['original', 'paper:n10'])).toThrow(
+      /search.spaces\[1\]: the paper has no n10 space for proxylessnas; allowed paper spaces: "paper:npu", "paper:gpu", "paper:cpu", "paper:max_acc"/,
+    );
     expect(refuse('resnet50', ['original', 'paper:npu'])).toThrow(/allowed paper spaces: "paper:max_acc"/);
     expect(paperArms('resnet50')).toEqual(['paper:max_acc']);
   });
@@ -361,7 +357,10 @@ describe('search', () => {
     const doc = ladderSpace();
     for (const seed of [1, 2, 3]) {
       const config = searchConfig(doc, 'max-accuracy', { seed, iterations: 25, topK: 2 });
-      const result = await runSearch(config, checkingEvaluator(doc, (arch) => ({ accuracy: ladderScore(arch), latencyMs: 1 })));
+      const result = await runSearch(
+        config,
+        checkingEvaluator(doc, (arch) => ({ accuracy: ladderScore(arch), latencyMs: 1 })),
+      );
       expect(result.top[0]!.arch.units).toEqual(Array.from({ length: 5 }, () => ['e6k7', 'e6k7', 'e6k7']));
       expect(result.evaluationCount).toBeLessThanOrEqual(config.initialSize + config.iterations * config.budgetPerIteration);
     }
@@ -401,8 +400,18 @@ describe('search', () => {
   it('gives the pruned space (no kernel 7) a larger hypervolume on a device where kernel 7 is slow', async () => {
     const original = originalSpace('ofa-mbv3');
     const pruned: SpaceDocument = { ...original, name: 'no-k7', units: original.units.map((u) => ({ ...u, blocks: u.blocks.filter((b) => !b.endsWith('k7')) })) };
-    const arms = comparisonConfigs({ ...PARETO_SEARCH_PRESET, initialSize: 30, iterations: 5, budgetPerIteration: 40 }, [{ arm: 'original', space: original }, { arm: 'derived', space: pruned }], [1, 2, 3]);
-    expect(arms.map((a) => a.configs.map((c) => c.seed))).toEqual([[1, 2, 3], [1, 2, 3]]);
+    const arms = comparisonConfigs(
+      { ...PARETO_SEARCH_PRESET, initialSize: 30, iterations: 5, budgetPerIteration: 40 },
+      [
+        { arm: 'original', space: original },
+        { arm: 'derived', space: pruned },
+      ],
+      [1, 2, 3],
+    );
+    expect(arms.map((a) => a.configs.map((c) => c.seed))).toEqual([
+      [1, 2, 3],
+      [1, 2, 3],
+    ]);
     const evaluate = async (archs: Architecture[]) => archs.map(slowKernel7);
     const runs = { device: 'synthetic', arms: await Promise.all(arms.map(async ({ arm, configs }) => ({ arm, runs: await Promise.all(configs.map((c) => runSearch(c, evaluate))) }))) };
     const comparison = compareParetoRuns(runs);
@@ -596,11 +605,16 @@ describe('search with rejected candidates', () => {
     const mostlyBroken = async (archs: Architecture[]) =>
       archs.map((arch): EvaluationOutcome => (arch.units[0]!.length === 4 ? slowKernel7(arch) : { ...slowKernel7(arch), latencyMs: -1 }));
     await expect(runSearch(config, mostlyBroken)).rejects.toThrow(SearchFailedError);
-    await expect(runSearch(config, mostlyBroken)).rejects.toThrow(/of the 20 candidates evaluated by step 0 were rejected \(more than 50%\).*latency must be a positive number of ms, got -1/);
+    await expect(runSearch(config, mostlyBroken)).rejects.toThrow(
+      /of the 20 candidates evaluated by step 0 were rejected \(more than 50%\).*latency must be a positive number of ms, got -1/,
+    );
     // One rejection among many is not a failure.
     let state = startSearch(config);
     const batch = nextBatch(state);
-    state = acceptResults(state, batch.map((arch, i) => (i === 0 ? { rejected: 'one bad' } : slowKernel7(arch))));
+    state = acceptResults(
+      state,
+      batch.map((arch, i) => (i === 0 ? { rejected: 'one bad' } : slowKernel7(arch))),
+    );
     expect(searchFailure(state)).toBeUndefined();
     expect(state.rejections).toEqual([{ hash: architectureHash(batch[0]!), arch: batch[0], step: 0, reason: 'one bad' }]);
   });
@@ -647,7 +661,13 @@ describe('comparison', () => {
     expect(derivedArm!.ratio).toBeCloseTo(650 / 300, 12);
     expect(npu!.ratio).toBeCloseTo(450 / 300, 12);
     // Without a given reference, one is derived from all the arms' fronts.
-    const derived = compareParetoRuns({ device: 'npu', arms: [{ arm: 'original', runs: [result('o', 1, [point(70, 10)])] }, { arm: 'derived', runs: [result('p', 1, [point(80, 40)])] }] });
+    const derived = compareParetoRuns({
+      device: 'npu',
+      arms: [
+        { arm: 'original', runs: [result('o', 1, [point(70, 10)])] },
+        { arm: 'derived', runs: [result('p', 1, [point(80, 40)])] },
+      ],
+    });
     expect(derived.reference.accuracyFloor).toBeCloseTo(69, 10);
     expect(derived.reference.latencyCeilingMs).toBeCloseTo(43, 10);
   });

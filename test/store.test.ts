@@ -30,7 +30,7 @@ const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 interface Harness {
   store: ArtifactStore;
   /** Replaces the stored bytes of `key` behind the store's back; the stored checksum stays as it was. */
-  corruptKeepingChecksum(key: string, bytes: Uint8Array): Promise<void>;
+  corruptKeepingChecksum: (key: string, bytes: Uint8Array) => Promise<void>;
   /** Strings that must never show up in describe() or errors. */
   secrets: string[];
 }

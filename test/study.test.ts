@@ -17,9 +17,20 @@ import { StudySpecError, parseStudySpec } from '../pipelines/study/spec.js';
 import { startDeviceWorker, startOrchestratorWorker, type RunningWorker, type RuntimeConfig } from '../workers/runtime.js';
 import { cancelStudy, pauseStudy, resumeStudy, startStudy, studyStatus } from '../workers/study-client.js';
 import { SEARCH_ATTRIBUTES } from '../workflows/definitions.js';
+import type { studyWorkflow } from '../workflows/study.js';
 import { startMinio, type MinioServer } from './helpers/minio.js';
 import { seededPredictions } from './helpers/predictions.js';
-import { TEST_DEVICE, TEST_REFERENCE_DEVICE, TEST_TIMEOUTS, smallSpec, spawnDeviceWorker, startTestTemporal, tempDir, writeTestDevicesFile, type TestTemporal } from './helpers/study.js';
+import {
+  TEST_DEVICE,
+  TEST_REFERENCE_DEVICE,
+  TEST_TIMEOUTS,
+  smallSpec,
+  spawnDeviceWorker,
+  startTestTemporal,
+  tempDir,
+  writeTestDevicesFile,
+  type TestTemporal,
+} from './helpers/study.js';
 
 async function startWorkers(config: RuntimeConfig): Promise<RunningWorker[]> {
   return [await startOrchestratorWorker(config), await startDeviceWorker({ ...config, device: TEST_DEVICE })];
@@ -119,7 +130,12 @@ describe('a study on the filesystem store', () => {
 
     const cacheBefore = await cachedMeasurements(store);
     // Every planned architecture measured once; the rest are the search fronts re-measured on the device.
-    expect(await cachedMeasurements(store, plan.architectures.map((a) => a.hash))).toHaveLength(plan.architectures.length);
+    expect(
+      await cachedMeasurements(
+        store,
+        plan.architectures.map((a) => a.hash),
+      ),
+    ).toHaveLength(plan.architectures.length);
     expect(result.comparisons).toEqual([expect.objectContaining({ device: TEST_DEVICE, objective: 'pareto' })]);
     expect(result.insights.map((i) => i.objective).sort()).toEqual(['max-accuracy', 'pareto']);
     const afterCompletion = await startStudy(temporal.client, spec, { timeouts: TEST_TIMEOUTS });
@@ -177,7 +193,11 @@ describe('a study on the filesystem store', () => {
     // The store holds the earlier tests' measurements too: only this study's architectures count, and the cancel
     // comes once at least one of them is measured.
     const plan = await store.getJson<StudyPlan>(`studies/${started.workflowId}/plan.json`);
-    const own = () => cachedMeasurements(store, plan.architectures.map((a) => a.hash));
+    const own = () =>
+      cachedMeasurements(
+        store,
+        plan.architectures.map((a) => a.hash),
+      );
     await expect.poll(async () => (await own()).length, { timeout: 60_000, interval: 100 }).toBeGreaterThanOrEqual(1);
     await cancelStudy(temporal.client, started.workflowId);
     await expect(started.handle.result()).rejects.toThrow();
@@ -291,7 +311,10 @@ describe('reliability', () => {
       const result = await started.handle.result();
       const { plan, measured } = await expectCompleteStudy(store, result.studyId);
       // Each architecture has exactly one cached measurement, and the batches report exactly it.
-      const cache = await cachedMeasurements(store, plan.architectures.map((a) => a.hash));
+      const cache = await cachedMeasurements(
+        store,
+        plan.architectures.map((a) => a.hash),
+      );
       expect(cache).toHaveLength(plan.architectures.length);
       const status = await studyStatus(temporal.client, started.workflowId);
       const latency = status.campaigns.find((c) => c.kind === 'latency')!;
@@ -329,7 +352,7 @@ describe('reliability', () => {
       await expect.poll(async () => (await cachedMeasurements(store)).length, { timeout: 120_000, interval: 100 }).toBeGreaterThanOrEqual(1);
       await temporal.close();
       temporal = await startTestTemporal(dbFile, port);
-      const result = await temporal.client.workflow.getHandle(started.workflowId).result();
+      const result = await temporal.client.workflow.getHandle<typeof studyWorkflow>(started.workflowId).result();
       await expectCompleteStudy(store, result.studyId);
       const runs: string[] = [];
       for await (const run of temporal.client.workflow.list({ query: `WorkflowId = '${started.workflowId}.latency.${TEST_DEVICE}'` })) runs.push(run.runId);

@@ -151,7 +151,9 @@ describe('secure links to Temporal (mTLS and an API key through a TLS-terminatin
     ]) {
       const refused = await runCli(['worker', '--device', DEVICE], cliEnv(overrides));
       expect(refused.code).toBe(2);
-      expect(refused.stderr).toMatch(new RegExp(`^blockscope: cannot reach Temporal at 127\\.0\\.0\\.1:${proxy.port} over TLS \\(CA [^)]*\\), with an API key: .+; check the TLS settings`, 'm'));
+      expect(refused.stderr).toMatch(
+        new RegExp(`^blockscope: cannot reach Temporal at 127\\.0\\.0\\.1:${proxy.port} over TLS \\(CA [^)]*\\), with an API key: .+; check the TLS settings`, 'm'),
+      );
       // The proxy's answer to a missing or untrusted client certificate is in the message.
       expect(refused.stderr).toContain('400 Bad Request');
       expect(refused.stderr).not.toMatch(/^\s+at /m);
@@ -174,7 +176,9 @@ describe('secure links to Temporal (mTLS and an API key through a TLS-terminatin
   });
 
   it('names the missing half of a client certificate pair and an unreadable file', async () => {
-    await expect(connectTemporalClient({ address, tls: { certPath: certs.clientCert } })).rejects.toThrow(/--tls-cert-path and --tls-key-path .* go together for mTLS; only --tls-cert-path is set/);
+    await expect(connectTemporalClient({ address, tls: { certPath: certs.clientCert } })).rejects.toThrow(
+      /--tls-cert-path and --tls-key-path .* go together for mTLS; only --tls-cert-path is set/,
+    );
     await expect(connectTemporalClient({ address, tls: { caPath: join(dir, 'missing.pem') } })).rejects.toThrow(`--tls-ca-path: cannot read ${join(dir, 'missing.pem')} (ENOENT)`);
     const refused = await runCli(['study', 'list'], cliEnv({ TEMPORAL_TLS: 'maybe' }));
     expect(refused.stderr).toContain('blockscope: TEMPORAL_TLS must be true or false, got "maybe"');
@@ -239,8 +243,15 @@ describe('the S3 store over HTTPS with a private CA (AWS_CA_BUNDLE)', () => {
 
   it('names AWS_CA_BUNDLE when its path is relative or unreadable', () => {
     expect(() => storeConfigFromEnv(env('certs/ca.pem'))).toThrow(new StoreConfigError('AWS_CA_BUNDLE must be the absolute path of a PEM file, got "certs/ca.pem"'));
-    expect(() => new S3ArtifactStore({ region: 'us-east-1', bucket: 'tls-bucket', endpoint: 'https://127.0.0.1:1', caBundle: join(dir, 'missing.pem'), credentials: { accessKeyId: 'a', secretAccessKey: 'b' } })).toThrow(
-      `the S3 CA bundle (store.caBundle / AWS_CA_BUNDLE) cannot be read: ${join(dir, 'missing.pem')} (ENOENT)`,
-    );
+    expect(
+      () =>
+        new S3ArtifactStore({
+          region: 'us-east-1',
+          bucket: 'tls-bucket',
+          endpoint: 'https://127.0.0.1:1',
+          caBundle: join(dir, 'missing.pem'),
+          credentials: { accessKeyId: 'a', secretAccessKey: 'b' },
+        }),
+    ).toThrow(`the S3 CA bundle (store.caBundle / AWS_CA_BUNDLE) cannot be read: ${join(dir, 'missing.pem')} (ENOENT)`);
   });
 });

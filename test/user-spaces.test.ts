@@ -86,7 +86,13 @@ describe('space definition documents', () => {
   it('name the field and the allowed values of every problem', () => {
     expect(problems(() => parseSpaceDefinition({ ...v2Raw(), family: 'transformer' }))).toBe('family: unknown family "transformer"; allowed: mbconv, bottleneck');
     const many = problems(() =>
-      parseSpaceDefinition({ ...v2Raw(), kernels: [3, 4], stem: { channels: 32, activation: 'gelu' }, units: [{ channels: 24, stride: 3, activation: 'relu6', se: false, layers: [3, 2] }], extra: 1 }),
+      parseSpaceDefinition({
+        ...v2Raw(),
+        kernels: [3, 4],
+        stem: { channels: 32, activation: 'gelu' },
+        units: [{ channels: 24, stride: 3, activation: 'relu6', se: false, layers: [3, 2] }],
+        extra: 1,
+      }),
     );
     expect(many).toContain('kernels[1]: expected an odd kernel size');
     expect(many).toContain('stem.activation: got an invalid value; allowed: "relu", "relu6", "hswish"');
@@ -217,11 +223,28 @@ describe('the CLI takes a space definition file wherever it takes --space', () =
   it('lut build measures every distinct block of the space on onnxruntime', () => {
     const devicesFile = writeTestDevicesFile(dir);
     const out = join(dir, 'lut.yaml');
-    const result = cli(['lut', 'build', '--device', TEST_DEVICE, '--space', resolve(ROOT, 'presets/spaces/mobilenetv2-like.yaml'), '--resolution', '128', '--devices', devicesFile, '--out', out]);
+    const result = cli([
+      'lut',
+      'build',
+      '--device',
+      TEST_DEVICE,
+      '--space',
+      resolve(ROOT, 'presets/spaces/mobilenetv2-like.yaml'),
+      '--resolution',
+      '128',
+      '--devices',
+      devicesFile,
+      '--out',
+      out,
+    ]);
     expect(result.status, result.stderr).toBe(0);
     const table = parseYaml(readFileSync(out, 'utf8')) as { space: string; entries: Record<string, { ms: number }> };
     expect(table.space).toBe(V2);
-    expect(Object.keys(table.entries).sort()).toEqual(distinctBlocks(V2, [128]).map((b) => b.key).sort());
+    expect(Object.keys(table.entries).sort()).toEqual(
+      distinctBlocks(V2, [128])
+        .map((b) => b.key)
+        .sort(),
+    );
     for (const entry of Object.values(table.entries)) expect(entry.ms).toBeGreaterThan(0);
   });
 });

@@ -8,14 +8,7 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { saveLookupTable } from '../activities/devices/lookup-table.js';
-import {
-  ArtifactNotFoundError,
-  CountingArtifactStore,
-  ForwardingArtifactStore,
-  FsArtifactStore,
-  type ArtifactStore,
-  type ReadTally,
-} from '../activities/storage/index.js';
+import { ArtifactNotFoundError, CountingArtifactStore, ForwardingArtifactStore, FsArtifactStore, type ArtifactStore, type ReadTally } from '../activities/storage/index.js';
 import { BATCH_FILES_IN_FLIGHT } from '../activities/study/batch.js';
 import { studyKeys } from '../activities/study/keys.js';
 import { readAccuracyWork, readLatencyWork, writeWorkLists } from '../activities/study/work.js';
@@ -191,7 +184,9 @@ describe('store reads through Temporal', () => {
     await saveLookupTable(join(dir, 'lut.yaml'), kernelBoundTable(160, DEVICE));
     const devicesFile = join(dir, 'devices.yaml');
     writeFileSync(devicesFile, `devices:\n  - id: ${DEVICE}\n    backend: lookup-table\n    table: lut.yaml\n`);
-    const architectures = new Map([studySpec('plan'), slowAggregationSpec()].flatMap((raw) => planStudy(parseStudySpec(raw)).architectures.map(({ hash, arch }) => [hash, arch] as const)));
+    const architectures = new Map(
+      [studySpec('plan'), slowAggregationSpec()].flatMap((raw) => planStudy(parseStudySpec(raw)).architectures.map(({ hash, arch }) => [hash, arch] as const)),
+    );
     writeFileSync(join(dir, 'accuracy.csv'), ['hash,top1', ...[...architectures].map(([hash, arch]) => `${hash},${additiveAccuracy(arch).toFixed(4)}`), ''].join('\n'));
     const wrapStore = (inner: ArtifactStore) => {
       const slow = new SlowAnalysisStore(inner, () => slowAnalysis, 1500);

@@ -49,7 +49,8 @@ export function connectionSecurityFromEnv(env: Env = process.env): Pick<Temporal
     if (value !== undefined) tls[field] = value;
   }
   const flag = nonEmpty(env['TEMPORAL_TLS'])?.toLowerCase();
-  if (flag !== undefined && !['true', '1', 'false', '0'].includes(flag)) throw new TemporalConnectionError(`TEMPORAL_TLS must be true or false, got ${JSON.stringify(env['TEMPORAL_TLS'])}`);
+  if (flag !== undefined && !['true', '1', 'false', '0'].includes(flag))
+    throw new TemporalConnectionError(`TEMPORAL_TLS must be true or false, got ${JSON.stringify(env['TEMPORAL_TLS'])}`);
   const enabled = flag === 'true' || flag === '1' || Object.keys(tls).length > 0;
   const apiKey = nonEmpty(env['TEMPORAL_API_KEY']);
   return { ...(enabled ? { tls } : {}), ...(apiKey !== undefined ? { apiKey } : {}) };
@@ -67,7 +68,9 @@ function readPem(path: string, option: string): Buffer {
 export function connectionOptions(settings: TemporalConnectionSettings): { address: string; tls?: TLSConfig; apiKey?: string } {
   const { tls, apiKey } = settings;
   if (tls && Boolean(tls.certPath) !== Boolean(tls.keyPath)) {
-    throw new TemporalConnectionError(`--tls-cert-path and --tls-key-path (TEMPORAL_TLS_CERT_PATH, TEMPORAL_TLS_KEY_PATH) go together for mTLS; only ${tls.certPath ? '--tls-cert-path' : '--tls-key-path'} is set`);
+    throw new TemporalConnectionError(
+      `--tls-cert-path and --tls-key-path (TEMPORAL_TLS_CERT_PATH, TEMPORAL_TLS_KEY_PATH) go together for mTLS; only ${tls.certPath ? '--tls-cert-path' : '--tls-key-path'} is set`,
+    );
   }
   const config: TLSConfig | undefined = tls
     ? {
@@ -92,12 +95,15 @@ function failure(settings: TemporalConnectionSettings, error: unknown): Temporal
   // The client's error says that it failed; its causes say why (a status from a proxy, a handshake alert).
   const messages: string[] = [];
   for (let cause: unknown = error; cause !== undefined && messages.length < 4; cause = cause instanceof Error ? cause.cause : undefined) {
-    const text = cause instanceof Error ? cause.message : String(cause);
+    const text = cause instanceof Error ? cause.message : typeof cause === 'string' ? cause : JSON.stringify(cause);
     if (!messages.some((seen) => seen.includes(text))) messages.push(text);
   }
   let message = messages.join(': ');
   if (settings.apiKey) message = message.split(settings.apiKey).join('<api key>');
-  const hint = settings.tls || settings.apiKey ? '; check the TLS settings (--tls-ca-path, --tls-cert-path, --tls-key-path, --tls-server-name) and the API key' : '; start it with `npx blockscope dev` or set --address / TEMPORAL_ADDRESS';
+  const hint =
+    settings.tls || settings.apiKey
+      ? '; check the TLS settings (--tls-ca-path, --tls-cert-path, --tls-key-path, --tls-server-name) and the API key'
+      : '; start it with `npx blockscope dev` or set --address / TEMPORAL_ADDRESS';
   return new TemporalConnectionError(`cannot reach Temporal at ${describeConnection(settings)}: ${message}${hint}`);
 }
 

@@ -4,10 +4,10 @@
  */
 import { hostname } from 'node:os';
 import { asyncLocalStorage } from '@temporalio/activity';
-import { NativeConnection, Worker } from '@temporalio/worker';
+import { type NativeConnection, Worker } from '@temporalio/worker';
 import { createAccuracyStudyScorers } from '../activities/accuracy/study-scorers.js';
 import { createMeasurer, loadDevices, type DeviceRegistry } from '../activities/devices/index.js';
-import { openArtifactStore, type ArtifactStore, type StoreConfig } from '../activities/storage/index.js';
+import { S3ArtifactStore, openArtifactStore, type ArtifactStore, type StoreConfig } from '../activities/storage/index.js';
 import { createDeviceActivities } from '../activities/study/device.js';
 import { createOrchestratorActivities } from '../activities/study/orchestrator.js';
 import { ORCHESTRATOR_QUEUE, deviceQueue } from '../workflows/definitions.js';
@@ -40,7 +40,7 @@ export function activityReadLabel(): string {
 
 async function openStore(config: RuntimeConfig): Promise<ArtifactStore> {
   const store = openArtifactStore(config.store);
-  if ('ensureBucket' in store && typeof store.ensureBucket === 'function') await store.ensureBucket();
+  if (store instanceof S3ArtifactStore) await store.ensureBucket();
   return config.wrapStore ? config.wrapStore(store) : store;
 }
 
@@ -67,7 +67,11 @@ export async function startOrchestratorWorker(config: RuntimeConfig, connection?
     taskQueue: ORCHESTRATOR_QUEUE,
     identity: `orchestrator@${hostname()}/${process.pid}`,
     workflowBundle: await workflowBundle(),
-    activities: createOrchestratorActivities({ store, knownDevices: async () => registry.ids().map((id) => ({ id, backend: registry.get(id).backend })), accuracyScorers: scorers.forSpec }),
+    activities: createOrchestratorActivities({
+      store,
+      knownDevices: async () => registry.ids().map((id) => ({ id, backend: registry.get(id).backend })),
+      accuracyScorers: scorers.forSpec,
+    }),
     shutdownGraceTime: `${config.shutdownGraceSeconds ?? 10} seconds`,
   });
   return startRunning(worker, async () => {
@@ -81,7 +85,7 @@ export async function startDeviceWorker(config: RuntimeConfig & { device: string
   const device = registry.get(config.device);
   const ownConnection = connection ?? (await connectTemporalWorker(config));
   const store = await openStore(config);
-  const measurer = await createMeasurer(device, { cache: store });
+  const measurer = createMeasurer(device, { cache: store });
   const worker = await Worker.create({
     connection: ownConnection,
     namespace: config.namespace,

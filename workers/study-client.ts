@@ -2,7 +2,7 @@
  * The client side of a study: start (idempotently), inspect, pause/resume, cancel and list studies.
  * Used by the CLI, the embedded default and the tests.
  */
-import { Client, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
+import { type Client, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
 import { parseStudySpec, searchBudget, studySpecHash, studyWorkflowId, type StudySpec } from '../pipelines/study/spec.js';
 import {
   ORCHESTRATOR_QUEUE,

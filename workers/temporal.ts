@@ -3,7 +3,7 @@
  * search-attribute registration, namespace retention and the workflow bundle.
  */
 import { fileURLToPath } from 'node:url';
-import { Connection } from '@temporalio/client';
+import { type Connection } from '@temporalio/client';
 import proto from '@temporalio/proto';
 import Long from 'long';
 import { bundleWorkflowCode, type WorkflowBundle } from '@temporalio/worker';

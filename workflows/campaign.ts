@@ -3,19 +3,19 @@
  * a device's latency (queue device.<id>) or the study's accuracy scores. Its own history, so a device
  * can be inspected, retried or cancelled alone; it continues as new before the history grows large.
  */
-import {
-  ApplicationFailure,
-  condition,
-  continueAsNew,
-  isCancellation,
-  proxyActivities,
-  setCurrentDetails,
-  setHandler,
-  setWorkflowOptions,
-  workflowInfo,
-} from '@temporalio/workflow';
+import { ApplicationFailure, condition, continueAsNew, isCancellation, proxyActivities, setCurrentDetails, setHandler, setWorkflowOptions, workflowInfo } from '@temporalio/workflow';
 import type { AccuracyRecord, BatchRequest, BatchSummary, DeviceActivities, OrchestratorActivities } from '../activities/study/contracts.js';
-import { ORCHESTRATOR_QUEUE, WORKFLOW_DEFINITION_OPTIONS, activityOptions, campaignProgressQuery, historyIsLarge, pauseSignal, resumeSignal, type CampaignInput, type CampaignProgress } from './definitions.js';
+import {
+  ORCHESTRATOR_QUEUE,
+  WORKFLOW_DEFINITION_OPTIONS,
+  activityOptions,
+  campaignProgressQuery,
+  historyIsLarge,
+  pauseSignal,
+  resumeSignal,
+  type CampaignInput,
+  type CampaignProgress,
+} from './definitions.js';
 import { evaluatorCalls, type EvaluatorCalls } from './evaluator.js';
 
 export interface CampaignResult {
@@ -67,7 +67,8 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
   const bookkeeping = proxyActivities<OrchestratorActivities>(activityOptions('analysis', ORCHESTRATOR_QUEUE, input.timeouts));
   const { source, evaluatorTaskQueue } = input.spec.accuracy;
   // A user's evaluator worker only implements evaluateAccuracy; our orchestrator reads and writes the store.
-  const evaluator = input.kind === 'accuracy' && source === 'evaluator' && evaluatorTaskQueue ? evaluatorCalls(evaluatorTaskQueue, input.timeouts, input.spec.spaceDefinition) : undefined;
+  const evaluator =
+    input.kind === 'accuracy' && source === 'evaluator' && evaluatorTaskQueue ? evaluatorCalls(evaluatorTaskQueue, input.timeouts, input.spec.spaceDefinition) : undefined;
   const evaluateBatch = async (request: BatchRequest, calls: EvaluatorCalls): Promise<BatchSummary> => {
     const items = await bookkeeping.planBatch(request);
     const results = await calls.evaluate(items.map((item) => item.arch));
@@ -76,7 +77,9 @@ export async function campaignWorkflow(input: CampaignInput): Promise<CampaignRe
   };
   const runBatch = (request: BatchRequest): Promise<BatchSummary> => {
     // The summary names the batch in the Temporal UI's event list.
-    const summary = { summary: `batch ${request.batchIndex + 1} of ${batches}: architectures ${request.batchIndex * request.batchSize + 1}-${Math.min(input.total, (request.batchIndex + 1) * request.batchSize)}` };
+    const summary = {
+      summary: `batch ${request.batchIndex + 1} of ${batches}: architectures ${request.batchIndex * request.batchSize + 1}-${Math.min(input.total, (request.batchIndex + 1) * request.batchSize)}`,
+    };
     if (input.kind === 'latency') return device.measureBatch.executeWithOptions(summary, [{ ...request, device: input.target }]);
     if (evaluator) return evaluateBatch(request, evaluator);
     return orchestrator.scoreAccuracyBatch.executeWithOptions(summary, [{ ...request, spec: input.spec }]);

@@ -1,5 +1,6 @@
 /** Signals, queries, search attributes and shared types of the study workflows. */
-import { defineSearchAttributeKey, SearchAttributeType, type ActivityOptions, type RetryPolicy, type WorkflowDefinitionOptions } from '@temporalio/common';
+import { defineSearchAttributeKey, SearchAttributeType, type RetryPolicy, type WorkflowDefinitionOptions } from '@temporalio/common';
+import type { ActivityOptions } from '@temporalio/workflow';
 import { defineQuery, defineSignal, workflowInfo } from '@temporalio/workflow';
 import type { CampaignKind, ComparisonRef, InsightRef, PreparedStudy, ProfileRef, StudyReportRef } from '../activities/study/contracts.js';
 import type { StudySpec } from '../pipelines/study/spec.js';
@@ -173,5 +174,4 @@ export const resumeSignal = defineSignal('resume');
 export const studyProgressQuery = defineQuery<StudyProgress>('studyProgress');
 export const campaignProgressQuery = defineQuery<CampaignProgress>('campaignProgress');
 
-export const campaignWorkflowId = (studyId: string, kind: CampaignKind, target: string) =>
-  kind === 'accuracy' ? `${studyId}.accuracy` : `${studyId}.latency.${target}`;
+export const campaignWorkflowId = (studyId: string, kind: CampaignKind, target: string) => (kind === 'accuracy' ? `${studyId}.accuracy` : `${studyId}.latency.${target}`);

@@ -41,7 +41,6 @@ import {
   type StudyWorkflowInput,
 } from './definitions.js';
 
-
 /** Batches a campaign runs before continuing as new: ~10 history events each, far below the limits. */
 const BATCHES_PER_RUN = 200;
 
@@ -67,7 +66,13 @@ export async function studyWorkflow(input: StudyWorkflowInput): Promise<StudyRes
     upsertSearchAttributes([{ key: SEARCH_ATTRIBUTES.status, value: next }]);
   };
   const forwardToCampaigns = async (signal: typeof pauseSignal | typeof resumeSignal) => {
-    await Promise.all(campaigns.map((c) => getExternalWorkflowHandle(c.workflowId).signal(signal).catch(() => undefined)));
+    await Promise.all(
+      campaigns.map((c) =>
+        getExternalWorkflowHandle(c.workflowId)
+          .signal(signal)
+          .catch(() => undefined),
+      ),
+    );
   };
 
   setHandler(studyProgressQuery, () => ({ studyId, stage, status, paused, campaigns: [...campaigns] }));
@@ -89,7 +94,22 @@ export async function studyWorkflow(input: StudyWorkflowInput): Promise<StudyRes
       workflowId,
       parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
       staticSummary: `${kind} of ${total} architectures on ${taskQueue}`,
-      args: [{ studyId, kind, target, taskQueue, planKey, spec, total, batchSize, timeouts, startBatch: 0, carried: { computed: 0, cached: 0, paused, elapsedMs: 0 }, batchesPerRun: input.batchesPerRun ?? BATCHES_PER_RUN }],
+      args: [
+        {
+          studyId,
+          kind,
+          target,
+          taskQueue,
+          planKey,
+          spec,
+          total,
+          batchSize,
+          timeouts,
+          startBatch: 0,
+          carried: { computed: 0, cached: 0, paused, elapsedMs: 0 },
+          batchesPerRun: input.batchesPerRun ?? BATCHES_PER_RUN,
+        },
+      ],
     });
     return handle.result();
   };

@@ -9,7 +9,7 @@ import { createAccuracyScorer, type AccuracyScorer, type AccuracyScorerConfig } 
 import { OnnxThread } from './onnx-pool.js';
 
 export interface AccuracyStudyScorers {
-  forSpec(spec: StudySpec): Promise<AccuracyScorer>;
+  forSpec: (spec: StudySpec) => Promise<AccuracyScorer>;
   close(): Promise<void>;
 }
 

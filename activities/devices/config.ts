@@ -45,7 +45,7 @@ const protocolSchema = strictObject({
    * Slow changes of the host's speed (other tenants, frequency) cancel in the ratio; the reference runs double the time.
    */
   reference: z.enum(REFERENCE_MODES).default('none'),
-}).refine((p) => p.minRuns <= p.maxRuns, { message: 'maxRuns must be at least minRuns', path: ['maxRuns'] });
+}).refine((p) => p.minRuns <= p.maxRuns, { error: 'maxRuns must be at least minRuns', path: ['maxRuns'] });
 
 const onnxRuntimeDeviceSchema = strictObject({
   id: deviceId,
@@ -76,25 +76,31 @@ const commandDeviceSchema = strictObject({
   description: z.string().optional(),
   identity,
   backend: z.literal('command'),
-  command: z.string().min(1).superRefine((template, ctx) => {
-    for (const [, name] of template.matchAll(/\{([a-z]+)\}/g)) {
-      if (!(COMMAND_PLACEHOLDERS as readonly string[]).includes(name!)) {
-        ctx.addIssue({ code: 'custom', message: `unknown placeholder {${name}}; allowed: ${COMMAND_PLACEHOLDERS.map((p) => `{${p}}`).join(', ')}` });
+  command: z
+    .string()
+    .min(1)
+    .superRefine((template, ctx) => {
+      for (const [, name] of template.matchAll(/\{([a-z]+)\}/g)) {
+        if (!(COMMAND_PLACEHOLDERS as readonly string[]).includes(name!)) {
+          ctx.addIssue({ code: 'custom', message: `unknown placeholder {${name}}; allowed: ${COMMAND_PLACEHOLDERS.map((p) => `{${p}}`).join(', ')}` });
+        }
       }
-    }
-  }),
-  pattern: z.string().min(1).superRefine((pattern, ctx) => {
-    try {
-      new RegExp(pattern);
-    } catch (error) {
-      ctx.addIssue({ code: 'custom', message: `not a valid regular expression: ${errorMessage(error)}` });
-      return;
-    }
-    const units = [...pattern.matchAll(/\(\?<(ms|us|s)>/g)];
-    if (units.length !== 1) {
-      ctx.addIssue({ code: 'custom', message: 'must contain exactly one named group (?<ms>…), (?<us>…) or (?<s>…) capturing the latency number in that unit' });
-    }
-  }),
+    }),
+  pattern: z
+    .string()
+    .min(1)
+    .superRefine((pattern, ctx) => {
+      try {
+        new RegExp(pattern);
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: `not a valid regular expression: ${errorMessage(error)}` });
+        return;
+      }
+      const units = [...pattern.matchAll(/\(\?<(ms|us|s)>/g)];
+      if (units.length !== 1) {
+        ctx.addIssue({ code: 'custom', message: 'must contain exactly one named group (?<ms>…), (?<us>…) or (?<s>…) capturing the latency number in that unit' });
+      }
+    }),
   /** 'last': the output's last match is the latency; 'all': every match is one timed run. */
   match: z.enum(['last', 'all']).default('last'),
   /** How many times the command runs per architecture; the result is the median over all timed values. */
@@ -108,7 +114,7 @@ const commandDeviceSchema = strictObject({
   probe: z.string().min(1).optional(),
   /** Working directory of the commands, relative to the devices file. */
   cwd: z.string().min(1).optional(),
-}).refine((d) => !d.command.includes('{threads}') || d.threads !== undefined, { message: 'the command uses {threads}, so threads must be set', path: ['threads'] });
+}).refine((d) => !d.command.includes('{threads}') || d.threads !== undefined, { error: 'the command uses {threads}, so threads must be set', path: ['threads'] });
 
 const deviceSchema = z.discriminatedUnion('backend', [onnxRuntimeDeviceSchema, lookupTableDeviceSchema, commandDeviceSchema]);
 const devicesFileSchema = strictObject({ devices: z.array(deviceSchema) });

@@ -8,16 +8,7 @@ import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { z } from 'zod';
 import { sha256Hex } from '../../pipelines/hash.js';
 import type { BlockDescriptor, IRBlock } from '../../pipelines/network/ir.js';
-import {
-  designSpace,
-  SpaceValidationError,
-  architectureHash,
-  buildNetwork,
-  originalSpace,
-  type Architecture,
-  type SpaceDocument,
-  type SpaceId,
-} from '../../pipelines/spaces/index.js';
+import { designSpace, SpaceValidationError, architectureHash, buildNetwork, originalSpace, type Architecture, type SpaceDocument, type SpaceId } from '../../pipelines/spaces/index.js';
 import { BACKENDS, parseWith, strictObject, type LookupTableDevice, type OnnxRuntimeDevice } from './config.js';
 import { DeviceConfigError, LookupTableMissingEntryError, errorMessage } from './errors.js';
 import { fingerprintHash, onnxRuntimeFingerprint, type DeviceFingerprint } from './fingerprint.js';
@@ -301,7 +292,9 @@ export function lookupTableContradictions(entries: Readonly<Record<string, Looku
  */
 export async function buildLookupTable(device: OnnxRuntimeDevice, options: BuildLookupTableOptions): Promise<LookupTable> {
   if (device.protocol.reference !== 'none') {
-    throw new DeviceConfigError(`device ${device.id}: protocol.reference is ${JSON.stringify(device.protocol.reference)}, but a lookup table times single blocks, which have no reference model; build it with protocol.reference "none"`);
+    throw new DeviceConfigError(
+      `device ${device.id}: protocol.reference is ${JSON.stringify(device.protocol.reference)}, but a lookup table times single blocks, which have no reference model; build it with protocol.reference "none"`,
+    );
   }
   const blocks = distinctBlocks(options.space, options.resolutions);
   const fingerprint = onnxRuntimeFingerprint(device);

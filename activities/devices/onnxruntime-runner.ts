@@ -112,7 +112,13 @@ export class OnnxRuntimeRunner {
         reason = stopReason(statistic(), protocol, elapsedSeconds());
       }
       await this.request({ type: 'unload' }, 'releasing the session', signal);
-      const timing: ModelTiming = { exportMs: loaded.exportMs, sessionCreateMs: loaded.sessionCreateMs, warmupTimingsMs: warmup.timingsMs, timingsMs: timed.timingsMs, stopReason: reason };
+      const timing: ModelTiming = {
+        exportMs: loaded.exportMs,
+        sessionCreateMs: loaded.sessionCreateMs,
+        warmupTimingsMs: warmup.timingsMs,
+        timingsMs: timed.timingsMs,
+        stopReason: reason,
+      };
       return paired ? { ...timing, referenceWarmupTimingsMs: warmup.referenceTimingsMs, referenceTimingsMs: timed.referenceTimingsMs } : timing;
     } finally {
       signal?.removeEventListener('abort', onAbort);

@@ -25,8 +25,6 @@ export type RunnerRequest =
   | { id: number; type: 'unload' };
 
 export type RunnerResult =
-  | { type: 'loaded'; exportMs: number; sessionCreateMs: number }
-  | { type: 'timings'; timingsMs: number[]; referenceTimingsMs?: number[] }
-  | { type: 'unloaded' };
+  { type: 'loaded'; exportMs: number; sessionCreateMs: number } | { type: 'timings'; timingsMs: number[]; referenceTimingsMs?: number[] } | { type: 'unloaded' };
 
 export type RunnerResponse = ({ id: number; ok: true } & RunnerResult) | { id: number; ok: false; error: string };

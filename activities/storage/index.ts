@@ -17,8 +17,7 @@ export { FsArtifactStore } from './fs-store.js';
 export { S3ArtifactStore, type S3Credentials, type S3StoreOptions } from './s3-store.js';
 
 export type StoreConfig =
-  | { kind: 'fs'; root: string }
-  | { kind: 's3'; endpoint?: string; bucket: string; region?: string; prefix?: string; forcePathStyle?: boolean; caBundle?: string };
+  { kind: 'fs'; root: string } | { kind: 's3'; endpoint?: string; bucket: string; region?: string; prefix?: string; forcePathStyle?: boolean; caBundle?: string };
 
 export class StoreConfigError extends Error {
   readonly userFacing = true;
@@ -90,7 +89,13 @@ export function storeConfigFromEnv(env: Env = process.env): StoreConfig {
     if (endpoint !== undefined) config.endpoint = endpoint;
     const caBundle = nonEmpty(env['AWS_CA_BUNDLE']);
     if (caBundle !== undefined) config.caBundle = caBundle;
-    return validateStoreConfig(config, { bucket: 'BLOCKSCOPE_STORE (bucket)', prefix: 'BLOCKSCOPE_STORE (prefix)', endpoint: 'BLOCKSCOPE_S3_ENDPOINT', region: 'AWS_REGION', caBundle: 'AWS_CA_BUNDLE' });
+    return validateStoreConfig(config, {
+      bucket: 'BLOCKSCOPE_STORE (bucket)',
+      prefix: 'BLOCKSCOPE_STORE (prefix)',
+      endpoint: 'BLOCKSCOPE_S3_ENDPOINT',
+      region: 'AWS_REGION',
+      caBundle: 'AWS_CA_BUNDLE',
+    });
   }
 
   throw new StoreConfigError(`BLOCKSCOPE_STORE has scheme ${JSON.stringify(url.protocol)}; allowed schemes are fs: and s3:, ${expected}`);
@@ -179,7 +184,8 @@ export function validateStoreConfig(config: unknown, labels: FieldLabels = confi
 
     const caBundle = fields['caBundle'];
     if (caBundle !== undefined) {
-      if (typeof caBundle !== 'string' || !isAbsolute(caBundle)) throw new StoreConfigError(`${labels.caBundle} must be the absolute path of a PEM file, got ${JSON.stringify(caBundle)}`);
+      if (typeof caBundle !== 'string' || !isAbsolute(caBundle))
+        throw new StoreConfigError(`${labels.caBundle} must be the absolute path of a PEM file, got ${JSON.stringify(caBundle)}`);
       result.caBundle = caBundle;
     }
     return result;

@@ -10,16 +10,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Agent as HttpsAgent } from 'node:https';
-import {
-  CreateBucketCommand,
-  GetObjectCommand,
-  HeadBucketCommand,
-  HeadObjectCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-  S3Client,
-  type S3ClientConfig,
-} from '@aws-sdk/client-s3';
+import { CreateBucketCommand, GetObjectCommand, HeadBucketCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { sha256Hex } from '../../pipelines/hash.js';
 import {
   ArtifactChecksumError,
@@ -90,9 +81,7 @@ export class S3ArtifactStore extends BaseArtifactStore {
     this.location = `s3://${this.bucket}/${this.prefix}@${endpointLabel}`;
 
     const credentials = resolveCredentials(options.credentials, options.env ?? process.env);
-    this.secrets = [credentials.accessKeyId, credentials.secretAccessKey, credentials.sessionToken].filter(
-      (secret): secret is string => secret !== undefined && secret !== '',
-    );
+    this.secrets = [credentials.accessKeyId, credentials.secretAccessKey, credentials.sessionToken].filter((secret): secret is string => secret !== undefined && secret !== '');
     const config: S3ClientConfig = {
       region: options.region,
       forcePathStyle: options.forcePathStyle ?? options.endpoint !== undefined,
@@ -262,9 +251,7 @@ function readCaBundle(path: string): Buffer {
 
 function settleExisting(key: string, existing: StoredObjectHead, sha256: string, size: number): PutResult {
   if (existing.sha256 === null) {
-    throw new ArtifactStoreError(
-      `S3 object for artifact ${JSON.stringify(key)} exists without sha256 metadata; it was not written by ArtifactStore and will not be overwritten`,
-    );
+    throw new ArtifactStoreError(`S3 object for artifact ${JSON.stringify(key)} exists without sha256 metadata; it was not written by ArtifactStore and will not be overwritten`);
   }
   if (existing.sha256 !== sha256) throw new ArtifactConflictError(key, existing.sha256, sha256);
   return { key, sha256, size, created: false };

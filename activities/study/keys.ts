@@ -19,7 +19,8 @@ export const studyKeys = (studyId: string) => ({
   insights: (device: string, objective: string, file: 'report.json' | 'pruned-space.json' | 'insights.txt') => `studies/${studyId}/insights/${device}/${objective}/${file}`,
   searchResult: (device: string, objective: string, space: string, seed: number) => `studies/${studyId}/search/${device}/${objective}/${space}/seed-${seed}.json`,
   /** A search's state when its workflow continues as new after `step` steps (immutable, so one key per step). */
-  searchCheckpoint: (device: string, objective: string, space: string, seed: number, step: number) => `studies/${studyId}/search/${device}/${objective}/${space}/checkpoints/seed-${seed}-step-${step}.json`,
+  searchCheckpoint: (device: string, objective: string, space: string, seed: number, step: number) =>
+    `studies/${studyId}/search/${device}/${objective}/${space}/checkpoints/seed-${seed}-step-${step}.json`,
   remeasured: (device: string, objective: string) => `studies/${studyId}/search/${device}/${objective}/remeasured.json`,
   comparison: (device: string, objective: string) => `studies/${studyId}/search/${device}/${objective}/comparison.json`,
   profile: (device: string, resolution: number, extension: 'json' | 'csv') => `studies/${studyId}/profiles/${device}/r${resolution}/profile.${extension}`,

@@ -47,6 +47,12 @@ export async function deviceLatencies(store: ArtifactStore, studyId: string, pla
   const probeMs = probes.reduce((acc, p) => acc + (p.deviceMs ?? Number.NaN), 0);
   return {
     latencyMs: corrected ? new Map(corrections.map((c) => [c.archHash, c.correctedMs])) : raw,
-    drift: { series, corrected, correctionsKey, uncorrected: corrections.filter((c) => c.factor === null).length, overhead: Number.isFinite(probeMs) && measuredMs > 0 ? probeMs / measuredMs : null },
+    drift: {
+      series,
+      corrected,
+      correctionsKey,
+      uncorrected: corrections.filter((c) => c.factor === null).length,
+      overhead: Number.isFinite(probeMs) && measuredMs > 0 ? probeMs / measuredMs : null,
+    },
   };
 }

@@ -133,9 +133,7 @@ export function createSearchActivities(deps: { store: ArtifactStore; accuracySco
     const space = armSpace(input.spec.space, input.arm, derived);
     await devicePredictor(input.studyId, input.planKey, input.device);
     // Validated here, so the workflow never meets a bad configuration (a RangeError is not retried).
-    return validateSearchConfig(
-      searchConfig(space, input.objective, { seed: input.seed, resolution: input.spec.resolutions[0]!, ...searchBudget(input.spec.search, input.objective) }),
-    );
+    return validateSearchConfig(searchConfig(space, input.objective, { seed: input.seed, resolution: input.spec.resolutions[0]!, ...searchBudget(input.spec.search, input.objective) }));
   }
 
   /**
@@ -212,13 +210,21 @@ export function createSearchActivities(deps: { store: ArtifactStore; accuracySco
       remeasured = {
         predictorOnFronts: {
           n: pairs.length,
-          mape: pairs.length ? meanAbsolutePercentageError(pairs.map((e) => measuredMs.get(e.hash)!), pairs.map((e) => e.latencyMs)) : 0,
-          kendallTau: pairs.length > 1 ? kendallTau(pairs.map((e) => measuredMs.get(e.hash)!), pairs.map((e) => e.latencyMs)) : 0,
+          mape: pairs.length
+            ? meanAbsolutePercentageError(
+                pairs.map((e) => measuredMs.get(e.hash)!),
+                pairs.map((e) => e.latencyMs),
+              )
+            : 0,
+          kendallTau:
+            pairs.length > 1
+              ? kendallTau(
+                  pairs.map((e) => measuredMs.get(e.hash)!),
+                  pairs.map((e) => e.latencyMs),
+                )
+              : 0,
         },
-        comparison:
-          input.objective === 'pareto'
-            ? compareParetoRuns({ device: input.device, arms: runs.arms.map((a) => ({ arm: a.arm, runs: a.runs.map(withMeasured) })) })
-            : null,
+        comparison: input.objective === 'pareto' ? compareParetoRuns({ device: input.device, arms: runs.arms.map((a) => ({ arm: a.arm, runs: a.runs.map(withMeasured) })) }) : null,
       };
     }
     const predictor = await devicePredictor(input.studyId, input.planKey, input.device);

@@ -77,7 +77,8 @@ function describeParts(b: OverheadBreakdown): string {
 
 /** What would remove each overhead part, named by the part that costs most. */
 const REMEDIES: Record<Part, string> = {
-  exportMs: 'building the ONNX model (seeded weights and protobuf) runs in the child before each session; exporting the next model in the parent while the child times the current one would hide it, but on 2 cores it would compete with the timed runs, so it needs a core to spare',
+  exportMs:
+    'building the ONNX model (seeded weights and protobuf) runs in the child before each session; exporting the next model in the parent while the child times the current one would hide it, but on 2 cores it would compete with the timed runs, so it needs a core to spare',
   sessionCreateMs: 'onnxruntime graph optimisation happens once per model and cannot be skipped; only more timed runs per model amortise it',
   warmupMs: 'the protocol runs 5 untimed warm-up runs per model; fewer (e.g. 2) would cut this once shown not to move the medians',
   lockWaitMs: 'another process held the device lock; measuring on an otherwise idle device removes it',
@@ -129,7 +130,7 @@ export const efficiency: Figure = {
         `The cpu-local protocol stops as soon as the median is known to ±2% (at least 10 runs), so on a quiet host the floor per model is short and the fixed per-model costs dominate; ` +
           `on a loaded host more runs are needed and the ratio improves. Stop reasons here: ${JSON.stringify(cpuLocal.stopReasons)}. ` +
           `Without the warm-up runs (a protocol choice, not harness overhead) the ratio would be ${formatValue(withoutWarmup, 'ratio')}. ` +
-          `What would close it: more timed runs per model (minRuns ≈ ${Math.ceil(((cpuLocal.wallMs - cpuLocal.floorMs) / cpuLocal.archs / (TARGET - 1)) / cpuLocal.medianRunMs)} at this model size), fewer warm-up runs, and hiding the export.`,
+          `What would close it: more timed runs per model (minRuns ≈ ${Math.ceil((cpuLocal.wallMs - cpuLocal.floorMs) / cpuLocal.archs / (TARGET - 1) / cpuLocal.medianRunMs)} at this model size), fewer warm-up runs, and hiding the export.`,
       );
     }
     if (cpuLocal.firstCallExtraMs > 0) {

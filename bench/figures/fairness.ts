@@ -104,7 +104,7 @@ export const fairness: Figure = {
           `The ratio of the fastest runs, which load can only slow, is ${fastestRatio.toFixed(3)}; in ${below} of ${pairRatios.length} back-to-back pairs the harness was faster (two-sided sign test p = ${signTestP.toFixed(3)}). ` +
           (signTestP < 0.05
             ? 'The pairs lean one way more than load alone would make them, so part of the gap looks systematic: the two bindings differ per run (input and output tensor handling, async dispatch in onnxruntime-node, the wheel and the npm binary being separate builds); profiling one run on each side, and more models and rounds, would locate and confirm it.'
-            : 'The pairs do not lean one way beyond what host load explains, so the gap is within this run\'s noise; more models and rounds on a quiet host would close or confirm it.'),
+            : "The pairs do not lean one way beyond what host load explains, so the gap is within this run's noise; more models and rounds on a quiet host would close or confirm it."),
       );
     }
     ctx.log(`fairness: harness/python ${ratio.toFixed(3)}`);

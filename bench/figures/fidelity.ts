@@ -221,9 +221,11 @@ export const fidelity: Figure = {
           `the passes' medians differ by ${formatPercent(normalised.medianBetweenPassDifference)} normalised and ${formatPercent(normalised.medianBetweenPassDifferenceRaw)} raw, ` +
           `while the reference's own median moved by ${formatPercent(normalised.medianReferenceDrift)} between the passes. ` +
           (helps
-            ? 'The ratio cancels that drift of the host\'s speed, which is what ranked the raw medians by noise. '
+            ? "The ratio cancels that drift of the host's speed, which is what ranked the raw medians by noise. "
             : 'In this run the ratio did not rank better than the raw medians, so the passes differed by more than a common drift. ') +
-          (normalised.kendallTau < TAU_TARGET ? `It misses ${TAU_TARGET} by ${(TAU_TARGET - normalised.kendallTau).toFixed(3)}: architectures closer than the remaining between-pass difference still rank by noise. ` : '') +
+          (normalised.kendallTau < TAU_TARGET
+            ? `It misses ${TAU_TARGET} by ${(TAU_TARGET - normalised.kendallTau).toFixed(3)}: architectures closer than the remaining between-pass difference still rank by noise. `
+            : '') +
           `It costs time: ${normalised.wallPerFloor.toFixed(2)}x the timed-run floor (figure 1 has the plain protocol's), because every run is paired with a reference run.`,
       );
     }
@@ -236,8 +238,14 @@ export const fidelity: Figure = {
     ];
     if (normalised) {
       headlines.push(
-        { label: `tau with protocol.reference "interleaved": normalised vs raw medians of the same runs (${normalised.archs} archs)`, value: `${normalised.kendallTau.toFixed(3)} vs ${normalised.kendallTauRaw.toFixed(3)}` },
-        { label: 'between-pass difference: normalised vs raw; the reference itself drifted', value: `${formatPercent(normalised.medianBetweenPassDifference)} vs ${formatPercent(normalised.medianBetweenPassDifferenceRaw)}; ${formatPercent(normalised.medianReferenceDrift)}` },
+        {
+          label: `tau with protocol.reference "interleaved": normalised vs raw medians of the same runs (${normalised.archs} archs)`,
+          value: `${normalised.kendallTau.toFixed(3)} vs ${normalised.kendallTauRaw.toFixed(3)}`,
+        },
+        {
+          label: 'between-pass difference: normalised vs raw; the reference itself drifted',
+          value: `${formatPercent(normalised.medianBetweenPassDifference)} vs ${formatPercent(normalised.medianBetweenPassDifferenceRaw)}; ${formatPercent(normalised.medianReferenceDrift)}`,
+        },
         { label: 'normalised protocol: wall / timed-run floor', value: `${normalised.wallPerFloor.toFixed(2)}x` },
       );
     }

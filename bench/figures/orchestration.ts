@@ -221,7 +221,7 @@ export const orchestration: Figure = {
       method: [
         `startEmbedded (Temporal dev server with SQLite, orchestrator and cpu-local device worker in process, filesystem store) and one untimed warm-up study first.`,
         `Each repetition: a study of ${archs.length} OFA-MobileNetV3 architectures at ${resolution} (block specs ${BLOCKS.join(', ')} plus the baseline, measurement batches of ${BATCH_SIZE}; accuracy from a table of placeholder values and no search, so only measurement matters), and a direct loop measuring the same planned architectures with createMeasurer(cpu-local) on a fresh cache after one untimed warm-up measurement.`,
-        'Study side: the latency campaign workflow\'s close time minus its start time (describe()); the measurement cache is emptied before each study, and every architecture is checked to be measured, not cached.',
+        "Study side: the latency campaign workflow's close time minus its start time (describe()); the measurement cache is emptied before each study, and every architecture is checked to be measured, not cached.",
         `${orchestrationReps} repetitions alternating which side goes first; the figure is median(campaign) / median(direct) − 1.`,
         "Derived check, insensitive to how fast the timed runs happened to be: each side's wall time minus its measurements' own totalMs and (study side) its drift probes' device time (what orchestration or the loop adds around them), the study's minus the loop's (medians), over the loop's median measuring time. The probes are measuring the study asks for (figure 8 measures their share), so the main check counts them and the derived one does not.",
       ],

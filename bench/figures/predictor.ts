@@ -66,24 +66,32 @@ export const predictor: Figure = {
     if (onNormalised) {
       notes.push(
         `Labelled by the reference-normalised protocol instead (the same ${normalisedPool.length} architectures, the same split), the default predictor reaches MAPE ${formatPercent(onNormalised.mape)} and tau ${onNormalised.kendallTau.toFixed(3)}` +
-          (onNormalised.mape < best.mape ? ': quieter labels are most of what the plain labels were missing' : ': in this run quieter labels did not help, so the fit itself limits it') +
-          (onNormalised.mape > MAPE_TARGET || onNormalised.kendallTau < TAU_TARGET ? `; what remains is the fit, ${normalisedSplit.train.length} training architectures for about a hundred features.` : '.'),
+          (onNormalised.mape < best.mape
+            ? ': quieter labels are most of what the plain labels were missing'
+            : ': in this run quieter labels did not help, so the fit itself limits it') +
+          (onNormalised.mape > MAPE_TARGET || onNormalised.kendallTau < TAU_TARGET
+            ? `; what remains is the fit, ${normalisedSplit.train.length} training architectures for about a hundred features.`
+            : '.'),
       );
     }
     return {
       method: [
         `The first ${samples.length} architectures of the measured pool (random OFA-MobileNetV3 at 224, cpu-local default protocol, seed "bench"), each labelled with its measured median.`,
-        'Split as the study\'s search stage does: every fifth architecture in hash order held out; fitLatencyPredictor on the rest, evaluateLatencyPredictor (MAPE, Kendall tau-b) on the held-out ones.',
+        "Split as the study's search stage does: every fifth architecture in hash order held out; fitLatencyPredictor on the rest, evaluateLatencyPredictor (MAPE, Kendall tau-b) on the held-out ones.",
         'The checks are on the default options (ridge lambda 1, structure features, log-latency target); the alternatives are reported alongside.',
         ...(onNormalised
-          ? [`Reference-normalised labels: the same first ${normalisedPool.length} architectures measured by a cpu-local twin with protocol.reference "interleaved" (figure 3's measurer), split and fitted the same way.`]
+          ? [
+              `Reference-normalised labels: the same first ${normalisedPool.length} architectures measured by a cpu-local twin with protocol.reference "interleaved" (figure 3's measurer), split and fitted the same way.`,
+            ]
           : []),
       ],
       checks,
       headlines: [
         ...variants.map((v) => ({ label: v.name, value: `MAPE ${formatPercent(v.mape)}, tau ${v.kendallTau.toFixed(3)}` })),
         { label: 'default options on fastest-run labels (diagnostic)', value: `MAPE ${formatPercent(onFastest.mape)}, tau ${onFastest.kendallTau.toFixed(3)}` },
-        ...(onNormalised ? [{ label: 'default options on reference-normalised labels', value: `MAPE ${formatPercent(onNormalised.mape)}, tau ${onNormalised.kendallTau.toFixed(3)}` }] : []),
+        ...(onNormalised
+          ? [{ label: 'default options on reference-normalised labels', value: `MAPE ${formatPercent(onNormalised.mape)}, tau ${onNormalised.kendallTau.toFixed(3)}` }]
+          : []),
       ],
       summary: [],
       notes,

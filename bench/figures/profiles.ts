@@ -45,7 +45,14 @@ function benchDevice(interleaved: boolean): OnnxRuntimeDevice {
 
 async function measureStudy(ctx: BenchContext, seed: string, interleaved = false): Promise<StudyRun> {
   const { archs: count, resolution } = ctx.sizes.profiles;
-  const spec = parseStudySpec({ name: `bench-${seed}`, space: SPACE, resolutions: [resolution], seed, devices: [CPU_LOCAL.id], design: { kind: 'shared-random', architectures: count } });
+  const spec = parseStudySpec({
+    name: `bench-${seed}`,
+    space: SPACE,
+    resolutions: [resolution],
+    seed,
+    devices: [CPU_LOCAL.id],
+    design: { kind: 'shared-random', architectures: count },
+  });
   const plan = planStudy(spec);
   const list = measurementList(plan, CPU_LOCAL.id);
   const reference = referenceArchitecture(SPACE, resolution);
@@ -60,7 +67,13 @@ async function measureStudy(ctx: BenchContext, seed: string, interleaved = false
     const probe = async (position: number) => {
       const m = await measurer.measure(reference, { fresh: true });
       probingMs += m.breakdown.totalMs;
-      probes.push({ batchIndex: Math.floor(position / BATCH), position, at: new Date(midpointMs(m.startedAt, m.measuredAt)).toISOString(), medianMs: m.medianMs, deviceMs: m.breakdown.totalMs });
+      probes.push({
+        batchIndex: Math.floor(position / BATCH),
+        position,
+        at: new Date(midpointMs(m.startedAt, m.measuredAt)).toISOString(),
+        medianMs: m.medianMs,
+        deviceMs: m.breakdown.totalMs,
+      });
     };
     for (const [i, { arch }] of list.entries()) {
       if (i % BATCH === 0) await probe(i);
@@ -83,7 +96,11 @@ async function measureStudy(ctx: BenchContext, seed: string, interleaved = false
     archs: list.length,
     series,
     corrected: fitBlockRegression(space, corrected, { target: 'linear' }),
-    raw: fitBlockRegression(space, measured.map((m) => ({ arch: byHash.get(m.archHash)!, value: m.medianMs })), { target: 'linear' }),
+    raw: fitBlockRegression(
+      space,
+      measured.map((m) => ({ arch: byHash.get(m.archHash)!, value: m.medianMs })),
+      { target: 'linear' },
+    ),
     measuringMs: measured.reduce((acc, m) => acc + m.breakdown.totalMs, 0),
     probingMs,
     cv: std(values) / mean(values),
@@ -172,7 +189,7 @@ export const profiles: Figure = {
       atLeast(`Kendall tau of the ${ea.length} latency block effects, study A vs study B (${archs} archs each at ${resolution})`, tau, TAU_TARGET, 'number'),
       atMost('physically impossible orderings beyond simultaneous 95% intervals (larger kernel or expand faster), both studies', impossible, 0, 'number'),
       atLeast("paper design's architectures for the same median interval width / shared-random's", widthRatio, WIDTH_TARGET, 'ratio'),
-      atMost('drift probes\' device time / the measurements\' (a probe per batch of 20, warm-up included)', overhead, OVERHEAD_TARGET, 'percent'),
+      atMost("drift probes' device time / the measurements' (a probe per batch of 20, warm-up included)", overhead, OVERHEAD_TARGET, 'percent'),
     ];
     const notes: string[] = [];
     if (!checks[0]!.met) {
@@ -186,7 +203,7 @@ export const profiles: Figure = {
         `Rank agreement ${tau.toFixed(3)} misses ${TAU_TARGET} by ${(TAU_TARGET - tau).toFixed(3)}. On this CPU the block effects are small against the noise: ` +
           `their spread over the ${ea.length} (unit, layer, block) effects is ${formatPercent(spread)} of the mean latency, about the median half-width of one effect (${formatPercent(h)}), ` +
           `because the residual per architecture after the drift correction is ${[a, b].map((x) => formatPercent(x.corrected.residualStd / x.corrected.meanValue)).join(' and ')} ` +
-          '(the host\'s load changes faster than one probe per batch can follow, figure 3). ' +
+          "(the host's load changes faster than one probe per batch can follow, figure 3). " +
           (needed
             ? `Reaching ${TAU_TARGET} at this noise would take about ${needed.toLocaleString('en-US')} architectures per study (tau = (2/π)·asin(ρ), noise variance ∝ 1/N); the paper's block-fixed design would need more (see the width check). `
             : '') +
@@ -198,7 +215,9 @@ export const profiles: Figure = {
     }
     if (!checks[1]!.met) notes.push(`Impossible orderings beyond simultaneous intervals: ${orderings.flatMap((o) => [...o.kernel, ...o.expand]).join(', ')}.`);
     if (!checks[3]!.met) {
-      notes.push(`The probes cost ${formatPercent(overhead)} of the measuring time: one reference measurement per batch of ${BATCH} plus the warm-up; a larger measurement.batchSize or a cheaper reference lowers it.`);
+      notes.push(
+        `The probes cost ${formatPercent(overhead)} of the measuring time: one reference measurement per batch of ${BATCH} plus the warm-up; a larger measurement.batchSize or a cheaper reference lowers it.`,
+      );
     }
     return {
       method: [
@@ -208,7 +227,7 @@ export const profiles: Figure = {
         "Latency block effects by fitBlockRegression (target linear: latency in ms on per-position block and optional-layer indicators), each effect against its position's average block, relative to the mean latency.",
         `Agreement: Kendall tau over the ${ea.length} (unit, layer, block) effects of A against B. Physics: pairs at one position differing only in kernel (or expand ratio) where the larger measured faster beyond both intervals, widened to hold simultaneously over the study's pairs (Bonferroni, as the insight rules test); the count beyond per-effect 95% intervals is a headline.`,
         `Design efficiency: the median relative half-width h of the shared-random effects, against the paper's design, whose spec mean has half-width t(n−1)·cv/√n with cv the coefficient of variation of random architectures' latency (measured here); the paper needs n samples for each of ${specs} specs plus a baseline of n to reach h. This takes the random architectures' spread for a spec's, which fixing one block barely lowers.`,
-        'Drift overhead: the probes\' device time (the measurer\'s totalMs, warm-up included) over that of the campaign\'s own measurements.',
+        "Drift overhead: the probes' device time (the measurer's totalMs, warm-up included) over that of the campaign's own measurements.",
       ],
       checks,
       headlines: [
@@ -220,9 +239,12 @@ export const profiles: Figure = {
         },
         { label: 'orderings resolved beyond simultaneous intervals (of pairs), A / B', value: orderings.map((o) => `${o.resolved}/${o.pairs}`).join(' / ') },
         { label: 'median half-width of an effect (share of mean latency)', value: formatPercent(h) },
-        { label: "paper design for that width", value: `${perSpec} samples per spec, ${paperArchs} architectures (vs ${archs})` },
+        { label: 'paper design for that width', value: `${perSpec} samples per spec, ${paperArchs} architectures (vs ${archs})` },
         { label: 'host drift over each study (slowest / fastest probe)', value: [a, b].map((s) => `${s.series.range.toFixed(3)}x`).join(' / ') },
-        { label: 'residual / R², A and B', value: [a, b].map((s) => `${formatPercent(s.corrected.residualStd / s.corrected.meanValue)} / ${s.corrected.rSquared.toFixed(3)}`).join('; ') },
+        {
+          label: 'residual / R², A and B',
+          value: [a, b].map((s) => `${formatPercent(s.corrected.residualStd / s.corrected.meanValue)} / ${s.corrected.rSquared.toFixed(3)}`).join('; '),
+        },
         { label: 'wall time per study', value: [a, b].map((s) => formatMs(s.wallMs)).join(' / ') },
         ...(interleaved
           ? [

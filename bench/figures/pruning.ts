@@ -128,7 +128,9 @@ async function kernelBoundDevice(ctx: BenchContext): Promise<DeviceResult> {
 
 async function cpuLocalDevice(ctx: BenchContext): Promise<DeviceResult> {
   const { archs } = ctx.sizes.pruning;
-  const plan = planStudy(parseStudySpec({ name: 'bench-pruning-cpu', space: SPACE, resolutions: [160], seed: 'bench-pruning', design: { kind: 'shared-random', architectures: archs } }));
+  const plan = planStudy(
+    parseStudySpec({ name: 'bench-pruning-cpu', space: SPACE, resolutions: [160], seed: 'bench-pruning', design: { kind: 'shared-random', architectures: archs } }),
+  );
   const measurer = createMeasurer(CPU_LOCAL, { cache: ctx.freshStore('pruning-latency') });
   const measured = new Map<string, number>();
   const started = performance.now();
@@ -168,17 +170,23 @@ export const pruning: Figure = {
       'Hypervolumes of one device share one reference point over every arm and seed; the ratio interval is a t-interval over the per-seed ratios (the same seed in both spaces).',
     ];
     for (const d of devices) {
-      if (d.derivedChanges.length === 0) notes.push(`${d.device}: the insights removed no block and capped no layer, so the derived space is the original up to mutation probabilities; its ratio measures only those and the seeds' noise.`);
+      if (d.derivedChanges.length === 0)
+        notes.push(
+          `${d.device}: the insights removed no block and capped no layer, so the derived space is the original up to mutation probabilities; its ratio measures only those and the seeds' noise.`,
+        );
     }
     notes.push(
       "The paper's spaces are judged under this figure's accuracy model, in which kernel 5 buys accuracy over kernel 3 and every layer buys accuracy: the paper's npu space keeps e3k5 and e4k5, which the kernel-bound table makes dominated, and the paper's cpu depth caps remove layers that buy accuracy here. Their ratios say how well a space derived on one device fits another's character, not how good the paper's spaces are on the paper's devices.",
     );
-    if (!checks[0]!.met) notes.push(`On the kernel-bound device the derived space did not beat the original beyond the interval (ratio ${derivedOnLut.ratio.mean.toFixed(3)}, CI ${derivedOnLut.ratio.ciLow.toFixed(3)}–${derivedOnLut.ratio.ciHigh.toFixed(3)}): at this budget the search of the original space reaches fronts as good.`);
+    if (!checks[0]!.met)
+      notes.push(
+        `On the kernel-bound device the derived space did not beat the original beyond the interval (ratio ${derivedOnLut.ratio.mean.toFixed(3)}, CI ${derivedOnLut.ratio.ciLow.toFixed(3)}–${derivedOnLut.ratio.ciHigh.toFixed(3)}): at this budget the search of the original space reaches fronts as good.`,
+      );
     return {
       method: [
         `Kernel-bound device: a lookup table over every OFA-MobileNetV3 block at 160px whose entries cost output area × (kernel/3)² × expand/3 (test/helpers/synthetic-device.ts kernelBoundTable), summed per architecture by lookupLatency as the lookup-table device does; profile: the paper's block-fixed plan with ${ctx.sizes.pruning.samplesPerSpec} samples per spec (${lut.profileArchitectures} architectures), latency from the table, accuracy from the model with uniform noise ±0.5.`,
         `cpu-local: a shared-random plan of ${cpu.profileArchitectures} architectures at 160px measured with createMeasurer(cpu-local) (default protocol, no drift correction), accuracy from the model with noise ±0.5; latency for the searches from fitLatencyPredictor on those measurements, as a study's search stage does.`,
-        "Both profiles: aggregateProfile with the block regression (syntheticProfile), then deriveInsights(objective pareto, form paper) for the derived space.",
+        'Both profiles: aggregateProfile with the block regression (syntheticProfile), then deriveInsights(objective pareto, form paper) for the derived space.',
         `Searches: runSearch(searchConfig(space, 'pareto', seed, resolution 160)) at the paper's budget (${PARETO_SEARCH_PRESET.initialSize} + ${PARETO_SEARCH_PRESET.iterations} × ${PARETO_SEARCH_PRESET.budgetPerIteration}) for seeds ${SEEDS.join(', ')} on the original space, the paper's insight space (npu on the kernel-bound device, cpu on cpu-local) and the derived space; accuracy = the model without noise.`,
         'compareParetoRuns over the three arms: hypervolume mean ± std per arm against one shared reference point, and the per-seed ratio to the original with its 95% t-interval.',
       ],
@@ -189,10 +197,17 @@ export const pruning: Figure = {
       ]),
       summary: devices.map((d) => {
         const derived = d.arms.find((a) => a.arm === 'derived')!;
-        return { label: `${d.device}: derived / original hypervolume (5 seeds, paper budget)`, value: `×${derived.ratio.mean.toFixed(3)} (95% CI ${derived.ratio.ciLow.toFixed(3)}–${derived.ratio.ciHigh.toFixed(3)})` };
+        return {
+          label: `${d.device}: derived / original hypervolume (5 seeds, paper budget)`,
+          value: `×${derived.ratio.mean.toFixed(3)} (95% CI ${derived.ratio.ciLow.toFixed(3)}–${derived.ratio.ciHigh.toFixed(3)})`,
+        };
       }),
       notes,
-      details: { seeds: SEEDS, budget: { initialSize: PARETO_SEARCH_PRESET.initialSize, iterations: PARETO_SEARCH_PRESET.iterations, budgetPerIteration: PARETO_SEARCH_PRESET.budgetPerIteration }, devices },
+      details: {
+        seeds: SEEDS,
+        budget: { initialSize: PARETO_SEARCH_PRESET.initialSize, iterations: PARETO_SEARCH_PRESET.iterations, budgetPerIteration: PARETO_SEARCH_PRESET.budgetPerIteration },
+        devices,
+      },
     };
   },
 };

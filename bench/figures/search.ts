@@ -87,14 +87,26 @@ export const search: Figure = {
       const searchStarted = performance.now();
       for (let seed = 1; seed <= s.seeds; seed++) {
         for (const name of ['original', 'pruned'] as const) {
-          const config = searchConfig(spaces[name], 'pareto', { seed, resolution: s.resolution, initialSize: s.initialSize, iterations: s.iterations, budgetPerIteration: s.budgetPerIteration });
+          const config = searchConfig(spaces[name], 'pareto', {
+            seed,
+            resolution: s.resolution,
+            initialSize: s.initialSize,
+            iterations: s.iterations,
+            budgetPerIteration: s.budgetPerIteration,
+          });
           runs[name].push(await runSearch(config, evaluate));
         }
         ctx.log(`search: seed ${seed}/${s.seeds} done`);
       }
       timings.searchMs = performance.now() - searchStarted;
 
-      const comparison = compareParetoRuns({ device: CPU_LOCAL.id, arms: [{ arm: 'original', runs: runs.original }, { arm: 'pruned', runs: runs.pruned }] });
+      const comparison = compareParetoRuns({
+        device: CPU_LOCAL.id,
+        arms: [
+          { arm: 'original', runs: runs.original },
+          { arm: 'pruned', runs: runs.pruned },
+        ],
+      });
       const original = comparisonArm(comparison, 'original').hypervolume;
       const pruned = comparisonArm(comparison, 'pruned');
       const pruning = insights.insights.filter((i) => PRUNING_KINDS.has(i.kind));
@@ -107,12 +119,14 @@ export const search: Figure = {
       ];
       if (insights.diff.unchanged) notes.push('The insights pruned nothing from this small profile, so both searches ran on the same space.');
       else if (original.values.every((v, i) => v === pruned.hypervolume.values[i])) {
-        notes.push(`Both spaces reached the same hypervolume for every seed: at this budget the pruning (${pruning.map((i) => i.sentence).join('; ')}) did not change what the searches found.`);
+        notes.push(
+          `Both spaces reached the same hypervolume for every seed: at this budget the pruning (${pruning.map((i) => i.sentence).join('; ')}) did not change what the searches found.`,
+        );
       }
       return {
         method: [
           `Profile: a study plan of ${plan.architectures.length} OFA-MobileNetV3 architectures at ${s.resolution} (${plan.specs.length} block specifications × ${s.samplesPerSpec} samples plus ${s.baselineSamples} baseline, seed "bench-search"), each measured with cpu-local (default protocol) and scored with the NASWOT proxy (proxyBatch ${s.proxyBatch}); aggregateProfile, then deriveInsights(objective pareto) for the pruned space.`,
-          'Latency model: fitLatencyPredictor (default options) on all the profile\'s measurements, as the study\'s search stage does.',
+          "Latency model: fitLatencyPredictor (default options) on all the profile's measurements, as the study's search stage does.",
           `Search: runSearch(searchConfig(space, 'pareto', seed, resolution ${s.resolution}, initialSize ${s.initialSize}, iterations ${s.iterations}, budgetPerIteration ${s.budgetPerIteration})) on the original and the pruned space for seeds 1..${s.seeds}; accuracy = proxy score (one shared cache), latency = prediction.`,
           'compareParetoRuns: hypervolume per seed against one shared reference point, means and the ratio of means pruned / original.',
         ],
@@ -120,7 +134,10 @@ export const search: Figure = {
         headlines: [
           { label: 'hypervolume ratio pruned / original (mean over seeds)', value: ratio === null ? 'n/a (original hypervolume 0)' : `${ratio.toFixed(3)}` },
           { label: 'hypervolume original vs pruned, per seed', value: perSeed.join('; ') },
-          { label: 'mean ± std original / pruned', value: `${original.mean.toFixed(3)} ± ${original.std.toFixed(3)} / ${pruned.hypervolume.mean.toFixed(3)} ± ${pruned.hypervolume.std.toFixed(3)}` },
+          {
+            label: 'mean ± std original / pruned',
+            value: `${original.mean.toFixed(3)} ± ${original.std.toFixed(3)} / ${pruned.hypervolume.mean.toFixed(3)} ± ${pruned.hypervolume.std.toFixed(3)}`,
+          },
           { label: 'pruning insights applied', value: String(pruning.length) },
           { label: 'time: profile / searches', value: `${formatMs(timings.profileMs)} / ${formatMs(timings.searchMs)} (${proxyScores} proxy scores in the searches)` },
         ],

@@ -137,9 +137,7 @@ export const throughput: Figure = {
         { label: 'archs measured per hour at 224', value: spaces.map((s) => `${s.space} ${Math.round(s.archsPerHour)}`).join(', ') },
         { label: 'paper presets, projected wall time', value: projections.map((p) => `${p.preset.replace('paper-', '')} ${days(p.totalMs)}`).join(', ') },
       ],
-      notes: [
-        'Throughput depends on the host load during the run (see the load averages): the cpu-local protocol takes more runs when the timings are noisy.',
-      ],
+      notes: ['Throughput depends on the host load during the run (see the load averages): the cpu-local protocol takes more runs when the timings are noisy.'],
       details: { proxyBatch: PROXY_BATCH, spaces, projections },
     };
   },

@@ -38,7 +38,7 @@ export function accuracyCommand(): Command {
     .addOption(new Option('--source <source>', 'proxy | table | evaluator').choices(['proxy', 'table', 'evaluator']).default('proxy'))
     .addOption(spaceOption())
     .requiredOption('--arch <json|@file>', 'architecture JSON, or @file')
-    .option('--table <file>', "accuracy table (CSV or JSON) for --source table; see docs/accuracy.md")
+    .option('--table <file>', 'accuracy table (CSV or JSON) for --source table; see docs/accuracy.md')
     .option('--dataset <file>', 'tensor dataset header (JSON) for --source evaluator')
     .option('--models <dir>', 'trained models <archHash>.onnx for --source evaluator (default: seeded weights)')
     .option('--seed <seed>', 'proxy input/weight seed', '0')
@@ -77,7 +77,7 @@ export function insightsCommand(): Command {
     .addOption(objectiveOption())
     .requiredOption('--out <file>', 'where to write the pruned space document')
     .addOption(
-      new Option('--form <form>', 'paper: one block list for all units, as the paper\'s spaces; per-unit: a block list per unit').choices([...DERIVED_SPACE_FORMS]).default('paper'),
+      new Option('--form <form>', "paper: one block list for all units, as the paper's spaces; per-unit: a block list per unit").choices([...DERIVED_SPACE_FORMS]).default('paper'),
     )
     .option('--rules <json|@file>', 'rule overrides, e.g. {"familyLatencyThreshold": 0.02} (docs/insights.md)')
     .option('--report <file>', 'also write the full insight report (sensitivity, correlation, friendliness, diff)')
@@ -193,7 +193,9 @@ export function searchCommand(): Command {
         for (const [name, runs] of results) {
           for (const r of runs) {
             const best = r.top[0]!;
-            lines.push(`${name.padEnd(14)} ${String(r.seed).padStart(4)}  ${String(r.evaluationCount).padStart(11)}  ${String(r.front.length).padStart(5)}  ${best.accuracy.toFixed(3).padStart(21)}  ${best.latencyMs.toFixed(3).padStart(13)}`);
+            lines.push(
+              `${name.padEnd(14)} ${String(r.seed).padStart(4)}  ${String(r.evaluationCount).padStart(11)}  ${String(r.front.length).padStart(5)}  ${best.accuracy.toFixed(3).padStart(21)}  ${best.latencyMs.toFixed(3).padStart(13)}`,
+            );
           }
         }
         if (spaces.length > 1) {

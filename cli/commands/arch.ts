@@ -35,7 +35,9 @@ export function archCommand(): Command {
     .option('--seed <seed>', 'random seed (same seed, same architectures on any machine)', '0')
     .option('--fix <spec>', 'fix a block: U,L,BLOCK (MBConv), U,L,BLOCK,W (ResNet), or a block id from `arch blocks`')
     .option('--resolution <r>', 'input resolution', parseResolutionOption, 224)
-    .addOption(new Option('--depth-rule <rule>', 'depth forcing for --fix: intended (layer always exists) or legacy (the original code)').choices(['intended', 'legacy']).default('intended'))
+    .addOption(
+      new Option('--depth-rule <rule>', 'depth forcing for --fix: intended (layer always exists) or legacy (the original code)').choices(['intended', 'legacy']).default('intended'),
+    )
     .action((opts: { space: SpaceId; count: number; seed: string; fix?: string; resolution: number; depthRule: 'intended' | 'legacy' }) => {
       const resolution = checkResolution(opts.space, opts.resolution);
       const archs = opts.fix

@@ -41,7 +41,7 @@ export function measureCommand(): Command {
     .requiredOption('--device <id>', 'device id (see `blockscope devices`)')
     .addOption(spaceOption())
     .requiredOption('--arch <json|@file>', 'architecture JSON, or @file')
-    .option('--resolution <r>', 'input resolution (overrides the architecture\'s)', parseIntegerOption('--resolution', 1))
+    .option('--resolution <r>', "input resolution (overrides the architecture's)", parseIntegerOption('--resolution', 1))
     .option(...devicesFileOption)
     .option('--no-cache', 'measure even if this architecture was measured before with the same protocol')
     .action(async (opts: { device: string; space: SpaceId; arch: string; resolution?: number; devices?: string; cache: boolean }) => {
@@ -96,9 +96,13 @@ export function lutCommand(): Command {
       await saveLookupTable(opts.out, table);
       process.stderr.write(`wrote ${opts.out}: ${Object.keys(table.entries).length} entries in ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
       const drift = table.drift!;
-      process.stderr.write(`drift: ${drift.probes.length} probes of ${drift.referenceKey.split(':')[0]}, slowest / fastest ${drift.range.toFixed(3)}; entries corrected by it (raw medians kept as rawMs)\n`);
+      process.stderr.write(
+        `drift: ${drift.probes.length} probes of ${drift.referenceKey.split(':')[0]}, slowest / fastest ${drift.range.toFixed(3)}; entries corrected by it (raw medians kept as rawMs)\n`,
+      );
       const contradictions = table.contradictions ?? [];
-      process.stderr.write(`${contradictions.length} entr${contradictions.length === 1 ? 'y contradicts' : 'ies contradict'} a neighbour beyond the intervals${contradictions.length ? ':' : ''}\n`);
+      process.stderr.write(
+        `${contradictions.length} entr${contradictions.length === 1 ? 'y contradicts' : 'ies contradict'} a neighbour beyond the intervals${contradictions.length ? ':' : ''}\n`,
+      );
       for (const c of contradictions) process.stderr.write(`  ${c.larger} vs ${c.smaller}: ${c.message}\n`);
     });
   return lut;

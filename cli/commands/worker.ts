@@ -9,7 +9,7 @@ export function workerCommand(): Command {
   return addRuntimeOptions(
     new Command('worker')
       .description('Run a device worker (task queue device.<id>, one measurement at a time) or the orchestrator (workflows and analysis)')
-      .option('--device <id>', 'serve this device\'s task queue')
+      .option('--device <id>', "serve this device's task queue")
       .option('--orchestrator', 'serve workflows and analysis activities'),
   ).action(async (opts: RuntimeFlags & { device?: string; orchestrator?: boolean }) => {
     if (Boolean(opts.device) === Boolean(opts.orchestrator)) throw new CliError('worker: give exactly one of --device <id> or --orchestrator');

@@ -152,13 +152,7 @@ type SumsOfSquares = { first: number; second: number; interaction: number };
  * to a main effect in expectation, which would make a factor without effect look like it explains something,
  * so that expectation is subtracted (clamped at 0), as ω² does for one factor. Null when no grid is complete.
  */
-export function factorShares(
-  cells: readonly Cell[],
-  first: InsightFactor,
-  second: InsightFactor,
-  metric: string,
-  rules: InsightRules,
-): FactorShares | null {
+export function factorShares(cells: readonly Cell[], first: InsightFactor, second: InsightFactor, metric: string, rules: InsightRules): FactorShares | null {
   // Under "no differences", each grid's total SS over its mean noise variance is chi-square with cells − 1 df.
   let noiseStatistic = 0;
   let noiseDf = 0;

@@ -82,8 +82,7 @@ export function diffSpaces(original: SpaceDocument, pruned: SpaceDocument): Spac
   const unitChanged = (u: UnitDiff) =>
     u.removedBlocks.length + u.addedBlocks.length + u.removedWidths.length + u.addedWidths.length > 0 || u.layers !== null || u.mutationProbability !== null;
   const stemChanged =
-    stem !== null &&
-    (stem.removedSkipChoices.length + stem.addedSkipChoices.length + stem.removedWidths.length + stem.addedWidths.length > 0 || stem.mutationProbability !== null);
+    stem !== null && (stem.removedSkipChoices.length + stem.addedSkipChoices.length + stem.removedWidths.length + stem.addedWidths.length > 0 || stem.mutationProbability !== null);
   return {
     space: original.space,
     from: original.name,

@@ -44,7 +44,7 @@ export function insightEstimates(profile: BlockProfile): { profile: BlockProfile
     if (typeof fit === 'string') return { metric, source: 'spec-means', medianHalfWidth: null, covered: 0, reason: fit };
     const bySpec = new Map(fit.specs!.map((s) => [s.specId, s]));
     const covered = view.specs.filter((s) => bySpec.has(s.specId));
-    if (covered.length === 0) return { metric, source: 'spec-means', medianHalfWidth: null, covered: 0, reason: 'the regression estimates none of the profile\'s specs' };
+    if (covered.length === 0) return { metric, source: 'spec-means', medianHalfWidth: null, covered: 0, reason: "the regression estimates none of the profile's specs" };
     const medianHalfWidth = {
       regression: median(covered.map((s) => (bySpec.get(s.specId)!.ciHigh - bySpec.get(s.specId)!.ciLow) / 2)),
       specMeans: median(covered.map((s) => (s.metrics[metric]!.ciHigh - s.metrics[metric]!.ciLow) / 2)),

@@ -192,14 +192,12 @@ export function familyRule(ctx: RuleContext, doc: SpaceDocument, removals: Remov
   const insights: Insight[] = [];
   for (const { factor, value, previous } of steps) {
     const others = factors.filter((f) => f.name !== factor.name);
-    const keyed = (v: number) =>
-      new Map(unitCells.filter((c) => c.factors[factor.name] === v).map((c) => [[c.unit, c.position, ...others.map((f) => c.factors[f.name])].join('|'), c]));
+    const keyed = (v: number) => new Map(unitCells.filter((c) => c.factors[factor.name] === v).map((c) => [[c.unit, c.position, ...others.map((f) => c.factors[f.name])].join('|'), c]));
     const [upper, lower] = [keyed(value), keyed(previous)];
     const latencyStep = matchedDifference(upper, lower, 'latency');
     const accuracyStep = matchedDifference(upper, lower, 'accuracy');
     if (!latencyStep || !accuracyStep) continue;
-    const unfriendly =
-      beyond(latencyStep, z, ctx.rules.familyLatencyThreshold * latency) && !beyond(accuracyStep, z, ctx.rules.minAccuracyDifference * accuracy);
+    const unfriendly = beyond(latencyStep, z, ctx.rules.familyLatencyThreshold * latency) && !beyond(accuracyStep, z, ctx.rules.minAccuracyDifference * accuracy);
     if (!unfriendly) continue;
     const family = (u: number) => (documentChoices(doc, u, factor.dimension) ?? []).filter((choice) => factor.valueOfChoice(choice) === value);
     const evidenced = new Set([...upper].filter(([key]) => lower.has(key)).map(([, cell]) => cell.unitIndex!));
@@ -303,7 +301,7 @@ export function dominanceRule(ctx: RuleContext, objective: InsightObjective, rem
 function dominationsActedOn(options: readonly ChoiceGroup[], found: readonly Domination[][]): Domination[][] {
   const state = found.map((dominations): 'kept' | 'dropped' | undefined => (dominations.length === 0 ? 'kept' : undefined));
   const stateOf = (group: ChoiceGroup) => state[options.indexOf(group)];
-  for (let changed = true; changed; ) {
+  for (let changed = true; changed;) {
     changed = false;
     found.forEach((dominations, i) => {
       if (state[i]) return;

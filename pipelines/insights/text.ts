@@ -24,7 +24,7 @@ export function unitName(unit: string): string {
 export function unitList(indices: readonly number[]): string {
   const sorted = [...new Set(indices)].sort((a, b) => a - b);
   const ranges: string[] = [];
-  for (let i = 0; i < sorted.length; ) {
+  for (let i = 0; i < sorted.length;) {
     let j = i;
     while (j + 1 < sorted.length && sorted[j + 1] === sorted[j]! + 1) j++;
     ranges.push(j === i ? `${sorted[i]}` : `${sorted[i]}-${sorted[j]}`);

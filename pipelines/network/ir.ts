@@ -231,11 +231,7 @@ export class BlockBuilder {
 }
 
 /** Starts a block at the network's current tensor and closes it into an IRBlock. */
-export function buildBlock(
-  name: string,
-  input: { tensor: string; shape: Shape },
-  describe: (builder: BlockBuilder) => Omit<BlockDescriptor, 'inShape' | 'outShape'>,
-): IRBlock {
+export function buildBlock(name: string, input: { tensor: string; shape: Shape }, describe: (builder: BlockBuilder) => Omit<BlockDescriptor, 'inShape' | 'outShape'>): IRBlock {
   const builder = new BlockBuilder(name, input.tensor, input.shape);
   const partial = describe(builder);
   return {

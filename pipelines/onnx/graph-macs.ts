@@ -133,7 +133,11 @@ function inferNode(node: NodeProto, shapeOf: (tensor: string) => number[]): Node
   if (opType === 'ReduceMean') {
     // Opset 17: axes is an attribute; none means every axis.
     const shape = input(0);
-    const axes = intsAttribute(node, 'axes', shape.map((_, i) => i)).map((a) => (a < 0 ? a + shape.length : a));
+    const axes = intsAttribute(
+      node,
+      'axes',
+      shape.map((_, i) => i),
+    ).map((a) => (a < 0 ? a + shape.length : a));
     const keep = intAttribute(node, 'keepdims', 1) === 1;
     return { outShape: shape.flatMap((d, i) => (axes.includes(i) ? (keep ? [1] : []) : [d])), macs: 0 };
   }

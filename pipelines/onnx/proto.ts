@@ -22,7 +22,7 @@ export type ValueInfoProto = onnxTypes.IValueInfoProto;
 export function int64ToNumber(value: unknown): number {
   if (typeof value === 'number') return value;
   if (value !== null && typeof value === 'object' && 'toNumber' in value && typeof value.toNumber === 'function') {
-    const n: unknown = value.toNumber();
+    const n = (value as { toNumber: () => unknown }).toNumber();
     if (typeof n === 'number') return n;
   }
   throw new TypeError(`expected an int64 value, got ${String(value)}`);

@@ -61,7 +61,7 @@ export class BinaryCodes {
     }
     // A float32 is > 0 exactly when its bits read as an int32 v are > 0 (−0 is not), and then the sign bit
     // of (−v & ~v) is set: packing without a branch per unit is about twice as fast on random codes.
-        const floats = activations instanceof Float32Array;
+    const floats = activations instanceof Float32Array;
     const bits = floats ? new Int32Array(activations.buffer, activations.byteOffset, count * units) : activations;
     for (let image = 0; image < count; image++) {
       let source = image * units;

@@ -384,23 +384,30 @@ function profileView(profile: BlockProfile): ProfileView {
   const cells = Object.fromEntries(
     metrics.map((metric) => {
       const base = profile.baseline.metrics[metric]!;
-      const baselineCells = blocks.map(
-        (block): HeatCell => ({ specId: 'baseline', row: baselineRow, unit: 'baseline', layer: null, block, mean: base.mean, std: base.std, n: base.n, effectAbs: 0, effectRel: 0 }),
-      );
-      const specCells = profile.specs.map(
-        (s): HeatCell => ({
-          specId: s.specId,
-          row: rowLabel(s.unit, s.layer),
-          unit: s.unit,
-          layer: s.layer,
-          block: s.block,
-          mean: s.metrics[metric]!.mean,
-          std: s.metrics[metric]!.std,
-          n: s.n,
-          effectAbs: specEffect(s, metric).absolute,
-          effectRel: specEffect(s, metric).relative,
-        }),
-      );
+      const baselineCells = blocks.map((block): HeatCell => ({
+        specId: 'baseline',
+        row: baselineRow,
+        unit: 'baseline',
+        layer: null,
+        block,
+        mean: base.mean,
+        std: base.std,
+        n: base.n,
+        effectAbs: 0,
+        effectRel: 0,
+      }));
+      const specCells = profile.specs.map((s): HeatCell => ({
+        specId: s.specId,
+        row: rowLabel(s.unit, s.layer),
+        unit: s.unit,
+        layer: s.layer,
+        block: s.block,
+        mean: s.metrics[metric]!.mean,
+        std: s.metrics[metric]!.std,
+        n: s.n,
+        effectAbs: specEffect(s, metric).absolute,
+        effectRel: specEffect(s, metric).relative,
+      }));
       return [metric, [...baselineCells, ...specCells]];
     }),
   );
@@ -561,9 +568,7 @@ function fingerprintRows(inputs: ReportInputs): FingerprintRow[] {
     row.measurements += 1;
     rows.set(key, row);
   }
-  return [...rows.values()].sort(
-    (a, b) => a.device.localeCompare(b.device) || a.fingerprintHash.localeCompare(b.fingerprintHash) || a.protocolHash.localeCompare(b.protocolHash),
-  );
+  return [...rows.values()].sort((a, b) => a.device.localeCompare(b.device) || a.fingerprintHash.localeCompare(b.fingerprintHash) || a.protocolHash.localeCompare(b.protocolHash));
 }
 
 function timingRow(device: string, stage: TimingRow['stage'], measurements: ReportMeasurement[]): TimingRow {

@@ -70,7 +70,9 @@ function heatmap(data: ReportData, device: string, view: ProfileView, metric: st
     caption:
       `${device}, resolution ${view.resolution}: ${title} of the architectures sampled with each block fixed, as % change of the mean against ` +
       `the random baseline (top row, mean ${formatNumber(baseline.mean)} ± ${formatNumber(baseline.std)}, n=${view.baseline.n})` +
-      (view.depthMatched ? ", its architectures reweighted to each spec's depth in the spec's unit (a spec at a deeper layer forces a deeper unit; stem options against the plain baseline)." : '.'),
+      (view.depthMatched
+        ? ", its architectures reweighted to each spec's depth in the spec's unit (a spec at a deeper layer forces a deeper unit; stem options against the plain baseline)."
+        : '.'),
     spec: {
       title: { text: `${title} — ${device} @ ${view.resolution}px`, subtitle: `% vs random baseline (mean ${formatNumber(baseline.mean)}, outlined row)` },
       data: { values },
@@ -164,7 +166,13 @@ function sensitivityFigures(data: ReportData, report: DeviceReport): Figure[] {
         encoding: {
           x: { field: 'unit', type: 'nominal', title: 'unit', axis: { labelAngle: 0 } },
           xOffset: { field: 'metric', sort: order },
-          y: { field: 'explained', type: 'quantitative', title: 'explained variance (ω²)', scale: { domain: [0, omegaTop(units.map((u) => u.explained))], nice: true }, axis: { format: '.2~f' } },
+          y: {
+            field: 'explained',
+            type: 'quantitative',
+            title: 'explained variance (ω²)',
+            scale: { domain: [0, omegaTop(units.map((u) => u.explained))], nice: true },
+            axis: { format: '.2~f' },
+          },
           color: { field: 'metric', type: 'nominal', title: 'metric', sort: order },
           tooltip: [{ field: 'unit' }, { field: 'metric' }, { field: 'explained', format: '.3f' }, { field: 'significant', title: 'significant positions' }],
         },
@@ -211,7 +219,11 @@ function correlationFigure(data: ReportData, device: string, view: CorrelationVi
             x: { field: 'latencyMs', type: 'quantitative', title: 'mean latency (ms)', scale: { zero: false } },
             y: { field: 'accuracy', type: 'quantitative', title: `mean ${accuracy}`, scale: { zero: false } },
             color: { field: 'unit', type: 'nominal', title: 'unit' },
-            tooltip: [{ field: 'specId', title: 'spec' }, { field: 'latencyMs', format: '.3f' }, { field: 'accuracy', format: '.4~g' }],
+            tooltip: [
+              { field: 'specId', title: 'spec' },
+              { field: 'latencyMs', format: '.3f' },
+              { field: 'accuracy', format: '.4~g' },
+            ],
           },
         },
         {
@@ -257,13 +269,23 @@ function paretoFigure(data: ReportData, device: string, view: ParetoView): Figur
       layer: [
         {
           mark: { type: 'line', interpolate: 'step-after', strokeWidth: 1.5 },
-          encoding: { detail: { field: 'run' }, order: { field: 'latencyMs', type: 'quantitative' }, strokeDash: { field: 'arm', type: 'nominal', scale: { domain: scale.domain, range: arms.map((arm) => (arm === 'original' ? [5, 3] : [1, 0])) } } },
+          encoding: {
+            detail: { field: 'run' },
+            order: { field: 'latencyMs', type: 'quantitative' },
+            strokeDash: { field: 'arm', type: 'nominal', scale: { domain: scale.domain, range: arms.map((arm) => (arm === 'original' ? [5, 3] : [1, 0])) } },
+          },
         },
         {
           mark: { type: 'point', filled: true, size: 45 },
           encoding: {
             shape: { field: 'seed', type: 'nominal', title: 'seed' },
-            tooltip: [{ field: 'run' }, { field: 'hash' }, { field: 'latencyMs', format: '.3f' }, { field: 'measuredLatencyMs', title: 're-measured ms', format: '.3f' }, { field: 'accuracy', format: '.4~g' }],
+            tooltip: [
+              { field: 'run' },
+              { field: 'hash' },
+              { field: 'latencyMs', format: '.3f' },
+              { field: 'measuredLatencyMs', title: 're-measured ms', format: '.3f' },
+              { field: 'accuracy', format: '.4~g' },
+            ],
           },
         },
       ],
@@ -282,7 +304,9 @@ function driftFigure(device: string, view: DriftView): Figure {
       `${device}: the latency of the space's reference architecture, measured at every batch start and at the end of the latency campaign, ` +
       `relative to its median (1 = the median speed). ${subtitle}. ` +
       (view.overhead === null ? '' : `The probes took ${(view.overhead * 100).toFixed(1)}% of the device time of the measurements. `) +
-      (view.corrected ? 'The profiles\' latencies are corrected by it (interpolated in time between neighbouring probes).' : 'The profiles\' latencies are not corrected by it (measurement.drift.correct is off).'),
+      (view.corrected
+        ? "The profiles' latencies are corrected by it (interpolated in time between neighbouring probes)."
+        : "The profiles' latencies are not corrected by it (measurement.drift.correct is off)."),
     spec: {
       title: { text: `Host drift over the latency campaign — ${device}`, subtitle },
       data: { values: view.points },

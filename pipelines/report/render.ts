@@ -102,19 +102,25 @@ function searchHtml(data: ReportData, report: DeviceReport, pareto: string): str
   if (report.pareto) {
     const { predictor } = report.pareto;
     parts.push(
-      '<h4>Pareto search (the paper\'s Figure 8)</h4>',
+      "<h4>Pareto search (the paper's Figure 8)</h4>",
       `<div class="figures">${pareto}</div>`,
-      table(['latency', 'space', 'hypervolume (mean ± std)', `/ ${report.pareto.predicted.baseline}`, `reference (${accuracy} floor / latency ceiling)`], hypervolumeRows(report.pareto), 'hypervolume'),
+      table(
+        ['latency', 'space', 'hypervolume (mean ± std)', `/ ${report.pareto.predicted.baseline}`, `reference (${accuracy} floor / latency ceiling)`],
+        hypervolumeRows(report.pareto),
+        'hypervolume',
+      ),
       `<p class="note">Latency predictor: fitted on ${predictor.trainedOn} measured architectures; held-out MAPE ${(predictor.heldOut.mape * 100).toFixed(1)}% ` +
         `(Kendall τ ${predictor.heldOut.kendallTau.toFixed(2)}, n=${predictor.heldOut.n})` +
-        (predictor.onFronts ? `; on the re-measured fronts MAPE ${(predictor.onFronts.mape * 100).toFixed(1)}% (Kendall τ ${predictor.onFronts.kendallTau.toFixed(2)}, n=${predictor.onFronts.n})` : '') +
+        (predictor.onFronts
+          ? `; on the re-measured fronts MAPE ${(predictor.onFronts.mape * 100).toFixed(1)}% (Kendall τ ${predictor.onFronts.kendallTau.toFixed(2)}, n=${predictor.onFronts.n})`
+          : '') +
         '.</p>',
     );
   }
   if (report.maxAccuracy) {
     const m = report.maxAccuracy;
     parts.push(
-      '<h4>Max-accuracy search (the shape of the paper\'s Table 2)</h4>',
+      "<h4>Max-accuracy search (the shape of the paper's Table 2)</h4>",
       table(
         ['device', 'space', `best ${accuracy} (mean ± std)`, 'MACs (mean ± std)', 'seeds'],
         m.arms.map((a) => [report.device, a.arm, formatMeanStd(a.accuracy), formatMeanStd(a.macs), m.seeds.join(', ')]),
@@ -156,9 +162,14 @@ function diffHtml(report: DeviceReport): string {
   return report.insights
     .map((view) => {
       const rows = spaceDiffRows(view.diff);
-      const body = view.diff.unchanged || rows.length === 0
-        ? '<p class="note">The pruned space is the original space: no insight removed anything.</p>'
-        : table(['part', 'change', 'original', 'pruned'], rows.map((r) => [r.part, r.change, r.from || null, r.to || null]), 'diff');
+      const body =
+        view.diff.unchanged || rows.length === 0
+          ? '<p class="note">The pruned space is the original space: no insight removed anything.</p>'
+          : table(
+              ['part', 'change', 'original', 'pruned'],
+              rows.map((r) => [r.part, r.change, r.from || null, r.to || null]),
+              'diff',
+            );
       return `<h4>${escapeHtml(view.diff.from)} → ${escapeHtml(view.diff.to)} (objective ${escapeHtml(view.objective)})</h4>\n${body}`;
     })
     .join('\n');
@@ -174,16 +185,39 @@ function reproductionHtml(data: ReportData, options: RenderOptions): string {
     '<h3>Seeds</h3>',
     `<p>Sampling seed <code>${escapeHtml(data.seeds.sampling)}</code>; search seeds ${escapeHtml(data.seeds.search.join(', '))} in both the original and the pruned space.</p>`,
     '<h3>Device fingerprints</h3>',
-    table(['device', 'fingerprint', 'backend', 'host', 'runtime', 'settings', 'identity', 'protocol', 'measurements'],
-      r.fingerprints.map((f) => [f.device, f.fingerprintHash, f.backend, f.host || null, f.runtime || null, f.settings || null, f.identity || null, `${f.protocol} (${f.protocolHash})`, f.measurements]), 'fingerprints'),
+    table(
+      ['device', 'fingerprint', 'backend', 'host', 'runtime', 'settings', 'identity', 'protocol', 'measurements'],
+      r.fingerprints.map((f) => [
+        f.device,
+        f.fingerprintHash,
+        f.backend,
+        f.host || null,
+        f.runtime || null,
+        f.settings || null,
+        f.identity || null,
+        `${f.protocol} (${f.protocolHash})`,
+        f.measurements,
+      ]),
+      'fingerprints',
+    ),
     '<h3>Software</h3>',
-    table(['software', 'version'], Object.entries(r.software).map(([k, v]) => [k, v]), 'software'),
+    table(
+      ['software', 'version'],
+      Object.entries(r.software).map(([k, v]) => [k, v]),
+      'software',
+    ),
     '<h3>Timings</h3>',
-    table(['device', 'stage', 'architectures', 'measured', 'from cache', 'first started', 'last finished', 'busy (s)'],
-      r.timings.map((t) => [t.device, t.stage, t.architectures, t.computed, t.cached, t.firstStartedAt, t.lastMeasuredAt, Number(t.busySeconds.toFixed(1))]), 'timings'),
+    table(
+      ['device', 'stage', 'architectures', 'measured', 'from cache', 'first started', 'last finished', 'busy (s)'],
+      r.timings.map((t) => [t.device, t.stage, t.architectures, t.computed, t.cached, t.firstStartedAt, t.lastMeasuredAt, Number(t.busySeconds.toFixed(1))]),
+      'timings',
+    ),
     '<h3>Search runs</h3>',
-    table(['device', 'objective', 'space', 'seed', 'evaluations', 'rejected', 'archive', 'front', 'iterations'],
-      r.searchRuns.map((s) => [s.device, s.objective, s.arm, s.seed, s.evaluations, s.rejected, s.archiveSize, s.frontSize, s.completedIterations]), 'search-runs'),
+    table(
+      ['device', 'objective', 'space', 'seed', 'evaluations', 'rejected', 'archive', 'front', 'iterations'],
+      r.searchRuns.map((s) => [s.device, s.objective, s.arm, s.seed, s.evaluations, s.rejected, s.archiveSize, s.frontSize, s.completedIterations]),
+      'search-runs',
+    ),
     '<h3>Workflows</h3>',
     `<ul class="workflows">${data.workflows.map((w) => `<li>${escapeHtml(w.label)}: ${workflowLink(w.workflowId, options)}</li>`).join('')}</ul>`,
   ].join('\n');
@@ -213,8 +247,16 @@ function regressionHtml(view: ProfileView['regression']): string {
     `Latency block effects by regression: ${view.target === 'log' ? 'log latency' : 'latency (a sum of layer times)'} on per-position block indicators and each unit's depth, over all ${view.n} measured architectures ` +
     `(${view.parameters} parameters, residual ${percent(view.residual).slice(1)} of the mean latency, R² ${view.rSquared.toFixed(3)}). ` +
     'Each effect is against the average block of its position with the other positions held equal, as a share of the mean latency; the per-specification effect (against the random baseline, from the samples that fixed the block) is shown beside it. ' +
-    'Which estimates the insights judged by is stated with the device\'s insights.';
-  const rows = view.rows.map((r) => [`u${r.unit}`, r.layer, r.block, percent(r.effect), `${percent(r.ciLow)} … ${percent(r.ciHigh)}`, r.n, r.specEffect === null ? null : percent(r.specEffect)]);
+    "Which estimates the insights judged by is stated with the device's insights.";
+  const rows = view.rows.map((r) => [
+    `u${r.unit}`,
+    r.layer,
+    r.block,
+    percent(r.effect),
+    `${percent(r.ciLow)} … ${percent(r.ciHigh)}`,
+    r.n,
+    r.specEffect === null ? null : percent(r.specEffect),
+  ]);
   return `<details class="regression"><summary>${escapeHtml(summary)}</summary>\n${table(['unit', 'layer', 'block', 'latency effect', '95% interval', 'architectures', 'per-spec effect'], rows, 'regression')}</details>`;
 }
 
@@ -246,7 +288,9 @@ export async function renderReportHtml(data: ReportData, options: RenderOptions 
       '<h3>Host drift over the latency campaign</h3>',
       report.drift
         ? `<div class="figures">${render(group.drift, 'drift')}</div>` +
-          (report.drift.uncorrected > 0 ? `<p class="note">${report.drift.uncorrected} measurement(s) lie outside the probed span (taken before this campaign) and are not corrected.</p>` : '')
+          (report.drift.uncorrected > 0
+            ? `<p class="note">${report.drift.uncorrected} measurement(s) lie outside the probed span (taken before this campaign) and are not corrected.</p>`
+            : '')
         : '<p class="note">Drift was not tracked for this device (measurement.drift.track off, or a study from before drift tracking).</p>',
       '<h3>Block profiles</h3>',
       profiles || '<p class="note">No profile.</p>',
@@ -269,7 +313,10 @@ export async function renderReportHtml(data: ReportData, options: RenderOptions 
     study.accuracySource === 'naswot-proxy'
       ? '<p class="warning">This study scores architectures with the training-free <strong>NASWOT proxy</strong>, not with trained accuracy: every "accuracy" axis and table here is a proxy score.</p>'
       : '';
-  const toc = [...data.devices.map((d) => `<li><a href="#${escapeHtml(anchor(d.device))}">Device ${escapeHtml(d.device)}</a></li>`), '<li><a href="#reproduce">Reproduce and audit</a></li>'].join('');
+  const toc = [
+    ...data.devices.map((d) => `<li><a href="#${escapeHtml(anchor(d.device))}">Device ${escapeHtml(d.device)}</a></li>`),
+    '<li><a href="#reproduce">Reproduce and audit</a></li>',
+  ].join('');
   return `<!DOCTYPE html>
 <html lang="en">
 <head>

@@ -56,7 +56,18 @@ export function reportTables(data: ReportData): ReportTable[] {
           p.metrics.flatMap((metric) =>
             // One baseline row per metric (the heatmap repeats it per block column).
             p.cells[metric]!.filter((c) => c.specId !== 'baseline' || c.block === p.blocks[0]).map((c) => [
-              d.device, p.resolution, metric, c.specId, c.unit, c.layer, c.specId === 'baseline' ? '' : c.block, c.n, c.mean, c.std, c.effectAbs, c.effectRel,
+              d.device,
+              p.resolution,
+              metric,
+              c.specId,
+              c.unit,
+              c.layer,
+              c.specId === 'baseline' ? '' : c.block,
+              c.n,
+              c.mean,
+              c.std,
+              c.effectAbs,
+              c.effectRel,
             ]),
           ),
         ),
@@ -66,14 +77,36 @@ export function reportTables(data: ReportData): ReportTable[] {
       name: 'sensitivity-units',
       columns: ['device', 'resolution', 'unit', 'metric', 'explained_variance', 'significant_positions', 'positions', 'spread', 'relative_spread'],
       rows: devices.flatMap((d) =>
-        (d.sensitivity?.units ?? []).map((u) => [d.device, d.sensitivity!.resolution, u.unit, u.metric, u.explainedVariance, u.significantPositions, u.positions, u.spread, u.relativeSpread]),
+        (d.sensitivity?.units ?? []).map((u) => [
+          d.device,
+          d.sensitivity!.resolution,
+          u.unit,
+          u.metric,
+          u.explainedVariance,
+          u.significantPositions,
+          u.positions,
+          u.spread,
+          u.relativeSpread,
+        ]),
       ),
     },
     {
       name: 'sensitivity-layers',
       columns: ['device', 'resolution', 'unit', 'position', 'metric', 'choices', 'eta_squared', 'omega_squared', 'significant', 'spread', 'relative_spread'],
       rows: devices.flatMap((d) =>
-        (d.sensitivity?.layers ?? []).map((l) => [d.device, d.sensitivity!.resolution, l.unit, l.position, l.metric, l.choices, l.etaSquared, l.omegaSquared, l.significant, l.spread, l.relativeSpread]),
+        (d.sensitivity?.layers ?? []).map((l) => [
+          d.device,
+          d.sensitivity!.resolution,
+          l.unit,
+          l.position,
+          l.metric,
+          l.choices,
+          l.etaSquared,
+          l.omegaSquared,
+          l.significant,
+          l.spread,
+          l.relativeSpread,
+        ]),
       ),
     },
     {
@@ -116,9 +149,7 @@ export function reportTables(data: ReportData): ReportTable[] {
     {
       name: 'max-accuracy',
       columns: ['device', 'space', 'seeds', 'accuracy_mean', 'accuracy_std', 'macs_mean', 'macs_std'],
-      rows: maxAccuracy.flatMap(({ device, view }) =>
-        view.arms.map((a) => [device, a.arm, view.seeds.join(' '), a.accuracy.mean, a.accuracy.std, a.macs.mean, a.macs.std]),
-      ),
+      rows: maxAccuracy.flatMap(({ device, view }) => view.arms.map((a) => [device, a.arm, view.seeds.join(' '), a.accuracy.mean, a.accuracy.std, a.macs.mean, a.macs.std])),
     },
     {
       name: 'max-accuracy-runs',

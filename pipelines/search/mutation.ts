@@ -26,10 +26,7 @@ export const INITIAL_SAMPLING_ATTEMPTS_PER_ARCH = 100;
  * constraint known before evaluation) are skipped and not counted. Returns fewer than `size` only when
  * the space has too few distinct acceptable architectures to find them within the attempt cap.
  */
-export function initialPopulation(
-  doc: SpaceDocument,
-  options: { size: number; resolution: number; rng: Rng; accept?: (arch: Architecture) => boolean },
-): Architecture[] {
+export function initialPopulation(doc: SpaceDocument, options: { size: number; resolution: number; rng: Rng; accept?: (arch: Architecture) => boolean }): Architecture[] {
   const population = new Map<string, Architecture>();
   const maxAttempts = options.size * INITIAL_SAMPLING_ATTEMPTS_PER_ARCH;
   for (let attempt = 0; attempt < maxAttempts && population.size < options.size; attempt++) {

@@ -38,12 +38,10 @@ export function dominates(a: Objectives, b: Objectives): boolean {
 export function paretoFrontIndices(points: readonly Objectives[]): number[] {
   checkFinite(points);
   // Best accuracy first; within one accuracy the lowest latency, then the earliest point, leads its group.
-  const order = points
-    .map((_, i) => i)
-    .sort((i, j) => points[j]!.accuracy - points[i]!.accuracy || points[i]!.latencyMs - points[j]!.latencyMs || i - j);
+  const order = points.map((_, i) => i).sort((i, j) => points[j]!.accuracy - points[i]!.accuracy || points[i]!.latencyMs - points[j]!.latencyMs || i - j);
   const front: number[] = [];
   let lowestLatencySoFar = Number.POSITIVE_INFINITY;
-  for (let k = 0; k < order.length; ) {
+  for (let k = 0; k < order.length;) {
     const leader = points[order[k]!]!;
     // Only a group's leader can survive: the rest of the group is dominated by it or equal to it.
     if (leader.latencyMs < lowestLatencySoFar) {

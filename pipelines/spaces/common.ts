@@ -12,7 +12,7 @@ export const RESOLUTIONS = [160, 176, 192, 208, 224] as const;
 export const DEFAULT_RESOLUTION = 224;
 
 /** Architectures' units that together hold every block of a document: unit u repeats its choice-th block (cycling) at depth min(max, max(min, 2)). */
-export function coveringUnits(doc: SpaceDocument): { choices: number; blocksFor(choice: number): string[][] } {
+export function coveringUnits(doc: SpaceDocument): { choices: number; blocksFor: (choice: number) => string[][] } {
   const depthOf = (u: number) => Math.min(doc.units[u]!.maxLayers, Math.max(doc.units[u]!.minLayers, 2));
   return {
     choices: Math.max(...doc.units.map((u) => u.blocks.length)),

@@ -38,7 +38,14 @@ export const mbSpaceDefinitionSchema = z
     family: z.literal('mbconv'),
     widthMultiplier: z.number().gt(0).max(4).default(1),
     /** Depthwise kernel sizes; every unit may use every kernel × expand pair unless the unit lists its own. */
-    kernels: distinct(z.number().int().min(1).max(9).refine((k) => k % 2 === 1, 'expected an odd kernel size')),
+    kernels: distinct(
+      z
+        .number()
+        .int()
+        .min(1)
+        .max(9)
+        .refine((k) => k % 2 === 1, 'expected an odd kernel size'),
+    ),
     expands: distinct(z.number().int().min(1).max(9)),
     stem: z.object({ channels, activation }).strict(),
     first: z.object({ channels, activation, residual: z.boolean() }).strict(),
@@ -46,10 +53,7 @@ export const mbSpaceDefinitionSchema = z
       .array(z.object({ channels, stride, activation, se: z.boolean(), layers }).strict())
       .min(1)
       .max(8),
-    head: z.discriminatedUnion('kind', [
-      z.object({ kind: z.literal('mbv3'), expand: channels, channels }).strict(),
-      z.object({ kind: z.literal('proxyless'), channels }).strict(),
-    ]),
+    head: z.discriminatedUnion('kind', [z.object({ kind: z.literal('mbv3'), expand: channels, channels }).strict(), z.object({ kind: z.literal('proxyless'), channels }).strict()]),
   })
   .strict();
 
@@ -62,10 +66,7 @@ export const bottleneckSpaceDefinitionSchema = z
     /** Bottleneck expand ratios (mid channels = unit width × ratio). */
     expands: distinct(z.number().gt(0).max(1)),
     stem: z.object({ channels }).strict(),
-    units: z
-      .array(z.object({ channels, stride, layers }).strict())
-      .min(1)
-      .max(8),
+    units: z.array(z.object({ channels, stride, layers }).strict()).min(1).max(8),
   })
   .strict();
 

@@ -153,7 +153,11 @@ export const studySpecSchema = z
         iterations: budgetSchema.iterations.default(10),
         budgetPerIteration: budgetSchema.budgetPerIteration.default(200),
         /** The max-accuracy search's own budget; absent fields take the paper's (MAX_ACCURACY_SEARCH_PRESET: 20 + 4 × 50, top 10). */
-        maxAccuracy: z.object({ ...budgetSchema, topK: z.number().int().min(1).max(10_000) }).partial().strict().optional(),
+        maxAccuracy: z
+          .object({ ...budgetSchema, topK: z.number().int().min(1).max(10_000) })
+          .partial()
+          .strict()
+          .optional(),
         /**
          * The arms compared at equal budgets and seeds: 'original', 'derived' (the insights' space for the device
          * and objective) and the paper's spaces 'paper:npu' ... 'paper:max_acc'. 'original' is the baseline.
@@ -223,7 +227,10 @@ function checkSpace(spec: StudySpec): void {
     if (spec.spaceDefinition) {
       spec.spaceDefinition = parseSpaceDefinition(spec.spaceDefinition, 'spaceDefinition');
       if (spec.spaceDefinition.id !== spec.space) {
-        throw new SpaceValidationError('space', `${JSON.stringify(spec.space)} differs from spaceDefinition.id ${JSON.stringify(spec.spaceDefinition.id)}; they must name the same space`);
+        throw new SpaceValidationError(
+          'space',
+          `${JSON.stringify(spec.space)} differs from spaceDefinition.id ${JSON.stringify(spec.spaceDefinition.id)}; they must name the same space`,
+        );
       }
     }
     registerStudySpace(spec);
@@ -252,7 +259,9 @@ function checkSearchArms(spec: StudySpec): void {
   const available = paperArms(spec.space);
   arms.forEach((arm, i) => {
     if (arm.startsWith('paper:') && !available.includes(arm)) {
-      problems.push(`search.spaces[${i}]: the paper has no ${arm.slice('paper:'.length)} space for ${spec.space}; allowed paper spaces: ${available.map((a) => JSON.stringify(a)).join(', ')}`);
+      problems.push(
+        `search.spaces[${i}]: the paper has no ${arm.slice('paper:'.length)} space for ${spec.space}; allowed paper spaces: ${available.map((a) => JSON.stringify(a)).join(', ')}`,
+      );
     }
   });
   if (problems.length > 0) throw new StudySpecError(problems);

@@ -26,7 +26,13 @@ export function campaignOutcome(histories: proto.api.history.v1.IHistory[], acti
         scheduled.set(input.batchIndex, (scheduled.get(input.batchIndex) ?? 0) + 1);
       }
       const attempt = event.activityTaskStartedEventAttributes?.attempt ?? 1;
-      if (attempt > 1 && history.events!.some((e) => e.eventId?.toString() === event.activityTaskStartedEventAttributes!.scheduledEventId?.toString() && e.activityTaskScheduledEventAttributes?.activityType?.name === activity)) {
+      if (
+        attempt > 1 &&
+        history.events!.some(
+          (e) =>
+            e.eventId?.toString() === event.activityTaskStartedEventAttributes!.scheduledEventId?.toString() && e.activityTaskScheduledEventAttributes?.activityType?.name === activity,
+        )
+      ) {
         retries += attempt - 1;
       }
     }

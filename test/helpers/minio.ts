@@ -44,21 +44,17 @@ export async function startMinio(ip = '127.0.0.1'): Promise<MinioServer> {
     log = (log + chunk.toString('utf8')).slice(-logTailChars);
   };
   const launch = async (): Promise<ChildProcess> => {
-    const child = spawn(
-      minioBinaryPath,
-      ['server', dataDir, '--address', `${ip}:${apiPort}`, '--console-address', `127.0.0.1:${consolePort}`, '--quiet'],
-      {
-        env: {
-          ...process.env,
-          MINIO_ROOT_USER: accessKeyId,
-          MINIO_ROOT_PASSWORD: secretAccessKey,
-          // No phoning home from tests.
-          MINIO_UPDATE: 'off',
-          MINIO_CALLHOME_ENABLE: 'off',
-        },
-        stdio: ['ignore', 'pipe', 'pipe'],
+    const child = spawn(minioBinaryPath, ['server', dataDir, '--address', `${ip}:${apiPort}`, '--console-address', `127.0.0.1:${consolePort}`, '--quiet'], {
+      env: {
+        ...process.env,
+        MINIO_ROOT_USER: accessKeyId,
+        MINIO_ROOT_PASSWORD: secretAccessKey,
+        // No phoning home from tests.
+        MINIO_UPDATE: 'off',
+        MINIO_CALLHOME_ENABLE: 'off',
       },
-    );
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     child.stdout?.on('data', appendLog);
     child.stderr?.on('data', appendLog);
     let exitDescription: string | undefined;

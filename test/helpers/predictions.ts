@@ -15,7 +15,8 @@ export async function seededPredictions(arch: Architecture, images: Float32Array
   const r = arch.resolution;
   const session = await ort.InferenceSession.create(exportNetwork(buildNetwork(arch), { seed, batch: n }), { intraOpNumThreads: 1, interOpNumThreads: 1 });
   try {
-    const logits = (await session.run({ [session.inputNames[0]!]: new ort.Tensor('float32', images.slice(0, n * 3 * r * r), [n, 3, r, r]) }))[session.outputNames[0]!]!.data as Float32Array;
+    const logits = (await session.run({ [session.inputNames[0]!]: new ort.Tensor('float32', images.slice(0, n * 3 * r * r), [n, 3, r, r]) }))[session.outputNames[0]!]!
+      .data as Float32Array;
     return Array.from({ length: n }, (_, i) => argmaxRow(logits, i, logits.length / n));
   } finally {
     await session.release();

@@ -37,7 +37,23 @@ function signed(dir: string, name: string, subject: string, ca: string, extensio
 export function makeCertificates(dir: string): Certificates {
   mkdirSync(dir, { recursive: true });
   for (const ca of ['ca', 'rogue-ca']) {
-    openssl(dir, ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', `${ca}.key`, '-out', `${ca}.crt`, '-days', '2', '-subj', `/CN=blockscope test ${ca}`]);
+    openssl(dir, [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      `${ca}.key`,
+      '-out',
+      `${ca}.crt`,
+      '-days',
+      '2',
+      '-subj',
+      `/CN=blockscope test ${ca}`,
+    ]);
   }
   signed(dir, 'server', `/CN=${SERVER_NAME}`, 'ca', `subjectAltName=DNS:${SERVER_NAME},DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n`);
   signed(dir, 'client', '/CN=blockscope worker', 'ca', 'extendedKeyUsage=clientAuth\n');

@@ -218,9 +218,7 @@ export function bottleneckSpace(definition: BottleneckSpaceDefinition, paperSpac
       add(`stem.out.w${a.stem.outWidth}`);
     },
     insightFactors,
-    insightLimitations: [
-      { id: 'limitation.stem-widths', sentence: 'the space document has one width list for both stem convolutions, so stem widths are profiled but never pruned' },
-    ],
+    insightLimitations: [{ id: 'limitation.stem-widths', sentence: 'the space document has one width list for both stem convolutions, so stem widths are profiled but never pruned' }],
     coveringArchitectures(doc, resolution) {
       const { choices, blocksFor } = coveringUnits(doc);
       const stemRule = doc.stem ?? original().stem!;

@@ -89,13 +89,7 @@ export function buildMbNetwork(arch: MbArchitecture, macro: MbMacro): NetworkIR 
     }),
   );
   chain.push(
-    mbconvBlock(
-      'first',
-      chain.current,
-      { cout: macro.first.cout, kernel: 3, expand: 1, stride: 1, activation: macro.first.activation, se: false },
-      'first',
-      macro.first.residual,
-    ),
+    mbconvBlock('first', chain.current, { cout: macro.first.cout, kernel: 3, expand: 1, stride: 1, activation: macro.first.activation, se: false }, 'first', macro.first.residual),
   );
   arch.units.forEach((blocksOfUnit, u) => {
     const unit = macro.units[u]!;
