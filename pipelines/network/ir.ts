@@ -256,4 +256,9 @@ export class NetworkChain {
     this.blocks.push(block);
     this.current = { tensor: block.output, shape: block.descriptor.outShape };
   }
+
+  /** The finished network: the chain's blocks, from its input to the last block's output. */
+  network(space: SpaceId, resolution: number, numClasses: number): NetworkIR {
+    return { space, resolution, input: 'input', inputShape: this.inputShape, output: this.current.tensor, numClasses, blocks: this.blocks };
+  }
 }

@@ -104,11 +104,16 @@ export function smallSpec(name: string, overrides: Record<string, unknown> = {})
   };
 }
 
-/** `blockscope worker --device ID` as a separate process, so a test can SIGKILL it. */
-export function spawnDeviceWorker(options: { address: string; devicesFile: string; storeUrl: string; device?: string }): ChildProcess {
+/** `blockscope worker ROLE...` (`--orchestrator`, or `--device ID`) as a separate process, with its own registry of spaces. */
+export function spawnWorker(role: string[], options: { address: string; devicesFile: string; storeUrl: string }): ChildProcess {
   const bin = resolve(import.meta.dirname, '../../bin/blockscope.mjs');
-  return spawn(process.execPath, [bin, 'worker', '--device', options.device ?? TEST_DEVICE, '--address', options.address, '--devices', options.devicesFile], {
+  return spawn(process.execPath, [bin, 'worker', ...role, '--address', options.address, '--devices', options.devicesFile], {
     env: { ...process.env, BLOCKSCOPE_STORE: options.storeUrl },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
+}
+
+/** `blockscope worker --device ID` as a separate process, so a test can SIGKILL it. */
+export function spawnDeviceWorker(options: { address: string; devicesFile: string; storeUrl: string; device?: string }): ChildProcess {
+  return spawnWorker(['--device', options.device ?? TEST_DEVICE], options);
 }

@@ -77,14 +77,14 @@ export interface DeviceCharacter {
   accuracy: (arch: Architecture) => number;
 }
 
-const expandOf = (block: string) => parseMbBlock(block)!.expand;
-const kernelOf = (block: string) => parseMbBlock(block)!.kernel;
+export const expandOf = (block: string) => parseMbBlock(block)!.expand;
+export const kernelOf = (block: string) => parseMbBlock(block)!.kernel;
 /** Early units run at higher resolution, so their layers cost more (as on every real device). */
-const unitScale = (unit: number) => 1 - 0.08 * unit;
+export const unitScale = (unit: number) => 1 - 0.08 * unit;
 /** Accuracy a unit's 3rd or 4th layer (with a random block) adds; the first two layers are always there. */
-const depthGain = (layer: number, buys: boolean) => (layer < 3 || buys ? 0.3 : 0);
+export const depthGain = (layer: number, buys: boolean) => (layer < 3 || buys ? 0.3 : 0);
 /** The depth-bound device's trade-off line: rank in MB_BLOCKS order (e3k3 … e6k7), 0.25 of an e3k3 layer apart. */
-const lineCost = (block: string) => 1 + 0.25 * MB_BLOCKS.indexOf(block);
+export const lineCost = (block: string) => 1 + 0.25 * MB_BLOCKS.indexOf(block);
 const NPU_KERNEL_COST: Record<number, number> = { 3: 1, 5: 4 / 3, 7: 2.5 };
 
 /**

@@ -88,13 +88,5 @@ export function buildBottleneckNetwork(arch: BottleneckArchitecture, definition:
       return { type: 'head' };
     }),
   );
-  return {
-    space: arch.space,
-    resolution: arch.resolution,
-    input: 'input',
-    inputShape: chain.inputShape,
-    output: chain.current.tensor,
-    numClasses: definition.classes,
-    blocks: chain.blocks,
-  };
+  return chain.network(arch.space, arch.resolution, definition.classes);
 }

@@ -121,13 +121,5 @@ export function buildMbNetwork(arch: MbArchitecture, macro: MbMacro): NetworkIR 
       return { type: 'head' };
     }),
   );
-  return {
-    space: arch.space,
-    resolution: arch.resolution,
-    input: 'input',
-    inputShape: chain.inputShape,
-    output: chain.current.tensor,
-    numClasses: macro.numClasses,
-    blocks: chain.blocks,
-  };
+  return chain.network(arch.space, arch.resolution, macro.numClasses);
 }
