@@ -213,7 +213,9 @@ describe('a study on the filesystem store', () => {
 
   it('rejects invalid specs and unknown spaces at the edge, naming the field', async () => {
     await expect(startStudy(temporal.client, smallSpec('bad', { samplesPerSpec: 0 }))).rejects.toThrow(/samplesPerSpec/);
-    await expect(startStudy(temporal.client, smallSpec('bad', { space: 'mobilenet' }))).rejects.toThrow(/space: got an invalid value; allowed: "ofa-mbv3", "proxylessnas", "resnet50"/);
+    await expect(startStudy(temporal.client, smallSpec('bad', { space: 'mobilenet' }))).rejects.toThrow(
+      /space: unknown design space "mobilenet"; allowed: ofa-mbv3, proxylessnas, resnet50/,
+    );
     await expect(startStudy(temporal.client, smallSpec('bad', { blocks: ['u9.l0.e3k3'] }))).rejects.toThrow(StudySpecError);
   });
 

@@ -8,7 +8,7 @@
  * only from the study's spec.
  */
 import { spawnSync, type ChildProcess } from 'node:child_process';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { parse as parseYaml } from 'yaml';
@@ -301,5 +301,26 @@ describe('a demo-size study of a user-defined space, end to end', () => {
     expect(result.comparisons.length).toBeGreaterThan(0);
     const html = await store.getText(result.report!.htmlKey);
     expect(html).toContain('mobilenetv2-like');
+
+    // The analysis commands in fresh processes, on the study's own artifacts.
+    const files = join(dir, 'cli');
+    mkdirSync(files);
+    const profileFile = join(files, 'profile.json');
+    writeFileSync(profileFile, JSON.stringify(profile));
+    const derived = join(files, 'derived.json');
+    const insightsRun = cli(['insights', '--profile', profileFile, '--space', V2_FILE, '--device', TEST_DEVICE, '--objective', 'pareto', '--out', derived]);
+    expect(insightsRun.status, insightsRun.stderr).toBe(0);
+    expect(JSON.parse(readFileSync(derived, 'utf8'))).toMatchObject({ space: V2 });
+    const predictorFile = join(files, 'predictor.json');
+    writeFileSync(predictorFile, await store.getText(`studies/${result.studyId}/predictor/${TEST_DEVICE}.json`));
+    const searchArgs = ['--predictor', predictorFile, '--initial', '4', '--iterations', '1', '--budget', '3', '--resolution', '128', '--out', join(files, 'search')];
+    const search = cli(['search', '--space', V2_FILE, '--pruned', derived, '--device', TEST_DEVICE, '--objective', 'pareto', ...searchArgs]);
+    expect(search.status, search.stderr).toBe(0);
+    const report = spawnSync(process.execPath, [BIN, 'study', 'report', started.workflowId, '--address', temporal.server.address, '--out', join(files, 'report')], {
+      encoding: 'utf8',
+      env: { ...process.env, BLOCKSCOPE_STORE: `fs://${store.root}` },
+    });
+    expect(report.status, report.stderr).toBe(0);
+    expect(readFileSync(join(files, 'report', 'report.html'), 'utf8')).toContain('mobilenetv2-like');
   }, 600_000);
 });

@@ -7,7 +7,7 @@ import { midpointMs, type DriftProbe } from '../../pipelines/drift.js';
 import type { LatencyWorkList } from '../../pipelines/study/work.js';
 import type { DeviceActivities } from './contracts.js';
 import { searchFinalArchitectures } from './search.js';
-import { withStudySpaces } from './spaces.js';
+import { registerStoredStudySpace, withStudySpaces } from './spaces.js';
 import { studyKeys } from './keys.js';
 import { readLatencyWork } from './work.js';
 
@@ -21,7 +21,7 @@ export function createDeviceActivities(deps: { store: ArtifactStore; device: str
     return { value: measurement, fromCache: measurement.fromCache };
   };
   let warmedUp = false;
-  return withStudySpaces(deps.store, {
+  return withStudySpaces({
     async measureBatch(input) {
       checkDevice(input.device);
       const keys = studyKeys(input.studyId);
@@ -65,6 +65,7 @@ export function createDeviceActivities(deps: { store: ArtifactStore; device: str
     },
     async remeasureSearchResults(input) {
       checkDevice(input.device);
+      await registerStoredStudySpace(deps.store, input.studyId);
       const items = await searchFinalArchitectures(deps.store, input.searches);
       return runBatchActivity<LatencyMeasurement>({
         store: deps.store,

@@ -136,7 +136,7 @@ export function createOrchestratorActivities(deps: OrchestratorDependencies): Or
     return refs;
   }
 
-  return withStudySpaces(store, {
+  return withStudySpaces({
     prepareStudy,
     scoreAccuracyBatch,
     aggregateProfiles,

@@ -40,6 +40,7 @@ import type { AccuracyScorerFactory } from './contracts.js';
 import type { StudyTimeouts } from '../../workflows/definitions.js';
 import { studyKeys } from './keys.js';
 import { deviceLatencies } from './latency.js';
+import { registerStoredStudySpace } from './spaces.js';
 
 export interface PredictorArtifact {
   device: string;
@@ -141,6 +142,7 @@ export function createSearchActivities(deps: { store: ArtifactStore; accuracySco
    * outside the plausible range (e.g. a negative one from a model stored by an older version) is a rejection.
    */
   async function predictLatencies(input: { studyId: string; planKey: string; device: string; archs: Architecture[] }): Promise<LatencyPrediction[]> {
+    await registerStoredStudySpace(store, input.studyId);
     const predictor = await devicePredictor(input.studyId, input.planKey, input.device);
     const predictions = input.archs.map((arch) => plausibleLatency(predictor.model, arch));
     const rejected = predictions.filter((p) => 'rejected' in p).length;

@@ -4,7 +4,8 @@
  */
 import { ArtifactNotFoundError, type ArtifactStore } from '../storage/index.js';
 import type { StudyPlan } from '../../pipelines/study/plan.js';
-import type { StudySpec } from '../../pipelines/study/spec.js';
+import { registerSpace, type SpaceDefinition } from '../../pipelines/spaces/index.js';
+import { registerStudySpace, type StudySpec } from '../../pipelines/study/spec.js';
 import { accuracyWorkLists, latencyWorkLists, type AccuracyWorkList, type LatencyWorkList } from '../../pipelines/study/work.js';
 import type { BatchRequest } from './contracts.js';
 import { studyKeys } from './keys.js';
@@ -47,13 +48,22 @@ export function readLatencyWork(store: ArtifactStore, request: BatchRequest & { 
  * A batch's work list. A study prepared before work lists existed has none stored: its batches derive the same
  * list from the plan and spec, and so read the whole plan per batch, as they did then.
  */
-async function readWorkList<T>(store: ArtifactStore, request: BatchRequest, key: string, derive: (plan: StudyPlan, spec: StudySpec) => T[]): Promise<T> {
+async function readWorkList<T extends { space?: SpaceDefinition }>(
+  store: ArtifactStore,
+  request: BatchRequest,
+  key: string,
+  derive: (plan: StudyPlan, spec: StudySpec) => T[],
+): Promise<T> {
   try {
-    return await store.getJson<T>(key);
+    const list = await store.getJson<T>(key);
+    // A user-defined space travels with every work list, so a worker on another host knows it.
+    if (list.space) registerSpace(list.space);
+    return list;
   } catch (error) {
     if (!(error instanceof ArtifactNotFoundError)) throw error;
   }
   const [plan, spec] = await Promise.all([store.getJson<StudyPlan>(request.planKey), store.getJson<StudySpec>(studyKeys(request.studyId).spec)]);
+  registerStudySpace(spec);
   const list = derive(plan, spec)[request.batchIndex];
   if (list === undefined) throw new RangeError(`batch ${request.batchIndex} is beyond the plan of study ${request.studyId}`);
   return list;

@@ -4,6 +4,7 @@
  * whole plan (megabytes at paper scale, read once per batch).
  */
 import { referenceArchitecture } from '../sampling.js';
+import type { SpaceDefinition } from '../spaces/definition.js';
 import type { Architecture } from '../spaces/types.js';
 import { measurementList, type StudyPlan } from './plan.js';
 import type { StudySpec } from './spec.js';
@@ -18,6 +19,8 @@ export interface AccuracyWorkList {
   kind: 'blockscope.work/accuracy/v1';
   batchIndex: number;
   items: WorkItem[];
+  /** The definition of a user-defined space (absent for the paper's spaces): a worker on any host registers it from here. */
+  space?: SpaceDefinition;
 }
 
 /** One batch of a device's latency campaign: its architectures in that device's measurement order. */
@@ -32,6 +35,8 @@ export interface LatencyWorkList {
   /** Drift probes (docs/studies.md), or null when the spec does not track drift. */
   probes: { reference: Architecture; every: number } | null;
   items: WorkItem[];
+  /** As AccuracyWorkList.space. */
+  space?: SpaceDefinition;
 }
 
 function batchesOf(items: WorkItem[], batchSize: number): WorkItem[][] {
@@ -41,7 +46,7 @@ function batchesOf(items: WorkItem[], batchSize: number): WorkItem[][] {
 }
 
 export function accuracyWorkLists(plan: StudyPlan, spec: StudySpec): AccuracyWorkList[] {
-  return batchesOf(plan.architectures, spec.accuracy.batchSize).map((items, batchIndex) => ({ kind: 'blockscope.work/accuracy/v1', batchIndex, items }));
+  return batchesOf(plan.architectures, spec.accuracy.batchSize).map((items, batchIndex) => ({ kind: 'blockscope.work/accuracy/v1', batchIndex, items, ...spaceOf(spec) }));
 }
 
 export function latencyWorkLists(plan: StudyPlan, spec: StudySpec, device: string): LatencyWorkList[] {
@@ -57,5 +62,10 @@ export function latencyWorkLists(plan: StudyPlan, spec: StudySpec, device: strin
     total: plan.architectures.length,
     probes,
     items,
+    ...spaceOf(spec),
   }));
+}
+
+function spaceOf(spec: StudySpec): { space?: SpaceDefinition } {
+  return spec.spaceDefinition ? { space: spec.spaceDefinition } : {};
 }
