@@ -235,7 +235,7 @@ export function fitBlockRegression(space: SpaceDocument, samples: readonly Regre
         case 'block':
           return role.layer === spec.layer ? (role.block === spec.block ? reaches(role.layer) : 0) : reaches(role.layer) / unit.blocks.length;
         case 'width':
-          return spec.kind === 'bottleneck' ? (role.width === spec.width ? 1 : 0) : 1 / unit.widths!.length;
+          return 'width' in spec ? (role.width === spec.width ? 1 : 0) : 1 / unit.widths!.length;
       }
     });
   };
