@@ -210,6 +210,16 @@ describe('the CLI takes a space definition file wherever it takes --space', () =
     expect(countOnnxMacs(readFileSync(out))).toBe(architectureCounts(arch).macs);
   });
 
+  it('gives an edited definition under the same id other architecture hashes, so nothing measured for the old one is reused', () => {
+    const edited = join(dir, 'edited.yaml');
+    writeFileSync(edited, readFileSync(V2_FILE, 'utf8').replace('{ channels: 160, stride: 2', '{ channels: 176, stride: 2'));
+    const arch = JSON.stringify(sampleArchitectures(originalSpace(V2), 1, 'edited', 160)[0]);
+    const [before, after] = [V2_FILE, edited].map((file) => JSON.parse(cli(['arch', 'stats', '--space', file, '--arch', arch]).stdout) as { hash: string; macs: number });
+    expect(before!.hash).toBe(architectureHash(JSON.parse(arch) as Architecture));
+    expect(after!.hash).not.toBe(before!.hash);
+    expect(after!.macs).toBeGreaterThan(before!.macs);
+  });
+
   it('refuses a bad definition file with the field, without a stack trace', () => {
     const bad = join(dir, 'bad.yaml');
     writeFileSync(bad, readFileSync(V2_FILE, 'utf8').replace('expands: [3, 6]', 'expands: [3, 6, 6]'));

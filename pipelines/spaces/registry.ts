@@ -2,7 +2,7 @@
  * The design spaces blockscope knows: the paper's three, built in, and any space definition registered from a
  * user's document (a study spec carries its definition, so every worker registers the same one).
  */
-import { canonicalJson } from '../hash.js';
+import { canonicalHashHex, canonicalJson } from '../hash.js';
 import { bottleneckSpace } from './bottleneck/space.js';
 import { RESNET50_DEFINITION, resnetPaperSpaces } from './bottleneck/builtin.js';
 import type { SpaceDefinition } from './definition.js';
@@ -21,6 +21,8 @@ const BUILT_IN: readonly DesignSpace[] = [
 export const BUILT_IN_SPACE_IDS: readonly SpaceId[] = BUILT_IN.map((space) => space.id);
 
 const spaces = new Map<SpaceId, DesignSpace>(BUILT_IN.map((space) => [space.id, space]));
+/** The content hash of every user-registered definition, by id (none for the built-in spaces). */
+const userDefinitionHashes = new Map<SpaceId, string>();
 
 /** Every registered space id: the built-in ones, then the user's in registration order. */
 export function spaceIds(): SpaceId[] {
@@ -47,7 +49,18 @@ export function registerSpace(definition: SpaceDefinition): DesignSpace {
   }
   const space = definition.family === 'mbconv' ? mbconvSpace(definition) : bottleneckSpace(definition);
   spaces.set(space.id, space);
+  userDefinitionHashes.set(space.id, canonicalHashHex(definition));
   return space;
+}
+
+/**
+ * The content hash of a user-defined space's definition, which its architectures' hashes include: an edited document
+ * under the same id gives other hashes, so nothing measured for the old definition (the measurement and accuracy
+ * caches are keyed by architecture hash) is ever reused for the new one. Undefined for the paper's spaces, whose
+ * architecture hashes are those of their canonical JSON alone.
+ */
+export function userDefinitionHash(space: SpaceId): string | undefined {
+  return userDefinitionHashes.get(space);
 }
 
 export function parseSpaceId(value: unknown, field = 'space'): SpaceId {

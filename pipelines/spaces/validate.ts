@@ -1,7 +1,7 @@
 /** Validation of architectures and space documents, with errors that name the field and the allowed values. */
 import { canonicalHashHex, canonicalJson } from '../hash.js';
 import { expectArray, expectIndex, expectProbability, isRecord } from './common.js';
-import { designSpace } from './registry.js';
+import { designSpace, userDefinitionHash } from './registry.js';
 import { SpaceValidationError, type Architecture, type SpaceDocument, type UnitRule } from './types.js';
 
 function fail(field: string, message: string): never {
@@ -47,9 +47,14 @@ export function architectureKey(arch: Architecture): string {
   return canonicalJson(canonicalArchitecture(arch));
 }
 
-/** A stable content hash (sha256 hex of the canonical JSON): the same architecture gives it on any machine. */
+/**
+ * A stable content hash: the same architecture gives it on any machine. The sha256 of the canonical JSON; for a
+ * user-defined space, of the canonical JSON together with its definition's hash (userDefinitionHash).
+ */
 export function architectureHash(arch: Architecture): string {
-  return canonicalHashHex(canonicalArchitecture(arch));
+  const canonical = canonicalArchitecture(arch);
+  const definition = userDefinitionHash(arch.space);
+  return canonicalHashHex(definition === undefined ? canonical : { architecture: canonical, definition });
 }
 
 /** Checks a space document (e.g. a pruned space from the insights stage) against its original space. */
