@@ -77,6 +77,18 @@ function problems(run: () => unknown): string {
   throw new Error('expected a validation error');
 }
 
+/** The output shape onnxruntime gives for a model on one image at a resolution. */
+async function outputDims(model: Uint8Array, resolution: number): Promise<readonly number[]> {
+  const session = await ort.InferenceSession.create(model, { intraOpNumThreads: 1, interOpNumThreads: 1 });
+  try {
+    const image = new ort.Tensor('float32', new Float32Array(3 * resolution * resolution).fill(0.1), [1, 3, resolution, resolution]);
+    const output = await session.run({ [session.inputNames[0]!]: image });
+    return output[session.outputNames[0]!]!.dims;
+  } finally {
+    await session.release();
+  }
+}
+
 function cli(args: string[]): { status: number | null; stdout: string; stderr: string } {
   const result = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', cwd: ROOT });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
@@ -138,13 +150,7 @@ describe('space definition documents', () => {
     const bytes = exportNetwork(buildNetwork(archs[1]!));
     expect(sha256Hex(exportNetwork(buildNetwork(archs[1]!)))).toBe(sha256Hex(bytes));
     expect(countOnnxMacs(bytes)).toBe(architectureCounts(archs[1]!).macs);
-    const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1, interOpNumThreads: 1 });
-    try {
-      const output = await session.run({ [session.inputNames[0]!]: new ort.Tensor('float32', new Float32Array(3 * 160 * 160).fill(0.1), [1, 3, 160, 160]) });
-      expect(output[session.outputNames[0]!]!.dims).toEqual([1, 1000]);
-    } finally {
-      await session.release();
-    }
+    expect(await outputDims(bytes, 160)).toEqual([1, 1000]);
   });
 
   it('bottleneck family: a ResNet-like space with its own widths, expands and classes', async () => {
@@ -159,13 +165,7 @@ describe('space definition documents', () => {
     for (let i = 0; i < 50; i++) validateArchitecture((arch = mutateArchitecture(arch, doc, rng)));
     const bytes = exportNetwork(buildNetwork(arch));
     expect(countOnnxMacs(bytes)).toBe(architectureCounts(arch).macs);
-    const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1, interOpNumThreads: 1 });
-    try {
-      const output = await session.run({ [session.inputNames[0]!]: new ort.Tensor('float32', new Float32Array(3 * 128 * 128).fill(0.1), [1, 3, 128, 128]) });
-      expect(output[session.outputNames[0]!]!.dims).toEqual([1, 100]);
-    } finally {
-      await session.release();
-    }
+    expect(await outputDims(bytes, 128)).toEqual([1, 100]);
     // Every distinct block of the space is covered by the lookup table's architectures.
     const keys = new Set(distinctBlocks(id, [128]).map((b) => b.key));
     for (const sample of sampleArchitectures(doc, 20, 'cover', 128)) {
