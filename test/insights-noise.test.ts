@@ -24,6 +24,7 @@ import { deriveInsights, paperInsightSpaces, type DerivedSpaceForm, type Insight
 import type { BlockProfile } from '../pipelines/profile.js';
 import type { ArchitectureMetrics } from '../pipelines/records.js';
 import { Rng } from '../pipelines/rng.js';
+import { fQuantile, oneWayAnova } from '../pipelines/stats.js';
 import { referenceArchitecture } from '../pipelines/sampling.js';
 import { architectureHash, originalSpace, type SpaceDocument } from '../pipelines/spaces/index.js';
 import { measurementList, planStudy, type StudyPlan } from '../pipelines/study/plan.js';
@@ -358,6 +359,32 @@ function pruned(report: InsightReport): { allowed: string; insights: string[]; m
 }
 
 const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
+
+describe("the sensitivity rule's F test", () => {
+  it('holds its nominal size on noise: one-way ANOVA of 9 blocks x 100 samples at 10% lognormal noise, at alpha and at alpha / 20', () => {
+    // The rule (pipelines/insights/analysis.ts) tests each position's choices with oneWayAnova on the specs' summary
+    // statistics and fQuantile, at alpha over the positions (Bonferroni). With no effect, the rejections must be alpha's.
+    const rng = new Rng('anova-size');
+    const [groups, n, reps] = [9, 100, 2000];
+    const critical = (level: number) => fQuantile(1 - level, groups - 1, groups * n - groups);
+    let atAlpha = 0;
+    let atBonferroni = 0;
+    for (let rep = 0; rep < reps; rep++) {
+      const stats = Array.from({ length: groups }, () => {
+        const xs = Array.from({ length: n }, () => 10 * lognormalFactor(rng, 0.1));
+        const mean = xs.reduce((a, b) => a + b, 0) / n;
+        return { n, mean, std: Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1)) };
+      });
+      const f = oneWayAnova(stats).fStatistic;
+      if (f > critical(0.05)) atAlpha++;
+      if (f > critical(0.05 / 20)) atBonferroni++;
+    }
+    // Binomial(2000, 0.05) has a standard deviation of 0.49 points: 3.5% to 6.5% is within 3 of them.
+    expect(atAlpha / reps).toBeGreaterThan(0.035);
+    expect(atAlpha / reps).toBeLessThan(0.065);
+    expect(atBonferroni / reps).toBeLessThan(0.006);
+  });
+});
 
 describe('a host that slows by 30% during a paper-scale campaign', () => {
   beforeEach(yieldToWorker);
