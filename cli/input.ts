@@ -31,6 +31,16 @@ export function registerSpaceFile(path: string, field: string): DesignSpace {
   return registerSpace(readSpaceDefinitionFile(path, field));
 }
 
+/** A file's text as JSON (a .json file) or YAML; a syntax error names `field`, the file and the parser's first line. */
+export function parseYamlOrJson(text: string, path: string, field: string): unknown {
+  const json = path.endsWith('.json');
+  try {
+    return json ? JSON.parse(text) : parseYaml(text);
+  } catch (error) {
+    throw new CliError(`${field}: ${path} is not valid ${json ? 'JSON' : 'YAML'}: ${(error as Error).message.split('\n')[0]}`);
+  }
+}
+
 export function readSpaceDefinitionFile(path: string, field: string): SpaceDefinition {
   let text: string;
   try {
@@ -38,12 +48,7 @@ export function readSpaceDefinitionFile(path: string, field: string): SpaceDefin
   } catch (error) {
     throw new CliError(`${field}: cannot read the space definition ${path} (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
   }
-  let raw: unknown;
-  try {
-    raw = path.toLowerCase().endsWith('.json') ? JSON.parse(text) : parseYaml(text);
-  } catch (error) {
-    throw new CliError(`${field}: ${path} is not valid ${path.toLowerCase().endsWith('.json') ? 'JSON' : 'YAML'}: ${(error as Error).message.split('\n')[0]}`);
-  }
+  const raw = parseYamlOrJson(text, path, field);
   try {
     return parseSpaceDefinition(raw);
   } catch (error) {

@@ -2,10 +2,9 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parse as parseYaml } from 'yaml';
 import { parseStudySpec, type StudySpec } from '../pipelines/study/spec.js';
 import { CliError } from './errors.js';
-import { isSpaceDefinitionPath, readSpaceDefinitionFile } from './input.js';
+import { isSpaceDefinitionPath, parseYamlOrJson, readSpaceDefinitionFile } from './input.js';
 
 const PRESETS_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../presets');
 
@@ -39,11 +38,7 @@ function readSpecFile(nameOrPath: string): { raw: unknown; file: string } {
   } catch {
     throw new CliError(`SPEC: ${JSON.stringify(nameOrPath)} is neither a preset (${presetNames().join(', ')}) nor a readable file`);
   }
-  try {
-    return { raw: file.endsWith('.json') ? JSON.parse(text) : parseYaml(text), file };
-  } catch (error) {
-    throw new CliError(`SPEC: ${file} is not valid ${file.endsWith('.json') ? 'JSON' : 'YAML'}: ${(error as Error).message.split('\n')[0]}`);
-  }
+  return { raw: parseYamlOrJson(text, file, 'SPEC'), file };
 }
 
 export function loadSpec(nameOrPath: string): StudySpec {

@@ -2,17 +2,14 @@
  * A study on a user-defined space carries the space's definition in its spec (pipelines/study/spec.ts). Every study
  * activity given the spec registers the space before it runs, so that a worker on any host, or one restarted
  * mid-study, knows it. Batch activities, which are not given the spec, find the definition in their work list
- * (activities/study/work.ts); the others read the study's stored spec (studySpace).
+ * (activities/study/work.ts); the others read the study's stored spec (registerStoredStudySpace).
  */
+import { isRecord } from '../../pipelines/spaces/common.js';
 import { registerStudySpace, type StudySpec } from '../../pipelines/study/spec.js';
 import type { ArtifactStore } from '../storage/store.js';
 import { studyKeys } from './keys.js';
 
 type Activity = (input: never) => Promise<unknown>;
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
-}
 
 export function withStudySpaces<T extends { [K in keyof T]: Activity }>(activities: T): T {
   const wrapped = Object.entries(activities).map(([name, activity]) => [

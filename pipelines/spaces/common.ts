@@ -11,6 +11,9 @@ export function makeDivisible(value: number, divisor = 8, min = divisor): number
 export const RESOLUTIONS = [160, 176, 192, 208, 224] as const;
 export const DEFAULT_RESOLUTION = 224;
 
+/** Where the paper's hand-derived pruned spaces come from (each family's builtin.ts). */
+export const PAPER_SOURCE = 'Mills et al. (CIKM 2021), search/rm_search/ofa_profile/constants.py; design-spaces.md section 7';
+
 /** Architectures' units that together hold every block of a document: unit u repeats its choice-th block (cycling) at depth min(max, max(min, 2)). */
 export function coveringUnits(doc: SpaceDocument): { choices: number; blocksFor: (choice: number) => string[][] } {
   const depthOf = (u: number) => Math.min(doc.units[u]!.maxLayers, Math.max(doc.units[u]!.minLayers, 2));

@@ -1,7 +1,6 @@
 /** The paper's OFA-ResNet50 as a definition (design-spaces.md §1.5, §4), with its pruned max_acc space (§7). */
-import { RESOLUTIONS } from '../common.js';
+import { PAPER_SOURCE, RESOLUTIONS } from '../common.js';
 import { SPACE_DEFINITION_KIND, type BottleneckSpaceDefinition } from '../definition.js';
-import { PAPER_SOURCE } from '../mbconv/builtin.js';
 import type { SpaceDocument } from '../types.js';
 
 export const RESNET50_DEFINITION: BottleneckSpaceDefinition = {

@@ -2,7 +2,7 @@
  * The paper's two MBConv spaces as definitions (design-spaces.md §2, §3): OFA-MobileNetV3 at width 1.2 and
  * OFA-ProxylessNAS at width 1.3, with their pruned spaces (§7, from search/rm_search/ofa_profile/constants.py).
  */
-import { RESOLUTIONS } from '../common.js';
+import { PAPER_SOURCE, RESOLUTIONS } from '../common.js';
 import { SPACE_DEFINITION_KIND, type MbSpaceDefinition } from '../definition.js';
 import type { SpaceDocument } from '../types.js';
 
@@ -91,8 +91,6 @@ const PAPER_SPACES: Record<string, PaperSpace> = {
     note: 'maximum-accuracy insight: every expand-3 block and e4k3 dropped; default depths; uniform mutation',
   },
 };
-
-export const PAPER_SOURCE = 'Mills et al. (CIKM 2021), search/rm_search/ofa_profile/constants.py; design-spaces.md section 7';
 
 /** npu, gpu, cpu, n10 (MBv3 only) and max_acc, each with the block list, depth caps and mutation probabilities the paper pairs with it. */
 export function mbPaperSpaces(original: SpaceDocument): Record<string, SpaceDocument> {
