@@ -4,6 +4,8 @@ import { Option } from 'commander';
 import { parse as parseYaml } from 'yaml';
 import {
   SpaceValidationError,
+  isRecord,
+  originalSpace,
   parseSpaceDefinition,
   parseSpaceId,
   registerSpace,
@@ -84,10 +86,19 @@ export function readJsonArgument(name: string, value: string): unknown {
   }
 }
 
-/** An architecture from --arch, checked against --space (and a space document when given). */
-export function readArchitecture(value: string, space: SpaceId, document?: SpaceDocument): Architecture {
-  const raw = readJsonArgument('--arch', value);
-  if (raw !== null && typeof raw === 'object' && !Array.isArray(raw) && !('space' in raw)) {
+/**
+ * An architecture from --arch, checked against --space (and a space document when given). A `resolution`
+ * (a --resolution flag) replaces the architecture's own before it is validated, so an architecture whose own
+ * resolution is not allowed is accepted with a valid flag, and a flag that is not allowed names --resolution.
+ */
+export function readArchitecture(value: string, space: SpaceId, options: { document?: SpaceDocument; resolution?: number } = {}): Architecture {
+  const { document, resolution } = options;
+  let raw = readJsonArgument('--arch', value);
+  if (resolution !== undefined) {
+    checkResolution(space, resolution, document);
+    if (isRecord(raw)) raw = { ...raw, resolution };
+  }
+  if (isRecord(raw) && !('space' in raw)) {
     return validateArchitecture({ space, ...raw }, document);
   }
   const arch = validateArchitecture(raw, document);
@@ -97,6 +108,13 @@ export function readArchitecture(value: string, space: SpaceId, document?: Space
 
 export function parseResolutionOption(value: string): number {
   return parseIntegerOption('--resolution', 1)(value);
+}
+
+/** A --resolution value checked against the space's resolutions (the document's when given); the error names the flag and the allowed values. */
+export function checkResolution(space: SpaceId, resolution: number, document?: SpaceDocument): number {
+  const allowed = (document ?? originalSpace(space)).resolutions;
+  if (!allowed.includes(resolution)) throw new CliError(`--resolution: ${resolution} is not allowed in ${space}; allowed: ${allowed.join(', ')}`);
+  return resolution;
 }
 
 /** The mandatory --space option every space-specific command takes. */

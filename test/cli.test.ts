@@ -97,6 +97,10 @@ describe('blockscope CLI', () => {
     [['arch', 'stats', '--space', 'ofa-mbv3', '--arch', '{"resolution":224,"units":[]}'], /^blockscope: units: expected 5 entries, got 0$/m],
     [['arch', 'stats', '--space', 'ofa-mbv3', '--arch', '{oops'], /^blockscope: --arch: not valid JSON/m],
     [['measure', '--device', 'phone', '--space', 'ofa-mbv3', '--arch', MBV3], /phone.*(cpu-local|known)/],
+    [
+      ['measure', '--device', TEST_DEVICE, '--space', 'ofa-mbv3', '--arch', MBV3, '--resolution', '220'],
+      /^blockscope: --resolution: 220 is not allowed in ofa-mbv3; allowed: 160, 176, 192, 208, 224$/m,
+    ],
     [['study', 'start', 'no-such-preset'], /^blockscope: SPEC: "no-such-preset" is neither a preset \(demo, demo-mobilenetv2, paper-ofa-mbv3/m],
     [['insights', '--profile', '/nonexistent.json', '--device', 'x', '--objective', 'pareto', '--out', '/tmp/x.json'], /^blockscope: --profile: cannot read/m],
   ])('rejects bad input with one line naming the argument: %s', async (args, message) => {
@@ -130,6 +134,18 @@ describe('blockscope CLI', () => {
     expect(second).toMatchObject({ fromCache: true, medianMs: first.medianMs });
     const devices = await blockscope(['devices'], env);
     expect(devices.stdout).toMatch(new RegExp(`^${TEST_DEVICE}\\tonnxruntime\\t[0-9a-f]{12}`, 'm'));
+  });
+
+  it("measures with --resolution overriding the architecture's, even one the space does not allow", async () => {
+    const file = join(dir, 'arch-r220.json');
+    writeFileSync(file, JSON.stringify({ ...(JSON.parse(MBV3) as object), resolution: 220 }));
+    const measured = await blockscope(['measure', '--device', TEST_DEVICE, '--space', 'ofa-mbv3', '--resolution', '224', '--arch', `@${file}`], env);
+    expect(measured.stderr).not.toMatch(/^blockscope:/m);
+    expect(measured.code).toBe(0);
+    const stats = JSON.parse((await blockscope(['arch', 'stats', '--space', 'ofa-mbv3', '--arch', JSON.stringify({ ...(JSON.parse(MBV3) as object), resolution: 224 })])).stdout) as {
+      hash: string;
+    };
+    expect(JSON.parse(measured.stdout)).toMatchObject({ resolution: 224, archHash: stats.hash });
   });
 
   it('scores the NASWOT proxy and names it as a proxy', async () => {

@@ -15,14 +15,7 @@ import {
   parseBlockSpec,
   type SpaceId,
 } from '../../pipelines/spaces/index.js';
-import { CliError } from '../errors.js';
-import { parseIntegerOption, spaceOption, parseResolutionOption, readArchitecture } from '../input.js';
-
-function checkResolution(space: SpaceId, resolution: number): number {
-  const allowed = originalSpace(space).resolutions;
-  if (!allowed.includes(resolution)) throw new CliError(`--resolution: ${resolution} is not allowed in ${space}; allowed: ${allowed.join(', ')}`);
-  return resolution;
-}
+import { checkResolution, parseIntegerOption, spaceOption, parseResolutionOption, readArchitecture } from '../input.js';
 
 export function archCommand(): Command {
   const arch = new Command('arch').description('Sample, count, export and enumerate architectures of a design space');

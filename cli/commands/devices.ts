@@ -3,10 +3,9 @@ import { Command } from 'commander';
 import { buildLookupTable, createMeasurer, DeviceError, fingerprintHash, loadDevices, saveLookupTable } from '../../activities/devices/index.js';
 import { openArtifactStore } from '../../activities/storage/index.js';
 import { canonicalJson } from '../../pipelines/hash.js';
-import { originalSpace, type SpaceId } from '../../pipelines/spaces/index.js';
-import { CliError } from '../errors.js';
+import type { SpaceId } from '../../pipelines/spaces/index.js';
 import { CountProgress } from '../progress.js';
-import { parseIntegerOption, spaceOption, readArchitecture } from '../input.js';
+import { checkResolution, parseIntegerOption, parseResolutionOption, spaceOption, readArchitecture } from '../input.js';
 import { storeConfig } from '../runtime-options.js';
 
 const devicesFileOption = ['--devices <file>', 'device config file, YAML or JSON (env BLOCKSCOPE_DEVICES; cpu-local is built in; see docs/devices.md)'] as const;
@@ -41,12 +40,11 @@ export function measureCommand(): Command {
     .requiredOption('--device <id>', 'device id (see `blockscope devices`)')
     .addOption(spaceOption())
     .requiredOption('--arch <json|@file>', 'architecture JSON, or @file')
-    .option('--resolution <r>', "input resolution (overrides the architecture's)", parseIntegerOption('--resolution', 1))
+    .option('--resolution <r>', "input resolution (overrides the architecture's)", parseResolutionOption)
     .option(...devicesFileOption)
     .option('--no-cache', 'measure even if this architecture was measured before with the same protocol')
     .action(async (opts: { device: string; space: SpaceId; arch: string; resolution?: number; devices?: string; cache: boolean }) => {
-      const raw = readArchitecture(opts.arch, opts.space);
-      const arch = readArchitecture(JSON.stringify({ ...raw, resolution: opts.resolution ?? raw.resolution }), opts.space);
+      const arch = readArchitecture(opts.arch, opts.space, { resolution: opts.resolution });
       const device = (await loadDevices(devicesFile(opts))).get(opts.device);
       const measurer = createMeasurer(device, opts.cache ? { cache: openArtifactStore(storeConfig()) } : {});
       try {
@@ -73,12 +71,7 @@ export function lutCommand(): Command {
     .option('--probe-every <n>', 'a drift probe after every n entries', parseIntegerOption('--probe-every', 1), 10)
     .option(...devicesFileOption)
     .action(async (opts: { device: string; space: SpaceId; resolution: string[]; out: string; seed: string; probeEvery: number; devices?: string }) => {
-      const allowed = originalSpace(opts.space).resolutions;
-      const resolutions = opts.resolution.map((r) => {
-        const n = Number(r);
-        if (!allowed.includes(n)) throw new CliError(`--resolution: ${r} is not allowed in ${opts.space}; allowed: ${allowed.join(', ')}`);
-        return n;
-      });
+      const resolutions = opts.resolution.map((r) => checkResolution(opts.space, parseResolutionOption(r)));
       const device = (await loadDevices(devicesFile(opts))).get(opts.device);
       if (device.backend !== 'onnxruntime') throw new DeviceError(`--device: ${device.id} is a ${device.backend} device; lookup tables are built on onnxruntime devices`);
       const started = performance.now();
