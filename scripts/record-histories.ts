@@ -1,7 +1,7 @@
 /**
  * Records the histories the replay test checks: runs a small real study on a throwaway dev server and
  * saves the histories of its study, campaign and search workflows under test/histories/
- * (`npm run record-histories -- --fixture first|arms|overlap|evaluator`).
+ * (`npm run record-histories -- --fixture first|arms|overlap|evaluator|search-steps|search-steps-evaluator`).
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,6 +19,8 @@ import { scaleEvaluator } from './scale-model.js';
  * guard old studies). `arms`: three search arms and searches that continue as new after every step.
  * `overlap`: the accuracy and device campaigns at once. `evaluator`: accuracy from a user's evaluator worker (the
  * campaign and the search ask for a batch's architectures at once), answering with the scale run's model.
+ * `search-steps`, `search-steps-evaluator`: searches that keep their state in the store, continuing as new after
+ * every step (the fixtures before them hold searches that carried their state through history).
  */
 const EVALUATOR_QUEUE = 'replay-evaluator';
 
@@ -63,6 +65,27 @@ const FIXTURES = {
     },
     options: {},
     prefix: 'evaluator-',
+  },
+  /** Searches that keep their state in the store (one record per step), continuing as new after every step. */
+  'search-steps': {
+    spec: {
+      ...BASE,
+      name: 'replay-search-steps',
+      search: { objectives: ['pareto'], seeds: 1, initialSize: 4, iterations: 2, budgetPerIteration: 3, spaces: ['original', 'paper:npu'] },
+    },
+    options: { searchStepsPerRun: 1 },
+    prefix: 'search-steps-',
+  },
+  /** The same with a user's evaluator: candidates fetched in pages, evaluated, and accepted. */
+  'search-steps-evaluator': {
+    spec: {
+      ...BASE,
+      name: 'replay-search-steps-evaluator',
+      accuracy: { source: 'evaluator', evaluatorTaskQueue: EVALUATOR_QUEUE, batchSize: 3 },
+      search: { objectives: ['pareto'], seeds: 1, initialSize: 4, iterations: 2, budgetPerIteration: 3, spaces: ['original', 'paper:npu'] },
+    },
+    options: { searchStepsPerRun: 1 },
+    prefix: 'search-steps-evaluator-',
   },
 } as const;
 

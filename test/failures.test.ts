@@ -18,6 +18,7 @@ import type { SearchResult } from '../pipelines/search/index.js';
 import { planStudy } from '../pipelines/study/plan.js';
 import { parseStudySpec, studyWorkflowId } from '../pipelines/study/spec.js';
 import { startDeviceWorker, startOrchestratorWorker, type RunningWorker } from '../workers/runtime.js';
+import { PAYLOAD_GUARD_PATH } from '../workers/temporal.js';
 import { cancelStudy, listStudies, startStudy, studyStatus } from '../workers/study-client.js';
 import { campaignWorkflow } from '../workflows/campaign.js';
 import { ORCHESTRATOR_QUEUE, SEARCH_ATTRIBUTES, WORKFLOW_DEFINITION_OPTIONS } from '../workflows/definitions.js';
@@ -83,7 +84,11 @@ describe('failures that must not leave a study stuck', () => {
       connection: fixtureConnection,
       namespace: temporal.server.namespace,
       taskQueue: FIXTURE_QUEUE,
-      workflowBundle: await bundleWorkflowCode({ workflowsPath: resolve(import.meta.dirname, 'fixtures/failing-workflows.ts'), logger: SILENT }),
+      workflowBundle: await bundleWorkflowCode({
+        workflowsPath: resolve(import.meta.dirname, 'fixtures/failing-workflows.ts'),
+        workflowInterceptorModules: [PAYLOAD_GUARD_PATH],
+        logger: SILENT,
+      }),
     });
     fixtureRunning = fixtureWorker.run();
   });
@@ -198,6 +203,22 @@ describe('failures that must not leave a study stuck', () => {
     );
     expect(failure).toBeInstanceOf(WorkflowFailedError);
     expect((failure as WorkflowFailedError).cause?.message).toBe('input.search.objectives is not iterable');
+    expect(Date.now() - startedAt).toBeLessThan(WITHIN_A_MINUTE);
+    expect(JSON.stringify(await handle.fetchHistory())).not.toContain('workflowTaskFailedEventAttributes');
+  });
+
+  it('fails the workflow at once, naming the payload and its size, when it would send a payload Temporal refuses', async () => {
+    // The fixture bundle carries the guard every blockscope workflow is bundled with (workers/temporal.ts).
+    const startedAt = Date.now();
+    const handle = await temporal.client.workflow.start('oversizedPayload', { taskQueue: FIXTURE_QUEUE, workflowId: 'oversized-payload', args: [2500] });
+    const failure = await handle.result().then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(failure).toBeInstanceOf(WorkflowFailedError);
+    expect((failure as WorkflowFailedError).cause?.message).toMatch(
+      /^oversizedPayload oversized-payload: the input of activity keepState is 2500 KB, over the 512 KB a payload of a blockscope workflow may take/,
+    );
     expect(Date.now() - startedAt).toBeLessThan(WITHIN_A_MINUTE);
     expect(JSON.stringify(await handle.fetchHistory())).not.toContain('workflowTaskFailedEventAttributes');
   });

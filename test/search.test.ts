@@ -6,6 +6,7 @@ import { blockCounts } from '../pipelines/network/counts.js';
 import { Rng } from '../pipelines/rng.js';
 import {
   acceptResults,
+  applyStepRecord,
   SEARCH_ARMS,
   architectureFeatures,
   armKey,
@@ -37,10 +38,12 @@ import {
   SearchFailedError,
   searchFailure,
   searchConfig,
+  searchProgress,
   searchResult,
   sharedReferencePoint,
   sortByAccuracyThenLatencyDescending,
   startSearch,
+  stepRecord,
   type EvaluationOutcome,
   type EvaluationResult,
   type LatencySample,
@@ -48,6 +51,7 @@ import {
   type SearchConfig,
   type SearchResult,
   type SearchState,
+  type SearchStepRecord,
 } from '../pipelines/search/index.js';
 import {
   architectureCounts,
@@ -617,6 +621,54 @@ describe('search with rejected candidates', () => {
     );
     expect(searchFailure(state)).toBeUndefined();
     expect(state.rejections).toEqual([{ hash: architectureHash(batch[0]!), arch: batch[0], step: 0, reason: 'one bad' }]);
+  });
+});
+
+describe('a search stored step by step', () => {
+  const doc = originalSpace('ofa-mbv3');
+  const config = searchConfig(doc, 'pareto', { seed: 9, initialSize: 20, iterations: 4, budgetPerIteration: 20 });
+  /** Rejects the architectures whose first unit has depth 2 (about a third, under the failure share). */
+  const outcome = (arch: Architecture): EvaluationOutcome => (arch.units[0]!.length === 2 ? { rejected: 'depth 2' } : slowKernel7(arch));
+
+  it('rebuilds from its step records (as stored, through JSON) exactly the state acceptResults produced', () => {
+    let state = startSearch(config);
+    const records: SearchStepRecord[] = [];
+    while (!isDone(state)) {
+      const after = acceptResults(state, nextBatch(state).map(outcome));
+      records.push(JSON.parse(JSON.stringify(stepRecord(state, after))) as SearchStepRecord);
+      state = after;
+    }
+    expect(records.map((r) => r.step)).toEqual([0, 1, 2, 3, 4]);
+    // Each record holds only its own step's evaluations: together, every evaluation once.
+    expect(records.reduce((n, r) => n + r.evaluations.length + r.rejections.length, 0)).toBe(state.evaluations.length + state.rejections.length);
+    expect(records.every((r) => r.evaluations.length + r.rejections.length <= 20)).toBe(true);
+    const rebuilt = records.reduce(applyStepRecord, startSearch(config));
+    expect(rebuilt).toEqual(state);
+    expect(searchResult(rebuilt)).toEqual(searchResult(state));
+    // From a middle state (an old checkpoint) on, too.
+    const middle = records.slice(0, 2).reduce(applyStepRecord, startSearch(config));
+    expect(records.slice(2).reduce(applyStepRecord, JSON.parse(JSON.stringify(middle)) as SearchState)).toEqual(state);
+    expect(() => applyStepRecord(startSearch(config), records[1]!)).toThrow(/the record of step 1 cannot follow a state at step 0/);
+  });
+
+  it('reports its progress in a few numbers: next step, evaluations, rejections, best accuracy, failure', () => {
+    const first = acceptResults(startSearch(config), nextBatch(startSearch(config)).map(outcome));
+    const progress = searchProgress(first);
+    expect(progress).toEqual({
+      step: 1,
+      iterations: 4,
+      done: false,
+      evaluations: 20,
+      rejected: first.rejections.length,
+      bestAccuracy: Math.max(...first.evaluations.map((e) => e.accuracy)),
+    });
+    expect(progress.rejected).toBeGreaterThan(0);
+    expect(searchProgress(startSearch(config)).bestAccuracy).toBeNull();
+    const broken = acceptResults(
+      startSearch(config),
+      nextBatch(startSearch(config)).map(() => ({ rejected: 'broken' })),
+    );
+    expect(searchProgress(broken).failure).toMatch(/20 of the 20 candidates evaluated by step 0 were rejected/);
   });
 });
 

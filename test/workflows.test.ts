@@ -25,9 +25,9 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { EvaluateAccuracyInput, EvaluateAccuracyResult, EvaluatorActivities } from '../activities/accuracy/contracts.js';
-import type { AccuracyRecord, BatchRequest, BatchSummary, DeviceActivities, OrchestratorActivities, SearchRef } from '../activities/study/contracts.js';
-import type { SearchResult, SearchState } from '../pipelines/search/search.js';
-import { searchConfig } from '../pipelines/search/search.js';
+import type { AccuracyRecord, BatchRequest, BatchSummary, DeviceActivities, OrchestratorActivities, SearchLocator, SearchRef, SearchRequest } from '../activities/study/contracts.js';
+import type { EvaluationOutcome, SearchProgress, SearchResult, SearchState } from '../pipelines/search/search.js';
+import { acceptResults, nextBatch, searchConfig, searchProgress, searchResult, startSearch } from '../pipelines/search/search.js';
 import { originalSpace } from '../pipelines/spaces/index.js';
 import type { Architecture } from '../pipelines/spaces/types.js';
 import type { StudySpec } from '../pipelines/study/spec.js';
@@ -98,6 +98,16 @@ const summary = (request: BatchRequest, total: number, cached = 0): BatchSummary
 /** Architectures in the plan of every study here. */
 const ARCHITECTURES = 4;
 const checkpoints = new Map<string, SearchState>();
+/** The stub store of searches kept step by step: every state of each search, by its locator. */
+const searchStates = new Map<string, SearchState[]>();
+const finishedSearches: SearchResult[] = [];
+const storedSearchId = (s: SearchLocator) => `${s.studyId}/${s.arm}/${s.seed}`;
+const storedSearchState = (search: SearchLocator, step: number): SearchState => searchStates.get(storedSearchId(search))!.find((state) => state.step === step)!;
+function advanceStoredSearch(search: SearchLocator, state: SearchState, outcomes: EvaluationOutcome[]): SearchProgress {
+  const after = acceptResults(state, outcomes);
+  searchStates.get(storedSearchId(search))!.push(after);
+  return searchProgress(after);
+}
 /** A deterministic number in [0, 1) from a JSON value. */
 const unit = (value: unknown, salt: string): number => {
   let h = 2166136261;
@@ -130,6 +140,34 @@ const defaults: Activities = {
     searchConfig(originalSpace('ofa-mbv3'), request.objective, { seed: request.seed, resolution: 160, initialSize: 4, iterations: 2, budgetPerIteration: 3 }),
   predictLatencies: async ({ archs }) => archs.map((arch) => ({ latencyMs: 5 + 10 * unit(arch, 'latency') })),
   evaluateCandidates: async ({ archs }) => archs.map((arch) => ({ accuracy: 60 + 20 * unit(arch, 'accuracy'), latencyMs: 5 + 10 * unit(arch, 'latency') })),
+  openSearch: async (request) => {
+    const state = request.checkpointKey ? checkpoints.get(request.checkpointKey)! : startSearch(await defaults.searchSetup(request));
+    searchStates.set(storedSearchId(request), [state]);
+    return searchProgress(state);
+  },
+  searchCandidates: async ({ search, step, offset }) => {
+    const batch = nextBatch(storedSearchState(search, step));
+    // Two a page, so that a step of the evaluator path needs several pages.
+    return { archs: batch.slice(offset, offset + 2), total: batch.length };
+  },
+  acceptSearchStep: async ({ search, step, accuracies }) => {
+    const state = storedSearchState(search, step);
+    const latencies = await defaults.predictLatencies({ ...search, archs: nextBatch(state) });
+    return advanceStoredSearch(
+      search,
+      state,
+      accuracies.map((accuracy, i) => ({ accuracy, latencyMs: (latencies[i] as { latencyMs: number }).latencyMs })),
+    );
+  },
+  runSearchStep: async ({ search, step }) => {
+    const state = storedSearchState(search, step);
+    return advanceStoredSearch(search, state, await defaults.evaluateCandidates({ ...search, spec: studySpec(), archs: nextBatch(state) }));
+  },
+  finishSearch: async ({ search, step }) => {
+    const result = searchResult(storedSearchState(search, step));
+    finishedSearches.push(result);
+    return { device: search.device, objective: search.objective, arm: search.arm, seed: search.seed, resultKey: 'result', evaluations: result.evaluationCount };
+  },
   checkpointSearch: async ({ state }) => {
     const key = `checkpoint-${checkpoints.size + 1}`;
     checkpoints.set(key, state);
@@ -317,6 +355,8 @@ beforeEach(() => {
   calls.length = 0;
   overrides = {};
   checkpoints.clear();
+  searchStates.clear();
+  finishedSearches.length = 0;
 });
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -450,7 +490,7 @@ describe('continue-as-new', () => {
     await record('campaign-continue', [{ workflowId: handle.workflowId, firstRunId: handle.firstExecutionRunId }]);
   });
 
-  it('a search continuing as new after every step checkpoints its state and finds what an uninterrupted search finds', async () => {
+  it('a search keeps its state in the store: continuing as new after every step carries only its progress and finds what an uninterrupted search finds', async () => {
     const request = { planKey: 'plan', spec: studySpec(), device: DEVICE, objective: 'pareto', arm: 'original', seed: 1, timeouts: TIMEOUTS } as const;
     const search = (workflowId: string, stepsPerRun?: number) =>
       env.client.workflow.start<typeof searchWorkflow>('searchWorkflow', {
@@ -458,23 +498,73 @@ describe('continue-as-new', () => {
         workflowId,
         args: [{ ...request, studyId: workflowId, ...(stepsPerRun ? { stepsPerRun } : {}) }],
       });
-    const stored = () => callsOf('storeSearchResult').map((c) => (c.input as { result: SearchResult }).result);
 
     const whole = await search('tws-search-whole');
     const wholeRef: SearchRef = await whole.result();
-    expect(callsOf('checkpointSearch')).toHaveLength(0);
     const stepped = await search('tws-search-stepped', 1);
     const steppedRef: SearchRef = await stepped.result();
 
-    // The initial population and two iterations: three runs, two checkpoints, each resumed once.
-    expect(await runIds(stepped.workflowId, stepped.firstExecutionRunId)).toHaveLength(3);
-    expect(callsOf('checkpointSearch').map((c) => (c.input as { state: SearchState }).state.step)).toEqual([1, 2]);
-    expect(callsOf('resumeSearch').map((c) => (c.input as { checkpointKey: string }).checkpointKey)).toEqual(['checkpoint-1', 'checkpoint-2']);
-    const [a, b] = stored();
+    // The initial population and two iterations: one step activity each, three runs, no state in any payload.
+    expect(callsOf('runSearchStep').map((c) => (c.input as { step: number }).step)).toEqual([0, 1, 2, 0, 1, 2]);
+    expect(callsOf('checkpointSearch')).toHaveLength(0);
+    const runs = await runIds(stepped.workflowId, stepped.firstExecutionRunId);
+    expect(runs).toHaveLength(3);
+    const carried: SearchRequest[] = [];
+    for (const runId of runs.slice(0, -1)) {
+      const last = (await events(stepped, runId)).at(-1)!;
+      carried.push(defaultPayloadConverter.fromPayload<SearchRequest>(last.workflowExecutionContinuedAsNewEventAttributes!.input!.payloads![0]! as never));
+    }
+    expect(carried.map((c) => c.resume?.step)).toEqual([1, 2]);
+    // The store was opened once, by the first run.
+    expect(callsOf('openSearch').map((c) => (c.input as SearchRequest).studyId)).toEqual(['tws-search-whole', 'tws-search-stepped']);
+    const [a, b] = finishedSearches;
     expect(b!.completedIterations).toBe(2);
     expect(b!.front.length).toBeGreaterThan(0);
     expect(b).toEqual(a);
     expect(steppedRef).toEqual(wholeRef);
+  });
+
+  it("a search resumed from an older version's checkpoint goes on from it in the store and finds what an uninterrupted search finds", async () => {
+    const request = { planKey: 'plan', spec: studySpec(), device: DEVICE, objective: 'pareto', arm: 'original', seed: 1, timeouts: TIMEOUTS } as const;
+    const whole = await env.client.workflow.start<typeof searchWorkflow>('searchWorkflow', {
+      taskQueue: ORCHESTRATOR_QUEUE,
+      workflowId: 'tws-search-reference',
+      args: [{ ...request, studyId: 'tws-search-reference' }],
+    });
+    await whole.result();
+    // What a run of the previous version left when it continued as new after its first step: the whole state under a key.
+    const first = searchStates.get(storedSearchId({ ...request, studyId: 'tws-search-reference' }))![1]!;
+    checkpoints.set('old-checkpoint', first);
+    const resumed = await env.client.workflow.start<typeof searchWorkflow>('searchWorkflow', {
+      taskQueue: ORCHESTRATOR_QUEUE,
+      workflowId: 'tws-search-resumed',
+      args: [{ ...request, studyId: 'tws-search-resumed', checkpointKey: 'old-checkpoint' }],
+    });
+    await resumed.result();
+    expect(callsOf('runSearchStep').map((c) => (c.input as { step: number; search: SearchLocator }).step)).toEqual([0, 1, 2, 1, 2]);
+    expect((callsOf('runSearchStep').at(-1)!.input as { search: SearchLocator }).search.checkpointKey).toBe('old-checkpoint');
+    expect(finishedSearches[1]).toEqual(finishedSearches[0]);
+  });
+
+  it("with a user's evaluator, a search fetches each step's candidates in pages and advances with their top-1 in order", async () => {
+    overrides.evaluateAccuracy = async ({ arch }: EvaluateAccuracyInput) => ({ top1: 60 + 20 * unit(arch, 'accuracy'), samples: 10, evaluator: 'stub' });
+    const spec = studySpec({ accuracy: { source: 'evaluator', evaluatorTaskQueue: EVALUATOR_QUEUE, batchSize: 3 } });
+    const handle = await env.client.workflow.start<typeof searchWorkflow>('searchWorkflow', {
+      taskQueue: ORCHESTRATOR_QUEUE,
+      workflowId: 'tws-search-evaluator',
+      args: [{ studyId: 'tws-search-evaluator', planKey: 'plan', spec, device: DEVICE, objective: 'pareto', arm: 'original', seed: 1, timeouts: TIMEOUTS }],
+    });
+    await handle.result();
+    const pages = callsOf('searchCandidates').map((c) => c.input as { step: number; offset: number });
+    const accepted = callsOf('acceptSearchStep').map((c) => c.input as { step: number; accuracies: number[] });
+    // The initial population of 4 in two pages; every step's candidates evaluated, none twice, and accepted in order.
+    expect(pages.filter((p) => p.step === 0).map((p) => p.offset)).toEqual([0, 2]);
+    expect(accepted.map((a) => a.step)).toEqual([0, 1, 2]);
+    const evaluated = callsOf('evaluateAccuracy').map((c) => 60 + 20 * unit((c.input as EvaluateAccuracyInput).arch, 'accuracy'));
+    expect(accepted.flatMap((a) => a.accuracies).sort()).toEqual(evaluated.sort());
+    expect(accepted[0]!.accuracies).toHaveLength(4);
+    expect(callsOf('runSearchStep')).toHaveLength(0);
+    expect(finishedSearches[0]!.evaluationCount).toBe(evaluated.length);
   });
 });
 

@@ -59,12 +59,14 @@ export async function setNamespaceRetention(connection: Connection, namespace: s
 }
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+/** Bundled with every blockscope workflow: a payload too large for Temporal fails the workflow with its name and size. */
+export const PAYLOAD_GUARD_PATH = fileURLToPath(new URL('../workflows/payload-guard.ts', import.meta.url));
 
 let bundlePromise: Promise<WorkflowBundle> | undefined;
 
 /** The workflow code, bundled once per process (webpack + swc take a second or two). */
 export function workflowBundle(): Promise<WorkflowBundle> {
-  bundlePromise ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietBundlerLogger });
+  bundlePromise ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, workflowInterceptorModules: [PAYLOAD_GUARD_PATH], logger: quietBundlerLogger });
   return bundlePromise;
 }
 

@@ -19,7 +19,7 @@ import {
   type ChildWorkflowHandle,
 } from '@temporalio/workflow';
 import type { CampaignKind, ComparisonRef, DeviceActivities, OrchestratorActivities, SearchRef, SearchRequest } from '../activities/study/contracts.js';
-import { DEFAULT_SEARCH_ARMS, armKey, type SearchArm } from '../pipelines/search/arms.js';
+import { DEFAULT_SEARCH_ARMS, searchWorkflowId, type SearchArm } from '../pipelines/search/arms.js';
 import type { SearchObjective } from '../pipelines/search/search.js';
 import { campaignWorkflow } from './campaign.js';
 import { searchWorkflow } from './search.js';
@@ -54,7 +54,6 @@ export async function studyWorkflow(input: StudyWorkflowInput): Promise<StudyRes
   let status: StudyStatus = 'running';
   let paused = false;
   const campaigns: StudyProgress['campaigns'] = [];
-  const searchWorkflowIds: string[] = [];
 
   const setStage = (next: StudyStage, details: string) => {
     stage = next;
@@ -135,8 +134,7 @@ export async function studyWorkflow(input: StudyWorkflowInput): Promise<StudyRes
           ...(input.searchStepsPerRun ? { stepsPerRun: input.searchStepsPerRun } : {}),
           ...(arm === 'derived' && derivedSpaceKey ? { derivedSpaceKey } : {}),
         };
-        const workflowId = `${studyId}.search.${device}.${objective}.${armKey(arm)}.seed${seed}`;
-        searchWorkflowIds.push(workflowId);
+        const workflowId = searchWorkflowId(studyId, device, objective, arm, seed);
         searches.push(
           await executeChild(searchWorkflow, {
             workflowId,
@@ -210,7 +208,8 @@ export async function studyWorkflow(input: StudyWorkflowInput): Promise<StudyRes
         comparisons,
         namespace: workflowInfo().namespace,
         ...(input.uiUrl ? { uiUrl: input.uiUrl } : {}),
-        workflows: [...campaigns.map((c) => ({ label: `${c.kind} ${c.target}`, workflowId: c.workflowId })), ...searchWorkflowIds.map((id) => ({ label: 'search', workflowId: id }))],
+        // The campaigns only: the report lists the searches from the spec, so this input does not grow with seeds and arms.
+        workflows: campaigns.map((c) => ({ label: `${c.kind} ${c.target}`, workflowId: c.workflowId })),
       });
     }
 

@@ -5,14 +5,15 @@
  */
 import type { AccuracySource } from '../../pipelines/records.js';
 import type { LatencyPrediction } from '../../pipelines/search/predictor.js';
-import type { EvaluationOutcome, SearchConfig, SearchObjective, SearchResult, SearchState } from '../../pipelines/search/search.js';
+import type { EvaluationOutcome, SearchConfig, SearchObjective, SearchProgress, SearchResult, SearchState } from '../../pipelines/search/search.js';
 import type { Architecture } from '../../pipelines/spaces/types.js';
 import type { StudySpec } from '../../pipelines/study/spec.js';
 import type { InsightRef } from './insights.js';
 import type { RenderStudyReportInput, StudyReportRef } from './report.js';
+import type { SearchLocator, SearchStepInput } from './search-state.js';
 import type { CompareSearchesRequest, ComparisonRef, SearchRef, SearchRequest } from './search.js';
 
-export type { CompareSearchesRequest, ComparisonRef, InsightRef, RenderStudyReportInput, SearchRef, SearchRequest, StudyReportRef };
+export type { CompareSearchesRequest, ComparisonRef, InsightRef, RenderStudyReportInput, SearchLocator, SearchRef, SearchRequest, SearchStepInput, StudyReportRef };
 
 export interface PreparedStudy {
   studyId: string;
@@ -60,6 +61,17 @@ export interface OrchestratorActivities {
   /** Stores accuracies an evaluator worker returned for one batch. */
   storeAccuracyBatch(input: BatchRequest & { records: AccuracyRecord[] }): Promise<BatchSummary>;
   deriveStudyInsights(input: { studyId: string; spec: StudySpec; profiles: ProfileRef[] }): Promise<InsightRef[]>;
+  /** Stores a new search's configuration (or finds an old checkpoint's step); the search's state stays in the store. */
+  openSearch(input: SearchRequest): Promise<SearchProgress>;
+  /** A page of a step's candidates (about 32 KB), for a user's evaluator; `total` is the step's count. */
+  searchCandidates(input: SearchStepInput & { offset: number }): Promise<{ archs: Architecture[]; total: number }>;
+  /** Advances a search by one step from its candidates' top-1, in candidate order, with predicted latencies. */
+  acceptSearchStep(input: SearchStepInput & { accuracies: number[] }): Promise<SearchProgress>;
+  /** Advances a search by one step, scoring its candidates on the orchestrator (proxy or table accuracy). */
+  runSearchStep(input: SearchStepInput): Promise<SearchProgress>;
+  /** Stores a finished search's result. */
+  finishSearch(input: SearchStepInput): Promise<SearchRef>;
+  // Searches started before their state moved to the store (workflows/search-legacy.ts) call these.
   searchSetup(input: SearchRequest): Promise<SearchConfig>;
   /** Plausible predicted latencies, or why a candidate has none (validated here, not in the workflow). */
   predictLatencies(input: { studyId: string; planKey: string; device: string; archs: Architecture[] }): Promise<LatencyPrediction[]>;

@@ -21,6 +21,10 @@ export const studyKeys = (studyId: string) => ({
   /** A search's state when its workflow continues as new after `step` steps (immutable, so one key per step). */
   searchCheckpoint: (device: string, objective: string, space: string, seed: number, step: number) =>
     `studies/${studyId}/search/${device}/${objective}/${space}/checkpoints/seed-${seed}-step-${step}.json`,
+  /** A search stored step by step: its configuration, then one record per step (immutable, so a retried step rewrites the same bytes). */
+  searchConfig: (device: string, objective: string, space: string, seed: number) => `studies/${studyId}/search/${device}/${objective}/${space}/steps/seed-${seed}/config.json`,
+  searchStep: (device: string, objective: string, space: string, seed: number, step: number) =>
+    `studies/${studyId}/search/${device}/${objective}/${space}/steps/seed-${seed}/step-${pad(step)}.json`,
   remeasured: (device: string, objective: string) => `studies/${studyId}/search/${device}/${objective}/remeasured.json`,
   comparison: (device: string, objective: string) => `studies/${studyId}/search/${device}/${objective}/comparison.json`,
   profile: (device: string, resolution: number, extension: 'json' | 'csv') => `studies/${studyId}/profiles/${device}/r${resolution}/profile.${extension}`,

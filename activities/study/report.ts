@@ -20,7 +20,7 @@ import {
 import { armOfKey } from '../../pipelines/search/arms.js';
 import type { SearchResult } from '../../pipelines/search/search.js';
 import type { StudyPlan } from '../../pipelines/study/plan.js';
-import type { StudySpec } from '../../pipelines/study/spec.js';
+import { studySearchWorkflowIds, type StudySpec } from '../../pipelines/study/spec.js';
 import type { LatencyMeasurement } from '../devices/index.js';
 import type { ArtifactStore } from '../storage/index.js';
 import type { ComparisonRef, InsightRef, ProfileRef } from './contracts.js';
@@ -38,7 +38,7 @@ export interface RenderStudyReportInput {
   uiUrl?: string;
   /** Temporal namespace of the links; default "default". */
   namespace?: string;
-  /** Child workflows to list and link besides the study (campaigns, searches). */
+  /** Child workflows to list and link besides the study (its campaigns; the searches are found from the spec). */
   workflows?: { label: string; workflowId: string }[];
 }
 
@@ -100,8 +100,19 @@ export async function loadReportInputs(store: ArtifactStore, input: RenderStudyR
     measurements: await Promise.all(input.spec.devices.map(async (device) => ({ device, measurements: await readBatches(store, keys.latencyPrefix(device), reportMeasurement()) }))),
     remeasured,
     software: softwareVersions(),
-    ...(input.workflows ? { workflows: input.workflows } : {}),
+    ...(input.workflows ? { workflows: withSearches(input.workflows, input.studyId, input.spec) } : {}),
   };
+}
+
+/** The study's child workflows with its searches, which a study recorded before listed itself. */
+function withSearches(workflows: { label: string; workflowId: string }[], studyId: string, spec: StudySpec): { label: string; workflowId: string }[] {
+  const listed = new Set(workflows.map((w) => w.workflowId));
+  return [
+    ...workflows,
+    ...studySearchWorkflowIds(studyId, spec)
+      .filter((id) => !listed.has(id))
+      .map((workflowId) => ({ label: 'search', workflowId })),
+  ];
 }
 
 /**

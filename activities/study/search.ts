@@ -7,6 +7,7 @@ import { Context, log } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import {
   BASELINE_ARM,
+  acceptResults,
   armKey,
   armSpace,
   compareMaxAccuracyRuns,
@@ -14,8 +15,11 @@ import {
   evaluateLatencyPredictor,
   fitLatencyPredictor,
   plausibleLatency,
+  nextBatch,
   predictedOutcome,
   searchConfig,
+  searchProgress,
+  searchResult,
   splitHeldOut,
   validateSearchConfig,
   type EvaluationOutcome,
@@ -27,12 +31,13 @@ import {
   type SearchComparison,
   type SearchConfig,
   type SearchObjective,
+  type SearchProgress,
   type SearchResult,
   type SearchState,
 } from '../../pipelines/search/index.js';
 import { validateSpaceDocument, type Architecture } from '../../pipelines/spaces/index.js';
 import type { StudyPlan } from '../../pipelines/study/plan.js';
-import { searchBudget, type StudySpec } from '../../pipelines/study/spec.js';
+import { registerStudySpace, searchBudget, type StudySpec } from '../../pipelines/study/spec.js';
 import { kendallTau, meanAbsolutePercentageError } from '../../pipelines/stats.js';
 import type { LatencyMeasurement } from '../devices/index.js';
 import type { ArtifactStore } from '../storage/index.js';
@@ -40,6 +45,7 @@ import type { AccuracyScorerFactory } from './contracts.js';
 import type { StudyTimeouts } from '../../workflows/definitions.js';
 import { studyKeys } from './keys.js';
 import { deviceLatencies } from './latency.js';
+import { StoredSearches, type SearchLocator, type SearchStepInput } from './search-state.js';
 import { registerStoredStudySpace } from './spaces.js';
 
 export interface PredictorArtifact {
@@ -65,8 +71,10 @@ export interface SearchRequest {
   timeouts?: StudyTimeouts;
   /** Steps one run takes before continuing as new (default: as the history's size suggests); tests make it small. */
   stepsPerRun?: number;
-  /** Where the previous run of this search left its state, when it continued as new. */
+  /** A whole state an earlier version stored when this search continued as new; the search goes on from it. */
   checkpointKey?: string;
+  /** Where the previous run of this search stood when it continued as new (its state is in the store). */
+  resume?: SearchProgress;
 }
 
 /** The searches of one device and objective, every arm and seed, and their re-measured fronts. */
@@ -106,8 +114,18 @@ export async function searchFinalArchitectures(store: ArtifactStore, refs: Searc
   return [...unique].sort((a, b) => (a[0] < b[0] ? -1 : 1)).map(([hash, arch]) => ({ hash, arch }));
 }
 
+/** A page of a step's candidates stays well inside the 64 KB that any payload of a study may take (docs/architecture.md). */
+const CANDIDATE_PAGE_BYTES = 32 * 1024;
+
+/** The search a request names, as its step activities find it. */
+export function searchLocator(request: SearchRequest): SearchLocator {
+  const { studyId, planKey, device, objective, arm, seed, checkpointKey } = request;
+  return { studyId, planKey, device, objective, arm, seed, ...(checkpointKey ? { checkpointKey } : {}) };
+}
+
 export function createSearchActivities(deps: { store: ArtifactStore; accuracyScorers: AccuracyScorerFactory }) {
   const { store } = deps;
+  const searches = new StoredSearches(store);
 
   async function devicePredictor(studyId: string, planKey: string, device: string): Promise<PredictorArtifact> {
     const key = studyKeys(studyId).predictor(device);
@@ -150,8 +168,8 @@ export function createSearchActivities(deps: { store: ArtifactStore; accuracySco
     return predictions;
   }
 
-  /** Accuracy (or proxy) and predicted latency of one step's candidates, each checked here. */
-  async function evaluateCandidates(input: { studyId: string; planKey: string; spec: StudySpec; device: string; archs: Architecture[] }): Promise<EvaluationOutcome[]> {
+  /** Accuracy (or proxy) and predicted latency of candidates, each checked here. */
+  async function scoreCandidates(input: { studyId: string; planKey: string; spec: StudySpec; device: string; archs: Architecture[] }): Promise<EvaluationOutcome[]> {
     const scorer = await deps.accuracyScorers(input.spec);
     const latencies = await predictLatencies(input);
     const context = Context.current();
@@ -165,6 +183,80 @@ export function createSearchActivities(deps: { store: ArtifactStore; accuracySco
     return out;
   }
 
+  async function storeResult(search: SearchLocator, result: SearchResult): Promise<SearchRef> {
+    const resultKey = studyKeys(search.studyId).searchResult(search.device, search.objective, armKey(search.arm), search.seed);
+    await store.putJson(resultKey, result);
+    return { device: search.device, objective: search.objective, arm: search.arm, seed: search.seed, resultKey, evaluations: result.evaluationCount };
+  }
+
+  // A search stored step by step (activities/study/search-state.ts): every input and result here is small.
+
+  /** Stores a new search's configuration, or finds where a search resumed from an older version's checkpoint stands. */
+  async function openSearch(input: SearchRequest): Promise<SearchProgress> {
+    const search = searchLocator(input);
+    if (input.checkpointKey) {
+      const checkpoint = await store.getJson<SearchState>(input.checkpointKey);
+      return searchProgress(await searches.load(search, checkpoint.step));
+    }
+    return searchProgress(await searches.create(search, await searchSetup(input)));
+  }
+
+  /** The candidates of a step from `offset` on, as many as fit in one small payload; the workflow asks until it has `total`. */
+  async function searchCandidates(input: SearchStepInput & { offset: number }): Promise<{ archs: Architecture[]; total: number }> {
+    await registerStoredStudySpace(store, input.search.studyId);
+    const state = await searches.load(input.search, input.step);
+    const batch = searches.batch(input.search, state, nextBatch);
+    const archs: Architecture[] = [];
+    let bytes = 0;
+    for (const arch of batch.slice(input.offset)) {
+      bytes += JSON.stringify(arch).length;
+      if (archs.length > 0 && bytes > CANDIDATE_PAGE_BYTES) break;
+      archs.push(arch);
+    }
+    return { archs, total: batch.length };
+  }
+
+  async function advance(search: SearchLocator, state: SearchState, outcomes: EvaluationOutcome[]): Promise<SearchProgress> {
+    const after = acceptResults(state, outcomes);
+    await searches.advance(search, state, after);
+    return searchProgress(after);
+  }
+
+  /** One step with accuracy from a user's evaluator: the workflow brings the candidates' top-1 in their order. */
+  async function acceptSearchStep(input: SearchStepInput & { accuracies: number[] }): Promise<SearchProgress> {
+    await registerStoredStudySpace(store, input.search.studyId);
+    const state = await searches.load(input.search, input.step);
+    const archs = searches.batch(input.search, state, nextBatch);
+    const latencies = await predictLatencies({ ...input.search, archs });
+    if (input.accuracies.length !== archs.length)
+      throw ApplicationFailure.nonRetryable(`step ${input.step}: ${archs.length} candidates, ${input.accuracies.length} accuracies`, 'InvalidInputError');
+    // A user's evaluator is not ours to validate: a bad top-1 becomes a recorded rejection in acceptResults.
+    return advance(
+      input.search,
+      state,
+      input.accuracies.map((top1, i) => predictedOutcome(top1, latencies[i]!)),
+    );
+  }
+
+  /** One whole step on this worker: candidates, their accuracy (or proxy) and predicted latency. */
+  async function runSearchStep(input: SearchStepInput): Promise<SearchProgress> {
+    const spec = await store.getJson<StudySpec>(studyKeys(input.search.studyId).spec);
+    registerStudySpace(spec);
+    const state = await searches.load(input.search, input.step);
+    const archs = searches.batch(input.search, state, nextBatch);
+    return advance(input.search, state, await scoreCandidates({ ...input.search, spec, archs }));
+  }
+
+  /** Stores the finished search's result (its fronts and top-k; the step records keep every evaluation). */
+  async function finishSearch(input: SearchStepInput): Promise<SearchRef> {
+    await registerStoredStudySpace(store, input.search.studyId);
+    return storeResult(input.search, searchResult(await searches.load(input.search, input.step)));
+  }
+
+  // The activities of searches whose workflows started before their state moved to the store (workflows/search-legacy.ts).
+
+  const evaluateCandidates = scoreCandidates;
+
   /** Stores a search's state so that its workflow can continue as new and pick it up by key. */
   async function checkpointSearch(input: SearchRequest & { state: SearchState }): Promise<string> {
     const key = studyKeys(input.studyId).searchCheckpoint(input.device, input.objective, armKey(input.arm), input.seed, input.state.step);
@@ -177,9 +269,7 @@ export function createSearchActivities(deps: { store: ArtifactStore; accuracySco
   }
 
   async function storeSearchResult(input: SearchRequest & { result: SearchResult }): Promise<SearchRef> {
-    const resultKey = studyKeys(input.studyId).searchResult(input.device, input.objective, armKey(input.arm), input.seed);
-    await store.putJson(resultKey, input.result);
-    return { device: input.device, objective: input.objective, arm: input.arm, seed: input.seed, resultKey, evaluations: input.result.evaluationCount };
+    return storeResult(searchLocator(input), input.result);
   }
 
   async function compareStudySearches(input: CompareSearchesRequest): Promise<ComparisonRef> {
@@ -241,5 +331,18 @@ export function createSearchActivities(deps: { store: ArtifactStore; accuracySco
     };
   }
 
-  return { searchSetup, predictLatencies, evaluateCandidates, checkpointSearch, resumeSearch, storeSearchResult, compareStudySearches };
+  return {
+    openSearch,
+    searchCandidates,
+    acceptSearchStep,
+    runSearchStep,
+    finishSearch,
+    searchSetup,
+    predictLatencies,
+    evaluateCandidates,
+    checkpointSearch,
+    resumeSearch,
+    storeSearchResult,
+    compareStudySearches,
+  };
 }

@@ -49,3 +49,8 @@ export function armSpace(space: SpaceId, arm: SearchArm, derived?: SpaceDocument
   if (!doc) throw new RangeError(`${arm}: the paper has no ${name} space for ${space}; it has ${paperArms(space).join(', ')}`);
   return doc;
 }
+
+/** The workflow id of one of a study's searches. */
+export function searchWorkflowId(studyId: string, device: string, objective: string, arm: SearchArm, seed: number): string {
+  return `${studyId}.search.${device}.${objective}.${armKey(arm)}.seed${seed}`;
+}

@@ -361,6 +361,72 @@ export function acceptResults(state: SearchState, results: readonly EvaluationOu
   };
 }
 
+/**
+ * What one step added to a search: its new evaluations and rejections, and its summary. A search stored
+ * step by step keeps one record per step (bounded by the step's budget), so no single object, and no
+ * workflow payload, grows with the whole search.
+ */
+export interface SearchStepRecord {
+  kind: 'blockscope.search-step/v1';
+  step: number;
+  evaluations: EvaluatedArchitecture[];
+  rejections: RejectedCandidate[];
+  summary: StepSummary;
+}
+
+/** The record of the step that took `before` to `after` (after = acceptResults(before, ...)). */
+export function stepRecord(before: SearchState, after: SearchState): SearchStepRecord {
+  if (after.step !== before.step + 1) throw new RangeError(`a step record spans one step: ${before.step} -> ${after.step}`);
+  return {
+    kind: 'blockscope.search-step/v1',
+    step: before.step,
+    evaluations: after.evaluations.slice(before.evaluations.length),
+    rejections: after.rejections.slice(before.rejections.length),
+    summary: after.trace.at(-1)!,
+  };
+}
+
+/** The state after a stored step: `state` advanced by the record of its own step. */
+export function applyStepRecord(state: SearchState, record: SearchStepRecord): SearchState {
+  if (record.step !== state.step) throw new RangeError(`the record of step ${record.step} cannot follow a state at step ${state.step}`);
+  return {
+    ...state,
+    step: state.step + 1,
+    evaluations: [...state.evaluations, ...record.evaluations],
+    rejections: [...state.rejections, ...record.rejections],
+    trace: [...state.trace, record.summary],
+  };
+}
+
+/** Where a search stands, small enough for a workflow to carry: the next step, its counts, and why it must stop. */
+export interface SearchProgress {
+  /** The next step (0: the initial population); iterations + 1 when done. */
+  step: number;
+  iterations: number;
+  done: boolean;
+  /** Distinct architectures evaluated so far, rejected ones included. */
+  evaluations: number;
+  rejected: number;
+  /** The best feasible accuracy so far; null before any. */
+  bestAccuracy: number | null;
+  /** Why the search cannot go on (searchFailure); absent while it can. */
+  failure?: string;
+}
+
+export function searchProgress(state: SearchState): SearchProgress {
+  const best = archive(state).reduce<number | null>((top, e) => (top === null || e.accuracy > top ? e.accuracy : top), null);
+  const failure = searchFailure(state);
+  return {
+    step: state.step,
+    iterations: state.config.iterations,
+    done: isDone(state),
+    evaluations: state.evaluations.length + state.rejections.length,
+    rejected: state.rejections.length,
+    bestAccuracy: best,
+    ...(failure ? { failure } : {}),
+  };
+}
+
 /** Why the search cannot go on (most of its candidates were rejected), or undefined while it can. */
 export function searchFailure(state: SearchState): string | undefined {
   const rejected = state.rejections.length;

@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { canonicalHashHex } from '../hash.js';
 import { DERIVED_SPACE_FORMS } from '../insights/pruning.js';
 import { blockRegressionShortfall } from '../regression.js';
-import { BASELINE_ARM, DEFAULT_SEARCH_ARMS, SEARCH_ARMS, paperArms, type SearchArm } from '../search/arms.js';
+import { BASELINE_ARM, DEFAULT_SEARCH_ARMS, SEARCH_ARMS, paperArms, searchWorkflowId, type SearchArm } from '../search/arms.js';
 import { MAX_ACCURACY_SEARCH_PRESET } from '../search/search.js';
 import { parseSpaceDefinition, type SpaceDefinition } from '../spaces/definition.js';
 import { designSpace, originalSpace, registerSpace } from '../spaces/registry.js';
@@ -17,6 +17,9 @@ import { describeZodIssue } from '../zod-issues.js';
 import { planStudy } from './plan.js';
 
 const deviceId = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'expected a device id: lowercase letters, digits and dashes');
+
+/** With a user's evaluator, a batch's architectures (at most about 350 B each) travel to the workflow and back. */
+export const MAX_EVALUATOR_BATCH = 100;
 
 const accuracySchema = z
   .object({
@@ -41,15 +44,30 @@ const accuracySchema = z
     if (value.source === 'evaluator' && !value.evaluatorTaskQueue) {
       ctx.addIssue({ code: 'custom', path: ['evaluatorTaskQueue'], message: 'required when source is "evaluator"' });
     }
+    if (value.source === 'evaluator' && value.batchSize > MAX_EVALUATOR_BATCH) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['batchSize'],
+        message: `at most ${MAX_EVALUATOR_BATCH} when source is "evaluator": a batch's architectures and accuracies pass through the campaign's history; got ${value.batchSize}`,
+      });
+    }
   });
 
 const objectiveSchema = z.enum(['pareto', 'max-accuracy']);
 
-/** Bounds of a search budget's fields, shared by the Pareto (top-level) and max-accuracy budgets. */
+/**
+ * Bounds of a search budget's fields, shared by the Pareto (top-level) and max-accuracy budgets. A step's
+ * candidates are evaluated within one workflow run (with a user's evaluator, an activity each), so a step is at
+ * most MAX_SEARCH_STEP; a whole search at most MAX_SEARCH_EVALUATIONS, the largest tested end to end through
+ * Temporal (test/search-payloads.test.ts). docs/search.md "Budgets".
+ */
+export const MAX_SEARCH_STEP = 1000;
+export const MAX_SEARCH_EVALUATIONS = 8_100;
+const STEP_LIMIT = `at most ${MAX_SEARCH_STEP}: a step's candidates are evaluated within one workflow run (docs/search.md "Budgets")`;
 const budgetSchema = {
-  initialSize: z.number().int().min(2).max(100_000),
+  initialSize: z.number().int().min(2).max(MAX_SEARCH_STEP, STEP_LIMIT),
   iterations: z.number().int().min(0).max(1000),
-  budgetPerIteration: z.number().int().min(1).max(100_000),
+  budgetPerIteration: z.number().int().min(1).max(MAX_SEARCH_STEP, STEP_LIMIT),
 };
 
 /** A search's budget: random initial set, iterations, evaluations per iteration, and (max-accuracy) parents. */
@@ -88,7 +106,7 @@ export const studySpecSchema = z
      */
     spaceDefinition: z.custom<SpaceDefinition>((value) => value !== null && typeof value === 'object' && !Array.isArray(value), 'expected a space definition object').optional(),
     /** Input resolutions to profile at; each must be one the space allows. */
-    resolutions: z.array(z.number().int()).min(1).default([DEFAULT_RESOLUTION]),
+    resolutions: z.array(z.number().int()).min(1).max(8).default([DEFAULT_RESOLUTION]),
     /** "all", or block specification ids / comma forms as `blockscope arch blocks` lists them. */
     blocks: z.union([z.literal('all'), z.array(z.string()).min(1)]).default('all'),
     samplesPerSpec: z.number().int().min(1).max(10_000).default(10),
@@ -107,7 +125,7 @@ export const studySpecSchema = z
       ])
       .optional(),
     seed: z.union([z.number().int(), z.string().min(1)]).default(0),
-    devices: z.array(deviceId).min(1).default(['cpu-local']),
+    devices: z.array(deviceId).min(1).max(16, "at most 16: the study's result and report list every device's profiles, insights and comparisons").default(['cpu-local']),
     accuracy: accuracySchema.default({ source: 'naswot-proxy', proxyBatch: 16, batchSize: 20, overlap: 'auto' }),
     measurement: z
       .object({
@@ -147,7 +165,8 @@ export const studySpecSchema = z
     search: z
       .object({
         objectives: z.array(objectiveSchema).default(['pareto']),
-        seeds: z.number().int().min(1).max(50).default(5),
+        /** At most 20: a device's searches reach their comparison as one list of references (docs/architecture.md). */
+        seeds: z.number().int().min(1).max(20, 'at most 20: the searches of a device and objective reach their comparison as one list').default(5),
         /** The Pareto search's budget (the paper's: 100 + 10 × 200). */
         initialSize: budgetSchema.initialSize.default(100),
         iterations: budgetSchema.iterations.default(10),
@@ -217,6 +236,8 @@ export function parseStudySpec(raw: unknown): StudySpec {
   }
   if (new Set(spec.devices).size !== spec.devices.length) throw new StudySpecError(['devices: a device is listed twice']);
   checkSearchArms(spec);
+  checkSearchBudgets(spec);
+  checkSpecSize(spec);
   if (spec.design?.kind === 'shared-random') checkSharedRandom(spec, raw);
   return spec;
 }
@@ -267,6 +288,32 @@ function checkSearchArms(spec: StudySpec): void {
   if (problems.length > 0) throw new StudySpecError(problems);
 }
 
+function checkSearchBudgets(spec: StudySpec): void {
+  const problems = spec.search.objectives.flatMap((objective) => {
+    const { initialSize, iterations, budgetPerIteration } = searchBudget(spec.search, objective);
+    const total = initialSize + iterations * budgetPerIteration;
+    if (total <= MAX_SEARCH_EVALUATIONS) return [];
+    const field = objective === 'pareto' ? 'search' : 'search.maxAccuracy';
+    return [
+      `${field}: initialSize + iterations × budgetPerIteration is ${initialSize} + ${iterations} × ${budgetPerIteration} = ${total} evaluations; ` +
+        `at most ${MAX_SEARCH_EVALUATIONS}, the largest search tested end to end through Temporal (the paper's is 100 + 10 × 200 = 2100)`,
+    ];
+  });
+  if (problems.length > 0) throw new StudySpecError(problems);
+}
+
+/** The spec travels with every workflow of the study and many activities: its size bounds theirs (docs/architecture.md). */
+export const MAX_SPEC_BYTES = 16 * 1024;
+
+function checkSpecSize(spec: StudySpec): void {
+  const bytes = JSON.stringify(spec).length;
+  if (bytes > MAX_SPEC_BYTES) {
+    throw new StudySpecError([
+      `(spec): ${Math.ceil(bytes / 1024)} KB with its defaults and space definition; at most ${MAX_SPEC_BYTES / 1024} KB, since it travels with every workflow of the study (shorten the description, list fewer blocks, or use blocks: all)`,
+    ]);
+  }
+}
+
 /** A shared-random study must give every spec samples and the regression more architectures than parameters. */
 function checkSharedRandom(spec: StudySpec, raw: unknown): void {
   const given = typeof raw === 'object' && raw !== null ? Object.keys(raw) : [];
@@ -312,6 +359,15 @@ export function searchBudget(search: StudySpec['search'], objective: z.infer<typ
 /** A stable hash of the normalised spec: part of the workflow id, so the same spec is the same study. */
 export function studySpecHash(spec: StudySpec): string {
   return canonicalHashHex(spec);
+}
+
+/** Every search a study runs: per device and objective, each seed's arms. */
+export function studySearchWorkflowIds(studyId: string, spec: StudySpec): string[] {
+  const arms = spec.search.spaces ?? DEFAULT_SEARCH_ARMS;
+  const seeds = Array.from({ length: spec.search.seeds }, (_, i) => i + 1);
+  return spec.devices.flatMap((device) =>
+    spec.search.objectives.flatMap((objective) => seeds.flatMap((seed) => arms.map((arm) => searchWorkflowId(studyId, device, objective, arm, seed)))),
+  );
 }
 
 /** Workflow id of a study: its name plus the spec hash, readable in the Temporal UI. */
