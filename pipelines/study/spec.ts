@@ -18,6 +18,11 @@ import { planStudy } from './plan.js';
 
 const deviceId = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'expected a device id: lowercase letters, digits and dashes');
 
+/** A study's devices and resolutions: its result and its report's input hold a profile reference for each pair. */
+export const MAX_DEVICES = 8;
+export const MAX_SEEDS = 20;
+export const MAX_RESOLUTIONS = 5;
+
 /** With a user's evaluator, a batch's architectures (at most about 350 B each) travel to the workflow and back. */
 export const MAX_EVALUATOR_BATCH = 100;
 
@@ -106,7 +111,11 @@ export const studySpecSchema = z
      */
     spaceDefinition: z.custom<SpaceDefinition>((value) => value !== null && typeof value === 'object' && !Array.isArray(value), 'expected a space definition object').optional(),
     /** Input resolutions to profile at; each must be one the space allows. */
-    resolutions: z.array(z.number().int()).min(1).max(8).default([DEFAULT_RESOLUTION]),
+    resolutions: z
+      .array(z.number().int())
+      .min(1)
+      .max(MAX_RESOLUTIONS, `at most ${MAX_RESOLUTIONS}: the study's result and report list a profile per device and resolution`)
+      .default([DEFAULT_RESOLUTION]),
     /** "all", or block specification ids / comma forms as `blockscope arch blocks` lists them. */
     blocks: z.union([z.literal('all'), z.array(z.string()).min(1)]).default('all'),
     samplesPerSpec: z.number().int().min(1).max(10_000).default(10),
@@ -125,7 +134,11 @@ export const studySpecSchema = z
       ])
       .optional(),
     seed: z.union([z.number().int(), z.string().min(1)]).default(0),
-    devices: z.array(deviceId).min(1).max(16, "at most 16: the study's result and report list every device's profiles, insights and comparisons").default(['cpu-local']),
+    devices: z
+      .array(deviceId)
+      .min(1)
+      .max(MAX_DEVICES, `at most ${MAX_DEVICES}: the study's result and report list every device's profiles, insights and comparisons`)
+      .default(['cpu-local']),
     accuracy: accuracySchema.default({ source: 'naswot-proxy', proxyBatch: 16, batchSize: 20, overlap: 'auto' }),
     measurement: z
       .object({
@@ -165,8 +178,8 @@ export const studySpecSchema = z
     search: z
       .object({
         objectives: z.array(objectiveSchema).default(['pareto']),
-        /** At most 20: a device's searches reach their comparison as one list of references (docs/architecture.md). */
-        seeds: z.number().int().min(1).max(20, 'at most 20: the searches of a device and objective reach their comparison as one list').default(5),
+        /** A device's searches reach their comparison as one list of references (docs/architecture.md). */
+        seeds: z.number().int().min(1).max(MAX_SEEDS, `at most ${MAX_SEEDS}: the searches of a device and objective reach their comparison as one list`).default(5),
         /** The Pareto search's budget (the paper's: 100 + 10 × 200). */
         initialSize: budgetSchema.initialSize.default(100),
         iterations: budgetSchema.iterations.default(10),
