@@ -92,7 +92,7 @@ export function deriveInsights(measured: BlockProfile, options: DeriveInsightsOp
     groups: choiceGroups(cells),
     rules,
     form,
-    accuracyWord: profile.accuracySource === 'naswot-proxy' ? 'proxy score' : 'accuracy',
+    accuracyWord: profile.accuracySource === 'naswot-proxy' ? 'proxy score' : profile.accuracySource === 'predictor' ? 'predicted top-1' : 'accuracy',
   };
 
   const sensitivity = analyseSensitivity(profile, cells, rules);

@@ -4,7 +4,8 @@
  *   cache/accuracy/<source>/<settingsHash>/<archHash>.json
  *
  * where the settings hash covers everything else the score depends on: for the proxy its seed, batch,
- * resolution, input design and runtime version; for a table the file's sha256; for an evaluator its name.
+ * resolution, input design and runtime version; for a table the file's sha256; for a trained predictor its format,
+ * method and the weights file's sha256; for an evaluator its name.
  */
 import type { ArtifactStore } from '../storage/index.js';
 import { ArtifactConflictError } from '../storage/index.js';
@@ -25,6 +26,11 @@ export function proxySettingsHash(settings: { seed: Seed; batch: number; resolut
 
 export function tableSettingsHash(tableSha256: string): string {
   return canonicalHashHex({ source: 'table', sha256: tableSha256 });
+}
+
+/** `method` is the predictor's encoding and arithmetic (OFA_MLP_METHOD); `sha256` the weights file's. */
+export function predictorSettingsHash(settings: { format: string; method: string; sha256: string }): string {
+  return canonicalHashHex({ source: 'predictor', format: settings.format, method: settings.method, sha256: settings.sha256 });
 }
 
 export function evaluatorSettingsHash(evaluator: string): string {

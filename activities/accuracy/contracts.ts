@@ -11,7 +11,7 @@ interface ScoreBase {
   /** architectureHash of the scored architecture. */
   hash: string;
   source: AccuracySource;
-  /** What the study ranks by: the proxy score for 'naswot-proxy', top-1 accuracy (%) otherwise. */
+  /** What the study ranks by: the proxy score for 'naswot-proxy', predicted top-1 (%) for 'predictor', top-1 accuracy (%) otherwise. */
   score: number;
 }
 
@@ -37,6 +37,16 @@ export interface TableScore extends ScoreBase {
   table: { file: string; sha256: string };
 }
 
+/**
+ * Top-1 (%) predicted by a trained accuracy predictor (OFA's, format 'ofa-mlp'): a prediction for the supernet's subnet
+ * with inherited weights, never a measurement.
+ */
+export interface PredictorScore extends ScoreBase {
+  source: 'predictor';
+  /** The predictor as configured: its format, the weights file and the sha256 of its bytes. */
+  predictor: { format: 'ofa-mlp'; weights: string; sha256: string };
+}
+
 /** Top-1 accuracy (%) reported by an evaluator implementing `evaluateAccuracy`. */
 export interface EvaluatorScore extends ScoreBase {
   source: 'evaluator';
@@ -44,7 +54,7 @@ export interface EvaluatorScore extends ScoreBase {
   evaluator: string;
 }
 
-export type AccuracyScore = ProxyScore | TableScore | EvaluatorScore;
+export type AccuracyScore = ProxyScore | TableScore | PredictorScore | EvaluatorScore;
 
 // ---------------------------------------------------------------------------------------------------------------
 // The evaluator contract

@@ -20,6 +20,7 @@ export function createAccuracyStudyScorers(store: ArtifactStore, options: { intr
     async forSpec(spec: StudySpec) {
       const config: AccuracyScorerConfig = { source: spec.accuracy.source, proxyBatch: spec.accuracy.proxyBatch, seed: spec.seed };
       if (spec.accuracy.table !== undefined) config.table = spec.accuracy.table;
+      if (spec.accuracy.predictor !== undefined) config.predictor = { format: spec.accuracy.predictor.format, weights: spec.accuracy.predictor.weights };
       if (options.intraOpThreads !== undefined) config.intraOpThreads = options.intraOpThreads;
       const key = canonicalJson(config);
       let scorer = scorers.get(key);

@@ -27,6 +27,7 @@ export { medianConfidenceInterval, nextBatchSize, stopReason, summarizeTimings, 
 export { parseLatencies, renderCommand, runBenchmarkCommand, runShellCommand, shellQuote } from './command.js';
 export {
   LUT_KIND,
+  LUT_STATISTICS,
   blockKey,
   buildLookupTable,
   distinctBlocks,
@@ -38,5 +39,28 @@ export {
   type LookupTable,
   type LookupTableContradiction,
   type LookupTableEntry,
+  type LookupTableStatistic,
 } from './lookup-table.js';
+export {
+  DEFAULT_IMPORT_DEVICE,
+  GENERIC_FORMATS,
+  LUT_IMPORT_FORMATS,
+  LookupTableImportError,
+  convertGenericRows,
+  convertOfaTables,
+  exportLookupTableFile,
+  formatOfaRowKey,
+  importLookupTableFiles,
+  lookupTableToGeneric,
+  ofaRowsOfBlock,
+  parseBlockKey,
+  parseGenericTable,
+  parseOfaRowKey,
+  parseOfaTable,
+  type GenericFormat,
+  type LutImportFormat,
+  type LutImportResult,
+  type SourceFile,
+  type SourceRow,
+} from './lut-import.js';
 export type { LatencyMeasurement, MeasureOptions, MeasureProgress, Measurer, ProtocolSettings, ReferenceCalibration, ReferenceNormalisation } from './types.js';

@@ -20,10 +20,15 @@ import { correctForDrift, driftResidualStd, driftSeries, midpointMs, type DriftP
 import { Rng, deriveSeed, type Seed } from '../../pipelines/rng.js';
 
 export const LUT_KIND = 'blockscope.lut/v1';
+/** What an entry's `ms` is: the median of its runs (every table `lut build` writes, and the default) or their mean (OFA's published tables). */
+export const LUT_STATISTICS = ['median', 'mean'] as const;
+export type LookupTableStatistic = (typeof LUT_STATISTICS)[number];
 
 const entrySchema = strictObject({
-  /** Median latency of the block, in milliseconds: the number that is summed. */
+  /** Latency of the block in milliseconds, the table's `statistic` of its runs (the median unless it says mean): the number that is summed. */
   ms: z.number().nonnegative(),
+  /** Standard deviation of the block's runs (ms), where the source gives it; for an entry summed from several rows, the square root of their summed variances. */
+  stdMs: z.number().nonnegative().optional(),
   p10Ms: z.number().nonnegative().optional(),
   p90Ms: z.number().nonnegative().optional(),
   cv: z.number().nonnegative().optional(),
@@ -32,7 +37,7 @@ const entrySchema = strictObject({
   block: z.string().optional(),
   /** The median as measured, before the drift correction that gave `ms`. */
   rawMs: z.number().nonnegative().optional(),
-  /** The 95% interval of `ms` (the median's interval, drift-corrected like it). */
+  /** The 95% interval of `ms`: the median's interval, drift-corrected like it (`lut build`), or the mean's (an imported table of means). */
   ci95Ms: z.tuple([z.number(), z.number()]).optional(),
 });
 
@@ -73,6 +78,8 @@ const lookupTableSchema = strictObject({
   /** A built-in space's id or a user space's (its definition registered by the study or `lut build --space FILE`). */
   space: z.string().min(1),
   resolutions: z.array(z.number().int().positive()).min(1),
+  /** What every entry's `ms` is: absent or 'median' for a median, 'mean' for a mean (a converted table's source may give only means). */
+  statistic: z.enum(LUT_STATISTICS).optional(),
   /** Absent for tables converted from elsewhere (e.g. OFA's published Note10 table); `source` says where from. */
   fingerprint: fingerprintSchema.optional(),
   fingerprintHash: z.string().optional(),

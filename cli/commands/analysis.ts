@@ -6,6 +6,7 @@ import { createAccuracyScorer, createTensorDatasetEvaluator } from '../../activi
 import { createMeasurer, loadDevices } from '../../activities/devices/index.js';
 import { openArtifactStore } from '../../activities/storage/index.js';
 import type { PredictorArtifact } from '../../activities/study/search.js';
+import { OFA_PREDICTOR_SPACE, PREDICTOR_FORMATS, PREDICTOR_LABEL, type PredictorFormat } from '../../pipelines/accuracy-predictor.js';
 import { DERIVED_SPACE_FORMS, deriveInsights, paperInsightSpaces, type DerivedSpaceForm } from '../../pipelines/insights.js';
 import type { BlockProfile } from '../../pipelines/profile.js';
 import {
@@ -32,18 +33,39 @@ import { storeConfig } from '../runtime-options.js';
 
 const objectiveOption = () => new Option('--objective <objective>', 'pareto (accuracy-latency front) or max-accuracy').choices(['pareto', 'max-accuracy']).makeOptionMandatory();
 
+interface AccuracyOptions {
+  source: 'proxy' | 'table' | 'predictor' | 'evaluator';
+  space: SpaceId;
+  arch: string;
+  table?: string;
+  weights?: string;
+  format: PredictorFormat;
+  dataset?: string;
+  models?: string;
+  seed: string;
+  batch: number;
+}
+
 export function accuracyCommand(): Command {
   return new Command('accuracy')
-    .description('Score one architecture: the NASWOT training-free proxy (not accuracy), a table of measured top-1, or the tensor-dataset evaluator')
-    .addOption(new Option('--source <source>', 'proxy | table | evaluator').choices(['proxy', 'table', 'evaluator']).default('proxy'))
+    .description(
+      "Score one architecture: the NASWOT training-free proxy (not accuracy), a table of measured top-1, OFA's trained accuracy predictor (predicted top-1), or the tensor-dataset evaluator",
+    )
+    .addOption(new Option('--source <source>', 'proxy | table | predictor | evaluator').choices(['proxy', 'table', 'predictor', 'evaluator']).default('proxy'))
     .addOption(spaceOption())
     .requiredOption('--arch <json|@file>', 'architecture JSON, or @file')
     .option('--table <file>', 'accuracy table (CSV or JSON) for --source table; see docs/accuracy.md')
+    .option('--weights <file>', "predictor weights for --source predictor: OFA's acc_predictor as JSON tensors (docs/accuracy.md)")
+    .addOption(new Option('--format <format>', 'predictor format for --source predictor').choices([...PREDICTOR_FORMATS]).default('ofa-mlp'))
     .option('--dataset <file>', 'tensor dataset header (JSON) for --source evaluator')
     .option('--models <dir>', 'trained models <archHash>.onnx for --source evaluator (default: seeded weights)')
     .option('--seed <seed>', 'proxy input/weight seed', '0')
     .option('--batch <n>', 'NASWOT mini-batch size', parseIntegerOption('--batch', 2, 128), 16)
-    .action(async (opts: { source: 'proxy' | 'table' | 'evaluator'; space: SpaceId; arch: string; table?: string; dataset?: string; models?: string; seed: string; batch: number }) => {
+    .action(async (opts: AccuracyOptions) => {
+      if (opts.source === 'predictor') {
+        if (!opts.weights) throw new CliError("--weights: required with --source predictor (OFA's accuracy predictor as JSON, docs/accuracy.md)");
+        if (opts.space !== OFA_PREDICTOR_SPACE) throw new CliError(`--space: --source predictor (format ${opts.format}) covers ${OFA_PREDICTOR_SPACE} only, not ${opts.space}`);
+      }
       const arch = readArchitecture(opts.arch, opts.space);
       if (opts.source === 'evaluator') {
         if (!opts.dataset) throw new CliError('--dataset: required with --source evaluator (a tensor dataset header, docs/accuracy.md)');
@@ -57,12 +79,20 @@ export function accuracyCommand(): Command {
       }
       if (opts.source === 'table' && !opts.table) throw new CliError('--table: required with --source table');
       const scorer = createAccuracyScorer(
-        { source: opts.source === 'proxy' ? 'naswot-proxy' : 'table', proxyBatch: opts.batch, seed: opts.seed, ...(opts.table ? { table: opts.table } : {}) },
+        {
+          source: opts.source === 'proxy' ? 'naswot-proxy' : opts.source,
+          proxyBatch: opts.batch,
+          seed: opts.seed,
+          ...(opts.table ? { table: opts.table } : {}),
+          ...(opts.source === 'predictor' && opts.weights ? { predictor: { format: opts.format, weights: opts.weights } } : {}),
+        },
         openArtifactStore(storeConfig()),
       );
       try {
         const scored = await scorer.score(arch);
-        process.stdout.write(`${JSON.stringify({ ...scored.value, fromCache: scored.fromCache })}\n`);
+        // A prediction says what it is: the label travels with the number.
+        const label = scored.value.source === 'predictor' ? { label: PREDICTOR_LABEL } : {};
+        process.stdout.write(`${JSON.stringify({ ...scored.value, ...label, fromCache: scored.fromCache })}\n`);
       } finally {
         await scorer.close();
       }

@@ -1,5 +1,6 @@
 /** `blockscope arch ...`: sample, count, export and list the blocks of architectures. */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { Command, Option } from 'commander';
 import { canonicalJson } from '../../pipelines/hash.js';
 import { exportNetwork } from '../../pipelines/onnx/index.js';
@@ -7,14 +8,20 @@ import { sampleArchitectures, sampleWithFixedBlock } from '../../pipelines/sampl
 import {
   architectureCounts,
   architectureHash,
+  OFA_NET_CONFIG_FORMAT,
+  OfaNetConfigFormatError,
+  SpaceValidationError,
   blockSpecId,
   blockSpecLabel,
   blockSpecs,
   buildNetwork,
+  importOfaNetConfig,
+  ofaRunConfigResolution,
   originalSpace,
   parseBlockSpec,
   type SpaceId,
 } from '../../pipelines/spaces/index.js';
+import { CliError } from '../errors.js';
 import { checkResolution, parseIntegerOption, spaceOption, parseResolutionOption, readArchitecture } from '../input.js';
 
 export function archCommand(): Command {
@@ -76,5 +83,63 @@ export function archCommand(): Command {
       process.stdout.write(`${lines.join('\n')}\n`);
     });
 
+  arch
+    .command('import')
+    .description(
+      'Convert a published network into an architecture of the space, printed as one JSON line (as `arch sample` prints); a net that is not in the space exits 2 with the reason',
+    )
+    .argument('<FILE>', "OFA's net.config (the input resolution from run.config beside it), or the folder holding both")
+    .addOption(new Option('--format <format>', "the file's format: OFA's published specialized nets (docs/spaces.md)").choices([OFA_NET_CONFIG_FORMAT]).makeOptionMandatory())
+    .addOption(spaceOption())
+    .option('--resolution <r>', "input resolution, instead of run.config's image_size", parseResolutionOption)
+    .action((file: string, opts: { space: SpaceId; resolution?: number }) => {
+      const { netPath, net, resolution } = readOfaNet(file, opts.space, opts.resolution);
+      try {
+        const architecture = importOfaNetConfig(opts.space, { net, resolution, resolutionSource: opts.resolution === undefined ? 'run.config image_size' : '--resolution' });
+        process.stdout.write(`${canonicalJson(architecture)}\n`);
+      } catch (error) {
+        if (error instanceof OfaNetConfigFormatError) throw new CliError(`FILE: ${netPath} is not an OFA net.config: ${error.message}`);
+        if (error instanceof SpaceValidationError) {
+          const hint = error.field === 'run.config image_size' ? ' (--resolution imports the same blocks at one of them)' : '';
+          throw new CliError(`FILE: ${netPath} is not in ${opts.space}: ${error.message}${hint}`);
+        }
+        throw error;
+      }
+    });
+
   return arch;
+}
+
+/** net.config (FILE, or FILE/net.config for a folder) and the resolution: --resolution, else run.config's image_size beside it. */
+function readOfaNet(file: string, space: SpaceId, override: number | undefined): { netPath: string; net: unknown; resolution: number } {
+  let isFolder = false;
+  try {
+    isFolder = statSync(file).isDirectory();
+  } catch (error) {
+    throw new CliError(`FILE: cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
+  }
+  const netPath = isFolder ? join(file, 'net.config') : file;
+  const net = readJsonFile(netPath);
+  if (override !== undefined) return { netPath, net, resolution: checkResolution(space, override) };
+  const runPath = join(dirname(netPath), 'run.config');
+  try {
+    return { netPath, net, resolution: ofaRunConfigResolution(readJsonFile(runPath, ' (or give --resolution)')) };
+  } catch (error) {
+    if (error instanceof OfaNetConfigFormatError) throw new CliError(`FILE: ${runPath} is not an OFA run.config: ${error.message}`);
+    throw error;
+  }
+}
+
+function readJsonFile(path: string, hint = ''): unknown {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new CliError(`FILE: cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? String(error)})${hint}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new CliError(`FILE: ${path} is not valid JSON: ${(error as Error).message.split('\n')[0]}`);
+  }
 }

@@ -64,7 +64,7 @@ export interface RuleContext {
   groups: readonly ChoiceGroup[];
   rules: InsightRules;
   form: DerivedSpaceForm;
-  /** "accuracy" or "proxy score", so a proxy is never called accuracy. */
+  /** "accuracy", "proxy score" or "predicted top-1", so a proxy is never called accuracy and a prediction never a measurement. */
   accuracyWord: string;
 }
 

@@ -1,8 +1,18 @@
 /** Names and number formats shared by the report's figures, HTML and CSV. */
+import { PREDICTOR_LABEL } from '../accuracy-predictor.js';
 import type { AccuracySource } from '../records.js';
 
+/** How the accuracy figure is named: a proxy is never called accuracy, and a prediction is never called a measurement. */
 export function accuracyLabel(source: AccuracySource): string {
-  return source === 'naswot-proxy' ? 'NASWOT proxy score' : 'top-1 accuracy (%)';
+  switch (source) {
+    case 'naswot-proxy':
+      return 'NASWOT proxy score';
+    case 'predictor':
+      return PREDICTOR_LABEL;
+    case 'table':
+    case 'evaluator':
+      return 'top-1 accuracy (%)';
+  }
 }
 
 /** The order metrics are shown in: what the paper profiles first, then the counts. */

@@ -312,7 +312,10 @@ export async function renderReportHtml(data: ReportData, options: RenderOptions 
   const proxyNote =
     study.accuracySource === 'naswot-proxy'
       ? '<p class="warning">This study scores architectures with the training-free <strong>NASWOT proxy</strong>, not with trained accuracy: every "accuracy" axis and table here is a proxy score.</p>'
-      : '';
+      : study.accuracySource === 'predictor'
+        ? '<p class="warning">This study scores architectures with <strong>OFA&#39;s accuracy predictor</strong>: every accuracy axis and table here is a ' +
+          '<strong>predicted</strong> ImageNet top-1 (%) of the supernet&#39;s subnet with inherited weights — not measured, and not the accuracy of a fine-tuned net.</p>'
+        : '';
   const toc = [
     ...data.devices.map((d) => `<li><a href="#${escapeHtml(anchor(d.device))}">Device ${escapeHtml(d.device)}</a></li>`),
     '<li><a href="#reproduce">Reproduce and audit</a></li>',

@@ -3,6 +3,7 @@
  * with errors that name the field and the allowed values; workflows only ever see a valid spec.
  */
 import { z } from 'zod';
+import { OFA_PREDICTOR_SPACE, PREDICTOR_FORMATS, predictorCoverageProblem } from '../accuracy-predictor.js';
 import { canonicalHashHex } from '../hash.js';
 import { DERIVED_SPACE_FORMS } from '../insights/pruning.js';
 import { blockRegressionShortfall } from '../regression.js';
@@ -28,9 +29,21 @@ export const MAX_EVALUATOR_BATCH = 100;
 
 const accuracySchema = z
   .object({
-    source: z.enum(['naswot-proxy', 'table', 'evaluator']).default('naswot-proxy'),
+    source: z.enum(['naswot-proxy', 'table', 'evaluator', 'predictor']).default('naswot-proxy'),
     /** 'table': CSV or JSON file of accuracies keyed by architecture hash or canonical JSON. */
     table: z.string().optional(),
+    /**
+     * 'predictor': a trained accuracy predictor, read by the orchestrator worker (a relative path resolves against its
+     * working directory). The one format is 'ofa-mlp', OFA's pretrained top-1 predictor for ofa-mbv3 as JSON tensors
+     * (docs/accuracy.md).
+     */
+    predictor: z
+      .object({
+        format: z.enum(PREDICTOR_FORMATS),
+        weights: z.string().min(1, 'expected the path of the weights file (JSON), e.g. acc_predictor.weights.json'),
+      })
+      .strict()
+      .optional(),
     /** 'evaluator': the task queue on which a user's evaluator worker serves `evaluateAccuracy`. */
     evaluatorTaskQueue: z.string().optional(),
     /** NASWOT mini-batch size. */
@@ -46,6 +59,12 @@ const accuracySchema = z
   .strict()
   .superRefine((value, ctx) => {
     if (value.source === 'table' && !value.table) ctx.addIssue({ code: 'custom', path: ['table'], message: 'required when source is "table"' });
+    if (value.source === 'predictor' && !value.predictor) {
+      ctx.addIssue({ code: 'custom', path: ['predictor'], message: `required when source is "predictor": { format: ${PREDICTOR_FORMATS.join(' | ')}, weights: PATH }` });
+    }
+    if (value.source !== 'predictor' && value.predictor) {
+      ctx.addIssue({ code: 'custom', path: ['predictor'], message: `used only when source is "predictor", but source is ${JSON.stringify(value.source)}` });
+    }
     if (value.source === 'evaluator' && !value.evaluatorTaskQueue) {
       ctx.addIssue({ code: 'custom', path: ['evaluatorTaskQueue'], message: 'required when source is "evaluator"' });
     }
@@ -235,6 +254,7 @@ export function parseStudySpec(raw: unknown): StudySpec {
   if (!result.success) throw new StudySpecError(result.error.issues.map(describeIssue));
   const spec = result.data;
   checkSpace(spec);
+  checkAccuracyPredictor(spec);
   if (spec.blocks !== 'all') {
     const problems: string[] = [];
     spec.blocks.forEach((text, i) => {
@@ -275,6 +295,21 @@ function checkSpace(spec: StudySpec): void {
     if (error instanceof SpaceValidationError) throw new StudySpecError([error.message]);
     throw error;
   }
+}
+
+/** A trained predictor scores only the space and the resolutions it was trained on: OFA's covers ofa-mbv3 at 112..224. */
+function checkAccuracyPredictor(spec: StudySpec): void {
+  if (spec.accuracy.source !== 'predictor') return;
+  if (spec.space !== OFA_PREDICTOR_SPACE) {
+    throw new StudySpecError([
+      `accuracy.source: "predictor" (format ${spec.accuracy.predictor!.format}) covers space ${OFA_PREDICTOR_SPACE} only, not ${spec.space}; allowed sources for ${spec.space}: "naswot-proxy", "table", "evaluator"`,
+    ]);
+  }
+  const problems = spec.resolutions.flatMap((r, i) => {
+    const problem = predictorCoverageProblem(spec.space, r);
+    return problem ? [`resolutions[${i}]: ${problem} (accuracy.source "predictor")`] : [];
+  });
+  if (problems.length > 0) throw new StudySpecError(problems);
 }
 
 /**
@@ -353,8 +388,9 @@ function checkSharedRandom(spec: StudySpec, raw: unknown): void {
 /**
  * Whether a study's accuracy campaign may run while its devices measure. The NASWOT proxy computes on the
  * orchestrator's host, so it overlaps only when none of the study's devices is measured there with onnxruntime
- * (`backends`: each device's backend in the orchestrator's device config); a table or a user's evaluator
- * computes nothing on that host and always overlaps.
+ * (`backends`: each device's backend in the orchestrator's device config); a table, a trained predictor (a small
+ * MLP, a few milliseconds per architecture) or a user's evaluator computes next to nothing on that host and always
+ * overlaps.
  */
 export function overlapsAccuracy(spec: StudySpec, backends: ReadonlyMap<string, string>): boolean {
   const { overlap, source } = spec.accuracy;
