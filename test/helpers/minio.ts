@@ -31,13 +31,17 @@ export async function startMinio(ip = '127.0.0.1'): Promise<MinioServer> {
     throw new Error(`MinIO binary not found at ${minioBinaryPath}; run \`bash scripts/install-minio.sh\` from the repo root`);
   }
   const dataDir = await mkdtemp(join(tmpdir(), 'blockscope-minio-'));
-  const apiPort = await freePort();
-  let consolePort = await freePort();
-  while (consolePort === apiPort) consolePort = await freePort();
+  const freePorts = async () => {
+    const api = await freePort();
+    let console = await freePort();
+    while (console === api) console = await freePort();
+    return { api, console };
+  };
+  let { api: apiPort, console: consolePort } = await freePorts();
 
   const accessKeyId = `test-${randomBytes(4).toString('hex')}`;
   const secretAccessKey = randomBytes(18).toString('base64url');
-  const endpoint = `http://${ip}:${apiPort}`;
+  let endpoint = `http://${ip}:${apiPort}`;
 
   let log = '';
   const appendLog = (chunk: Buffer): void => {
@@ -73,9 +77,22 @@ export async function startMinio(ip = '127.0.0.1'): Promise<MinioServer> {
     return child;
   };
 
+  /** The first start: the ports were free when chosen, but a server of a test file running beside this one may take one first. */
+  const launchOnFreePorts = async (): Promise<ChildProcess> => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await launch();
+      } catch (error) {
+        if (attempt >= 3 || !/port is already in use/i.test(log)) throw error;
+        ({ api: apiPort, console: consolePort } = await freePorts());
+        endpoint = `http://${ip}:${apiPort}`;
+        log = '';
+      }
+    }
+  };
   let child: ChildProcess;
   try {
-    child = await launch();
+    child = await launchOnFreePorts();
   } catch (error) {
     await rm(dataDir, { recursive: true, force: true });
     throw error;
