@@ -70,6 +70,35 @@ export function meanConfidenceInterval(values: readonly number[]): { low: number
   return { low: m - half, high: m + half };
 }
 
+/**
+ * 95% interval of mean(a) − mean(b) for independent samples (Welch: unequal variances, Welch–Satterthwaite df).
+ * Degenerate (no spread) samples give a zero-width interval.
+ */
+export function differenceOfMeansInterval(a: readonly number[], b: readonly number[]): { estimate: number; low: number; high: number } {
+  const estimate = mean(a) - mean(b);
+  const [va, vb] = [a.length > 1 ? std(a, 1) ** 2 / a.length : 0, b.length > 1 ? std(b, 1) ** 2 / b.length : 0];
+  const se = Math.sqrt(va + vb);
+  if (se === 0) return { estimate, low: estimate, high: estimate };
+  const df = (va + vb) ** 2 / ((a.length > 1 ? va ** 2 / (a.length - 1) : 0) + (b.length > 1 ? vb ** 2 / (b.length - 1) : 0));
+  const half = tCritical95(df) * se;
+  return { estimate, low: estimate - half, high: estimate + half };
+}
+
+/**
+ * 95% interval of mean(a) / mean(b) for independent positive samples by the delta method on the log ratio,
+ * var(log R) ≈ var(ā)/ā² + var(b̄)/b̄², with the smaller sample's df (conservative for a handful of seeds).
+ * Null when mean(b) is not positive.
+ */
+export function ratioOfMeansInterval(a: readonly number[], b: readonly number[]): { estimate: number; low: number; high: number } | null {
+  const [ma, mb] = [mean(a), mean(b)];
+  if (!(mb > 0) || !(ma > 0)) return null;
+  const relVar = (v: readonly number[], m: number) => (v.length > 1 ? std(v, 1) ** 2 / v.length / m ** 2 : 0);
+  const se = Math.sqrt(relVar(a, ma) + relVar(b, mb));
+  const half = tCritical95(Math.min(a.length, b.length) - 1) * se;
+  const estimate = ma / mb;
+  return se === 0 ? { estimate, low: estimate, high: estimate } : { estimate, low: estimate * Math.exp(-half), high: estimate * Math.exp(half) };
+}
+
 /** Ranks with ties averaged (1-based). */
 export function ranks(values: readonly number[]): number[] {
   const order = values.map((v, i) => [v, i] as const).sort((a, b) => a[0] - b[0]);

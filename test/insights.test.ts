@@ -20,7 +20,18 @@ import {
   type BlockSpec,
   type SpaceId,
 } from '../pipelines/spaces/index.js';
-import { chiSquareQuantile, fQuantile, normalQuantile, oneWayAnova, std, tCritical95, twoWaySumsOfSquares } from '../pipelines/stats.js';
+import {
+  chiSquareQuantile,
+  differenceOfMeansInterval,
+  fQuantile,
+  normalQuantile,
+  oneWayAnova,
+  ratioOfMeansInterval,
+  std,
+  tCritical95,
+  twoWaySumsOfSquares,
+} from '../pipelines/stats.js';
+import { compareWithPaperSpace } from '../pipelines/insights/paper-comparison.js';
 
 // ---------------------------------------------------------------------------------------------------------
 // Synthetic studies: one set of sampled architectures per space, measured by several synthetic devices
@@ -611,5 +622,70 @@ describe("the paper's insight spaces (design-spaces.md section 7)", () => {
     expect(diffSpaces(originalSpace('proxylessnas'), originalSpace('proxylessnas')).unchanged).toBe(true);
     expect(diffSpaces(originalSpace('ofa-mbv3'), paperInsightSpaces('ofa-mbv3').cpu!).unchanged).toBe(false);
     expect(() => diffSpaces(originalSpace('ofa-mbv3'), originalSpace('proxylessnas'))).toThrow(/cannot compare/);
+  });
+});
+
+describe("derived spaces against the paper spaces (the report's reproduction section)", () => {
+  const compare = (scenario: Scenario, objective: 'pareto' | 'max-accuracy', paper: string) =>
+    compareWithPaperSpace(insightsFor(scenario, objective), profileOf(mbStudy, scenario), originalSpace('ofa-mbv3'), paper, paperInsightSpaces('ofa-mbv3')[paper]!);
+
+  it('agrees with npu on a kernel-bound device and gives the known contrasts where it differs', () => {
+    const c = compare(kernelDevice, 'pareto', 'npu');
+    // npu drops every k7, as the kernel-bound device's truth says: the derived space drops them too.
+    for (const block of withKernel(7)) {
+      const row = c.blocks.find((b) => b.block === block)!;
+      expect(row.paperUnits).toEqual([]);
+      expect(row.derivedUnits).toEqual([]);
+      expect(row.insights.length).toBeGreaterThan(0);
+    }
+    expect(c.agreement.of).toEqual({ blocks: 9, caps: 5 });
+    for (const row of c.blocks) expect(row.contrasts === null).toBe(row.agree);
+  });
+
+  it('shows the known cost of a layer where the caps differ', () => {
+    // Extra layers of unit 0 cost 6 ms each and buy nothing: derived caps unit 0 at 2 layers; cpu at 3.
+    const c = compare(depthDevice, 'pareto', 'cpu');
+    const unit0 = c.caps[0]!;
+    expect(unit0.paper).toEqual({ min: 2, max: 3 });
+    expect(unit0.derived.max).toBe(2);
+    expect(unit0.agree).toBe(false);
+    expect(unit0.insights.length).toBeGreaterThan(0);
+    const third = unit0.layers.find((l) => l.layer === 2)!;
+    expect(third.latency.low).toBeLessThan(6);
+    expect(third.latency.high).toBeGreaterThan(6);
+    expect(third.accuracy.low).toBeLessThan(0);
+    expect(third.accuracy.high).toBeGreaterThan(0);
+  });
+
+  it('puts the true block contrast inside its interval', () => {
+    // max_acc keeps e6k7, which the kernel-bound device's derived space drops: read e6k7 − e6k5. One layer of k7
+    // instead of k5 at expand 6 costs UNIT_COST × 0.65 × 1.05, 1.365 ms averaged over units 0-4, and buys nothing.
+    const c = compare(kernelDevice, 'pareto', 'max_acc');
+    const row = c.blocks.find((b) => b.block === 'e6k7')!;
+    expect(row.agree).toBe(false);
+    const vsK5 = row.contrasts!.find((x) => x.against === 'e6k5')!;
+    expect(vsK5.latency.low).toBeLessThan(1.365);
+    expect(vsK5.latency.high).toBeGreaterThan(1.365);
+    expect(vsK5.accuracy.low).toBeLessThan(0);
+    expect(vsK5.accuracy.high).toBeGreaterThan(0);
+  });
+});
+
+describe('intervals over seeds', () => {
+  it('gives the Welch interval of a difference of means', () => {
+    // a: mean 2, var 1 (n 3); b: mean 0, var 1 (n 3): se = sqrt(2/3), df = 4, t = 2.776.
+    const d = differenceOfMeansInterval([1, 2, 3], [-1, 0, 1]);
+    expect(d.estimate).toBe(2);
+    expect(d.high - d.estimate).toBeCloseTo(tCritical95(4) * Math.sqrt(2 / 3), 9);
+    expect(differenceOfMeansInterval([5, 5], [3, 3])).toEqual({ estimate: 2, low: 2, high: 2 });
+  });
+
+  it('gives the delta-method interval of a ratio of means, on the log scale', () => {
+    const r = ratioOfMeansInterval([9, 10, 11], [4, 5, 6])!;
+    expect(r.estimate).toBe(2);
+    const se = Math.sqrt(1 / 3 / 100 + 1 / 3 / 25);
+    expect(Math.log(r.high / r.estimate)).toBeCloseTo(tCritical95(2) * se, 9);
+    expect(r.estimate / r.low).toBeCloseTo(r.high / r.estimate, 9);
+    expect(ratioOfMeansInterval([1, 2], [0, 0])).toBeNull();
   });
 });

@@ -196,6 +196,20 @@ describe('report HTML', () => {
     expect(urls.every((u) => u.startsWith(`${UI}/namespaces/default/workflows/`))).toBe(true);
   });
 
+  it("sets the paper space it searched beside the derived one, with Table 2's and Fig. 8's rows", () => {
+    const paper = data.devices[0]!.paper!;
+    expect(paper.spaces.map((c) => [c.paper, c.objective])).toEqual([['npu', 'pareto']]);
+    expect(paper.spaces[0]!.blocks).toHaveLength(9);
+    for (const row of paper.spaces[0]!.blocks) expect(row.contrasts === null).toBe(row.agree);
+    expect(paper.fig8!.rows.map((r) => r.arm)).toEqual(['original', 'derived', 'paper:npu']);
+    expect(paper.fig8!.rows[0]!.ratio).toBeNull();
+    // NASWOT is not the paper's accuracy: no published figure sits beside it.
+    expect(paper.table2!.rows.every((r) => r.published === null)).toBe(true);
+    expect(paper.verdicts.map((v) => v.paper)).toEqual(['npu']);
+    expect(html).toContain("Reproduction: the paper's spaces and figures");
+    expect(Object.keys(reportTablesCsv(data))).toEqual(expect.arrayContaining(['paper-blocks.csv', 'paper-caps.csv', 'paper-table2.csv', 'paper-fig8.csv', 'paper-verdicts.csv']));
+  });
+
   it('names the proxy honestly and shows the insights, the spec and the hypervolumes', () => {
     expect(html).toContain('NASWOT proxy score — cpu-test @ 160px');
     expect(html).not.toMatch(/top-1 accuracy/);

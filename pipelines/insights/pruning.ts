@@ -13,7 +13,6 @@ import {
   matchedDifference,
   pooledMean,
   pooledOverUnits,
-  positionGroups,
   spaceFactors,
   stemSkipChoice,
   type Cell,
@@ -351,6 +350,31 @@ function perLayer(d: Difference, share: number): Difference {
   return { ...d, estimate: d.estimate / share, se: d.se / share };
 }
 
+/** The effect of one whole layer l of a unit existing, and the share of samples the contrast adds it to. */
+export interface LayerStep {
+  latencyStep: Difference;
+  accuracyStep: Difference;
+  share: number;
+}
+
+/**
+ * Layer l of unit u from the specs at layer l against those at layer l − 1 (fixing a block at layer l forces
+ * depth l + 1). Moving the fixed block adds layer l only to the samples that lacked it (a third of them at l = 2
+ * in a 2-4 layer unit): the contrast is that share of one layer, scaled up to a whole one. Null when either
+ * position was not profiled.
+ */
+export function layerStep(profile: BlockProfile, cells: readonly Cell[], unit: number, layer: number): LayerStep | null {
+  const at = (l: number) => new Map(cells.filter((c) => c.unitIndex === unit && c.layer === l).map((c) => [Object.values(c.choices).join('|'), c]));
+  const [here, below] = [at(layer), at(layer - 1)];
+  if (here.size === 0 || below.size === 0) return null;
+  const original = originalSpace(profile.space);
+  const depthRule = profile.depthRule ?? 'intended';
+  const share = layerPresence(original, unit, layer, layer, depthRule) - layerPresence(original, unit, layer - 1, layer, depthRule);
+  const latencyStep = matchedDifference(here, below, 'latency');
+  const accuracyStep = matchedDifference(here, below, 'accuracy');
+  return latencyStep && accuracyStep && share > 0 ? { latencyStep: perLayer(latencyStep, share), accuracyStep: perLayer(accuracyStep, share), share } : null;
+}
+
 /**
  * The effect of a unit's layer l existing, read from the specs at layer l against those at layer l − 1 (fixing a
  * block at layer l forces depth l + 1), divided by the share of samples the move adds layer l to. Pareto: cap maxLayers at l, from the top down, while layer l costs
@@ -360,14 +384,11 @@ function perLayer(d: Difference, share: number): Difference {
  */
 export function layerRule(ctx: RuleContext, doc: SpaceDocument, objective: InsightObjective): Insight[] {
   const { latency, accuracy } = scales(ctx.profile);
-  const positions = positionGroups(ctx.cells.filter((c) => c.unitIndex !== null));
   const metricsTested = objective === 'pareto' ? 2 : 1;
   const z = criticalZ(ctx.rules, doc.units.reduce((s, u) => s + (u.maxLayers - u.minLayers), 0) * metricsTested);
   const minGain = ctx.rules.minAccuracyGainPerLayer * accuracy;
   const insights: Insight[] = [];
   const legacyUnits: number[] = [];
-  const original = originalSpace(ctx.profile.space);
-  const depthRule = ctx.profile.depthRule ?? 'intended';
 
   for (const [u, unit] of doc.units.entries()) {
     const unitCells = ctx.cells.filter((c) => c.unitIndex === u);
@@ -375,18 +396,8 @@ export function layerRule(ctx: RuleContext, doc: SpaceDocument, objective: Insig
       legacyUnits.push(u);
       continue;
     }
-    const step = (layer: number) => {
-      const here = positions.find((p) => p.unitIndex === u && p.layer === layer);
-      const below = positions.find((p) => p.unitIndex === u && p.layer === layer - 1);
-      if (!here || !below) return null;
-      // Moving the fixed block from layer l − 1 to l adds layer l only to the samples that lacked it (a third
-      // of them at l = 2 in a 2-4 layer unit): the contrast is that share of one layer, scaled up to a whole one.
-      const share = layerPresence(original, u, layer, layer, depthRule) - layerPresence(original, u, layer - 1, layer, depthRule);
-      const latencyStep = matchedDifference(here.cells, below.cells, 'latency');
-      const accuracyStep = matchedDifference(here.cells, below.cells, 'accuracy');
-      return latencyStep && accuracyStep && share > 0 ? { latencyStep: perLayer(latencyStep, share), accuracyStep: perLayer(accuracyStep, share), share } : null;
-    };
-    const numbers = (s: { latencyStep: Difference; accuracyStep: Difference; share: number }, layer: number) => ({
+    const step = (layer: number) => layerStep(ctx.profile, ctx.cells, u, layer);
+    const numbers = (s: LayerStep, layer: number) => ({
       layer,
       presenceShare: s.share,
       latencyStep: s.latencyStep.estimate,

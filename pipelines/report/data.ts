@@ -2,17 +2,20 @@
  * The study report's data: everything the HTML, JSON and CSV forms show, collected from a finished study's
  * artifacts. Plain data in, plain data out; loading the artifacts is the caller's business.
  */
-import type { EstimateChoice, InsightReport, LayerSensitivity, SpaceDiff, UnitSensitivity } from '../insights.js';
+import { paperInsightSpaces, type EstimateChoice, type InsightReport, type LayerSensitivity, type SpaceDiff, type UnitSensitivity } from '../insights.js';
+import { PAPER_MAX_ACCURACY_PREDICTED, paperSpaceObjective, type PublishedFigure } from '../insights/paper.js';
+import { compareWithPaperSpace, type PaperSpaceComparison } from '../insights/paper-comparison.js';
 import type { Insight, InsightObjective } from '../insights/pruning.js';
 import type { BlockProfile, MetricEffect, SpecProfile } from '../profile.js';
 import type { AccuracySource } from '../records.js';
-import type { ArmBest, ArmHypervolume, SearchComparison } from '../search/compare.js';
+import type { ArmBest, ArmHypervolume, MeanStd, SearchComparison } from '../search/compare.js';
 import type { ReferencePoint } from '../search/pareto.js';
 import type { PredictorEvaluation } from '../search/predictor.js';
 import type { SearchObjective, SearchResult } from '../search/search.js';
 import type { StudyPlan } from '../study/plan.js';
 import { parseMbBlock } from '../spaces/mbconv/network.js';
-import { mean } from '../stats.js';
+import { originalSpace } from '../spaces/registry.js';
+import { differenceOfMeansInterval, mean, ratioOfMeansInterval } from '../stats.js';
 import { studySpecHash, type StudySpec } from '../study/spec.js';
 import { accuracyLabel, naturalCompare, sortMetrics } from './format.js';
 
@@ -196,6 +199,56 @@ export interface DeviceReport {
   maxAccuracy: MaxAccuracyView | null;
   /** How the device's speed moved over its latency campaign; null when drift was not tracked. */
   drift: DriftView | null;
+  /** The study against the paper's own spaces and figures; null when no paper space was searched. */
+  paper: PaperView | null;
+}
+
+/** A 95% interval around an estimate. */
+export interface EstimateInterval {
+  estimate: number;
+  low: number;
+  high: number;
+}
+
+/**
+ * The reproduction of the paper's figures on this device: each searched paper space against the space the
+ * study derived for the same objective, Table 2's rows (the best accuracy of the max-accuracy search per arm,
+ * with the paper's published numbers where the accuracy source is comparable) and Fig. 8's panel (every arm's
+ * hypervolume and its ratio to the original's).
+ */
+export interface PaperView {
+  spaces: PaperSpaceComparison[];
+  table2: {
+    baseline: string;
+    rows: {
+      arm: string;
+      accuracy: MeanStd;
+      macs: MeanStd;
+      /** This arm's mean best accuracy − the baseline's, with a Welch 95% interval over seeds; null for the baseline. */
+      vsBaseline: EstimateInterval | null;
+      /** The paper's figure for the same arm (Table 2), when the study's accuracy is the paper's own source. */
+      published: PublishedFigure | null;
+    }[];
+  } | null;
+  fig8: {
+    baseline: string;
+    /** Whether the hypervolumes use re-measured latencies (else the ones the search predicted). */
+    remeasured: boolean;
+    /** ratio: mean hypervolume over the baseline's with its 95% interval; null for the baseline. */
+    rows: { arm: string; hypervolume: MeanStd; ratio: EstimateInterval | null }[];
+  } | null;
+  /**
+   * Which space the searches support, per paper space compared: the derived arm against the paper's arm on the
+   * paper space's objective (Pareto: derived / paper hypervolume; max-accuracy: derived − paper best accuracy),
+   * with its 95% interval over seeds. 'neither' when the interval holds no difference (1 or 0).
+   */
+  verdicts: {
+    paper: string;
+    objective: SearchObjective;
+    measure: 'hypervolume ratio' | 'accuracy difference';
+    derivedVsPaper: EstimateInterval;
+    supports: 'derived' | 'paper' | 'neither';
+  }[];
 }
 
 /** The drift probes of one device's latency campaign, for the report's drift plot. */
@@ -346,7 +399,82 @@ function deviceReport(device: string, inputs: ReportInputs): DeviceReport {
     pareto: pareto ? paretoView(pareto, runs('pareto'), remeasured('pareto')) : null,
     maxAccuracy: maxAccuracy ? maxAccuracyView(maxAccuracy, runs('max-accuracy')) : null,
     drift: driftView(profiles.find((p) => p.drift)?.drift),
+    paper: paperView(inputs, insights, profiles, pareto, maxAccuracy),
   };
+}
+
+function paperView(
+  inputs: ReportInputs,
+  insights: InsightReport[],
+  profiles: BlockProfile[],
+  pareto: ComparisonArtifact | undefined,
+  maxAccuracy: ComparisonArtifact | undefined,
+): PaperView | null {
+  const { spec } = inputs;
+  const paperArms = spec.search.spaces.filter((arm) => arm.startsWith('paper:'));
+  if (paperArms.length === 0) return null;
+  const documents = paperInsightSpaces(spec.space);
+  const spaces = paperArms.flatMap((arm) => {
+    const name = arm.slice('paper:'.length);
+    const report = insights.find((r) => r.objective === paperSpaceObjective(name));
+    const profile = report && profiles.find((p) => p.resolution === report.resolution);
+    const doc = documents[name];
+    return report && profile && doc ? [compareWithPaperSpace(report, profile, originalSpace(spec.space), name, doc)] : [];
+  });
+  const published = spec.accuracy.source === 'predictor' ? (PAPER_MAX_ACCURACY_PREDICTED[spec.space] ?? {}) : {};
+  const table2 = (comparison: SearchComparison | undefined): PaperView['table2'] => {
+    if (comparison?.objective !== 'max-accuracy') return null;
+    const base = comparison.arms.find((a) => a.arm === comparison.baseline);
+    return {
+      baseline: comparison.baseline,
+      rows: comparison.arms.map((a) => ({
+        arm: a.arm,
+        accuracy: a.accuracy,
+        macs: a.macs,
+        vsBaseline: base && a !== base ? differenceOfMeansInterval(a.accuracy.values, base.accuracy.values) : null,
+        published: published[a.arm] ?? null,
+      })),
+    };
+  };
+  const fig8 = (artifact: ComparisonArtifact | undefined): PaperView['fig8'] => {
+    const remeasured = artifact?.remeasured?.comparison ?? null;
+    const comparison = remeasured ?? artifact?.comparison;
+    if (comparison?.objective !== 'pareto') return null;
+    const base = comparison.arms.find((a) => a.arm === comparison.baseline);
+    return {
+      baseline: comparison.baseline,
+      remeasured: remeasured !== null,
+      rows: comparison.arms.map((a) => ({
+        arm: a.arm,
+        hypervolume: a.hypervolume,
+        ratio: base && a !== base ? ratioOfMeansInterval(a.hypervolume.values, base.hypervolume.values) : null,
+      })),
+    };
+  };
+  const verdicts = spaces.flatMap((c): PaperView['verdicts'] => {
+    const artifact = c.objective === 'pareto' ? pareto : maxAccuracy;
+    const comparison = artifact?.remeasured?.comparison ?? artifact?.comparison;
+    const values = (arm: string) => {
+      if (comparison?.objective === 'pareto') return comparison.arms.find((a) => a.arm === arm)?.hypervolume.values;
+      return comparison?.arms.find((a) => a.arm === arm)?.accuracy.values;
+    };
+    const [derived, paper] = [values('derived'), values(`paper:${c.paper}`)];
+    if (!comparison || !derived || !paper) return [];
+    const interval = comparison.objective === 'pareto' ? ratioOfMeansInterval(derived, paper) : differenceOfMeansInterval(derived, paper);
+    if (!interval) return [];
+    const none = comparison.objective === 'pareto' ? 1 : 0;
+    const supports = interval.low > none ? 'derived' : interval.high < none ? 'paper' : 'neither';
+    return [
+      {
+        paper: c.paper,
+        objective: comparison.objective,
+        measure: comparison.objective === 'pareto' ? 'hypervolume ratio' : 'accuracy difference',
+        derivedVsPaper: interval,
+        supports,
+      },
+    ];
+  });
+  return { spaces, table2: table2(maxAccuracy?.comparison), fig8: fig8(pareto), verdicts };
 }
 
 function driftView(drift: BlockProfile['drift']): DriftView | null {

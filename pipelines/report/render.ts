@@ -8,7 +8,7 @@ import { canonicalJson } from '../hash.js';
 import type { DeviceReport, HypervolumeView, InsightView, ParetoView, ProfileView, ReportData } from './data.js';
 import { reportFigures, type Figure } from './figures.js';
 import { escapeHtml, formatMeanStd, formatNumber, metricTitle } from './format.js';
-import { spaceDiffRows, type TableCell } from './tables.js';
+import { paperTables, spaceDiffRows, type TableCell } from './tables.js';
 
 export interface RenderOptions {
   /** Link to a workflow in the Temporal UI; without it workflow ids are shown as plain text. */
@@ -129,6 +129,24 @@ function searchHtml(data: ReportData, report: DeviceReport, pareto: string): str
     );
   }
   return parts.length > 0 ? parts.join('\n') : '<p class="note">No search ran on this device.</p>';
+}
+
+/** The reproduction of the paper on this device; empty when no paper space was searched. */
+function paperHtml(report: DeviceReport): string {
+  const tables = paperTables(report).filter((t) => t.rows.length > 0);
+  if (tables.length === 0) return '';
+  return [
+    "<h3>Reproduction: the paper's spaces and figures</h3>",
+    '<p class="note">Intervals are plain 95% ones; the insight rules judge with the multiplicity-adjusted z of docs/insights.md, so a contrast may clear 95% and still move no rule.</p>',
+    ...tables.map(
+      (t) =>
+        `<h4>${escapeHtml(t.title ?? t.name)}</h4>\n${table(
+          t.columns.slice(1),
+          t.rows.map((row) => row.slice(1)),
+          t.name,
+        )}`,
+    ),
+  ].join('\n');
 }
 
 /** Which estimates of the spec means the insights judged by, per metric, and why. */
@@ -306,6 +324,7 @@ export async function renderReportHtml(data: ReportData, options: RenderOptions 
       diffHtml(report),
       '<h3>Search: original vs pruned space</h3>',
       searchHtml(data, report, render(group.pareto, 'pareto')),
+      paperHtml(report),
       '</section>',
     ].join('\n');
   });

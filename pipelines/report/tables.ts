@@ -1,12 +1,15 @@
 /** Every table of the report as rows and columns, for the CSV files (one per table) and the HTML. */
 import type { SpaceDiff } from '../insights.js';
-import type { HypervolumeView, ReportData } from './data.js';
+import type { DeviceReport, HypervolumeView, ReportData } from './data.js';
+import { formatNumber } from './format.js';
 
 export type TableCell = string | number | boolean | null;
 
 export interface ReportTable {
   /** File name stem: `<name>.csv`. */
   name: string;
+  /** What the table shows, where a report prints it with a heading. */
+  title?: string;
   columns: string[];
   rows: TableCell[][];
 }
@@ -40,6 +43,113 @@ export function spaceDiffRows(diff: SpaceDiff): { part: string; change: string; 
 
 function hypervolumeRows(device: string, latency: string, view: HypervolumeView): TableCell[][] {
   return view.arms.map((a) => [device, latency, a.arm, a.hypervolume.mean, a.hypervolume.std, a.ratio, view.reference.accuracyFloor, view.reference.latencyCeilingMs]);
+}
+
+function unitsText(units: readonly number[], of: number): string {
+  if (units.length === of) return 'all';
+  return units.length === 0 ? 'none' : units.map((u) => `u${u}`).join(' ');
+}
+
+/**
+ * The reproduction of the paper on one device (DeviceReport.paper) as tables: the derived spaces against the
+ * paper's block by block and cap by cap, the contrasts behind every disagreement, Table 2's rows and Fig. 8's
+ * hypervolume ratios. Empty when no paper space was searched.
+ */
+export function paperTables(report: DeviceReport): ReportTable[] {
+  const view = report.paper;
+  if (!view) return [];
+  const { device } = report;
+  const units = (c: (typeof view.spaces)[number]) => c.caps.length;
+  return [
+    {
+      name: 'paper-verdicts',
+      title: "Which space the searches support: the derived arm against the paper's, on the paper space's objective (95% interval over seeds)",
+      columns: ['device', 'objective', 'paper_space', 'measure', 'derived_vs_paper', 'ci95', 'supports'],
+      rows: view.verdicts.map((v) => [device, v.objective, v.paper, v.measure, v.derivedVsPaper.estimate, ci(v.derivedVsPaper), v.supports]),
+    },
+    {
+      name: 'paper-blocks',
+      title: "Blocks: the paper's space against the derived one, per block (the units whose list keeps it)",
+      columns: ['device', 'objective', 'paper_space', 'block', 'paper_keeps', 'derived_keeps', 'agree', 'derived_insights'],
+      rows: view.spaces.flatMap((c) =>
+        c.blocks.map((b) => [device, c.objective, c.paper, b.block, unitsText(b.paperUnits, units(c)), unitsText(b.derivedUnits, units(c)), b.agree, b.insights.join(' | ')]),
+      ),
+    },
+    {
+      name: 'paper-block-contrasts',
+      title: 'Evidence for each block the spaces disagree on: the block minus every other block, pooled over units and matched by position (latency in ms, 95% intervals)',
+      columns: ['device', 'objective', 'paper_space', 'block', 'against', 'latency_ms', 'latency_ci95', 'accuracy', 'accuracy_ci95', 'pairs'],
+      rows: view.spaces.flatMap((c) =>
+        c.blocks.flatMap((b) =>
+          (b.contrasts ?? []).map((x) => [device, c.objective, c.paper, b.block, x.against, x.latency.estimate, ci(x.latency), x.accuracy.estimate, ci(x.accuracy), x.latency.pairs]),
+        ),
+      ),
+    },
+    {
+      name: 'paper-caps',
+      title: 'Layer ranges per unit (min-max layers)',
+      columns: ['device', 'objective', 'paper_space', 'unit', 'paper_layers', 'derived_layers', 'agree', 'derived_insights'],
+      rows: view.spaces.flatMap((c) =>
+        c.caps.map((cap) => [
+          device,
+          c.objective,
+          c.paper,
+          `u${cap.unit}`,
+          `${cap.paper.min}-${cap.paper.max}`,
+          `${cap.derived.min}-${cap.derived.max}`,
+          cap.agree,
+          cap.insights.join(' | '),
+        ]),
+      ),
+    },
+    {
+      name: 'paper-cap-layers',
+      title: 'Evidence for each layer range that differs: one whole layer of the unit (latency ms and accuracy per layer, 95% intervals)',
+      columns: ['device', 'objective', 'paper_space', 'unit', 'layer', 'latency_ms_per_layer', 'latency_ci95', 'accuracy_per_layer', 'accuracy_ci95', 'share'],
+      rows: view.spaces.flatMap((c) =>
+        c.caps.flatMap((cap) =>
+          cap.layers.map((l) => [device, c.objective, c.paper, `u${cap.unit}`, l.layer + 1, l.latency.estimate, ci(l.latency), l.accuracy.estimate, ci(l.accuracy), l.share]),
+        ),
+      ),
+    },
+    {
+      name: 'paper-table2',
+      title: "The paper's Table 2 shape: best accuracy of the max-accuracy search over seeds, per space, minus the original's (Welch 95% interval), beside the paper's numbers",
+      columns: ['device', 'space', 'best_mean', 'best_std', 'macs_mean', 'macs_std', 'minus_baseline', 'minus_baseline_ci95', 'paper_mean', 'paper_std'],
+      rows: (view.table2?.rows ?? []).map((r) => [
+        device,
+        r.arm,
+        r.accuracy.mean,
+        r.accuracy.std,
+        r.macs.mean,
+        r.macs.std,
+        r.vsBaseline?.estimate ?? null,
+        r.vsBaseline ? ci(r.vsBaseline) : null,
+        r.published?.mean ?? null,
+        r.published?.std ?? null,
+      ]),
+    },
+    {
+      name: 'paper-fig8',
+      title: "The paper's Figure 8 panel: hypervolume per space over seeds and its ratio to the original's (95% interval, delta method on the log ratio); the fronts are plotted above",
+      columns: ['device', 'latency', 'space', 'hypervolume_mean', 'hypervolume_std', 'ratio_to_baseline', 'ratio_ci95'],
+      rows: view.fig8
+        ? view.fig8.rows.map((r) => [
+            device,
+            view.fig8!.remeasured ? 're-measured' : 'predicted',
+            r.arm,
+            r.hypervolume.mean,
+            r.hypervolume.std,
+            r.ratio?.estimate ?? null,
+            r.ratio ? ci(r.ratio) : null,
+          ])
+        : [],
+    },
+  ];
+}
+
+function ci(interval: { low: number; high: number }): string {
+  return `[${formatNumber(interval.low)}, ${formatNumber(interval.high)}]`;
 }
 
 export function reportTables(data: ReportData): ReportTable[] {
@@ -164,6 +274,7 @@ export function reportTables(data: ReportData): ReportTable[] {
         return [device, trainedOn, heldOut.n, heldOut.mape, heldOut.kendallTau, onFronts?.n ?? null, onFronts?.mape ?? null, onFronts?.kendallTau ?? null];
       }),
     },
+    ...mergedByName(devices.flatMap(paperTables)),
     {
       name: 'fingerprints',
       columns: ['device', 'fingerprint_hash', 'backend', 'host', 'runtime', 'settings', 'identity', 'protocol_hash', 'protocol', 'measurements'],
@@ -190,6 +301,23 @@ export function reportTables(data: ReportData): ReportTable[] {
       rows: data.workflows.map((w) => [w.label, w.workflowId]),
     },
   ];
+}
+
+/** Tables of the same name (one per device) as one table. */
+function mergedByName(tables: readonly ReportTable[]): ReportTable[] {
+  const merged = new Map<string, ReportTable>();
+  for (const t of tables) {
+    const into = merged.get(t.name);
+    if (into) into.rows.push(...t.rows);
+    else merged.set(t.name, { ...t, rows: [...t.rows] });
+  }
+  return [...merged.values()];
+}
+
+/** A table as GitHub Markdown, numbers as the report formats them. */
+export function tableToMarkdown(table: Pick<ReportTable, 'columns' | 'rows'>): string {
+  const text = (value: TableCell) => (value === null ? '–' : typeof value === 'number' ? formatNumber(value) : String(value)).replace(/\|/g, '\\|');
+  return [`| ${table.columns.join(' | ')} |`, `| ${table.columns.map(() => '---').join(' | ')} |`, ...table.rows.map((row) => `| ${row.map(text).join(' | ')} |`)].join('\n');
 }
 
 function csvCell(value: TableCell): string {
