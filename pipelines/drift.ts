@@ -41,6 +41,11 @@ export interface DriftCorrection {
   correctedMs: number;
   /** referenceMs / probe(t); null when the measurement lies outside the probed span (e.g. from an earlier campaign). */
   factor: number | null;
+  /**
+   * Which interval between consecutive probes the measurement fell in (1 = between the first two); null outside the
+   * span. The measurements of one interval share its probes' noise through their correction: their errors correlate.
+   */
+  segment: number | null;
 }
 
 /** The midpoint of an interval given as ISO times, in ms since the epoch. */
@@ -76,15 +81,20 @@ function timesOf(probes: readonly DriftProbe[]): number[] {
 
 /** The probe's latency interpolated at a time; undefined outside the probed span. */
 export function probeAt(series: DriftSeries, timeMs: number): number | undefined {
+  return probeInterval(series, timeMs)?.ms;
+}
+
+/** The probe's latency interpolated at a time and the interval between probes it lies in; undefined outside the span. */
+function probeInterval(series: DriftSeries, timeMs: number): { ms: number; segment: number } | undefined {
   const { probes } = series;
   const times = timesOf(probes);
   if (timeMs < times[0]! || timeMs > times[times.length - 1]!) return undefined;
-  if (probes.length === 1) return probes[0]!.medianMs;
+  if (probes.length === 1) return { ms: probes[0]!.medianMs, segment: 0 };
   // times[last] >= timeMs, so this stops at a probe.
   let i = 1;
   while (times[i]! < timeMs) i++;
   const [t0, t1, v0, v1] = [times[i - 1]!, times[i]!, probes[i - 1]!.medianMs, probes[i]!.medianMs];
-  return t1 === t0 ? (v0 + v1) / 2 : v0 + ((v1 - v0) * (timeMs - t0)) / (t1 - t0);
+  return { ms: t1 === t0 ? (v0 + v1) / 2 : v0 + ((v1 - v0) * (timeMs - t0)) / (t1 - t0), segment: i };
 }
 
 /**
@@ -108,8 +118,8 @@ export function driftResidualStd(series: DriftSeries): number {
 
 /** Corrects one measurement taken between startedAt and measuredAt. */
 export function correctForDrift(series: DriftSeries, measurement: { archHash: string; medianMs: number; startedAt: string; measuredAt: string }): DriftCorrection {
-  const probe = probeAt(series, midpointMs(measurement.startedAt, measurement.measuredAt));
-  if (probe === undefined) return { archHash: measurement.archHash, rawMs: measurement.medianMs, correctedMs: measurement.medianMs, factor: null };
-  const factor = series.referenceMs / probe;
-  return { archHash: measurement.archHash, rawMs: measurement.medianMs, correctedMs: measurement.medianMs * factor, factor };
+  const probe = probeInterval(series, midpointMs(measurement.startedAt, measurement.measuredAt));
+  if (probe === undefined) return { archHash: measurement.archHash, rawMs: measurement.medianMs, correctedMs: measurement.medianMs, factor: null, segment: null };
+  const factor = series.referenceMs / probe.ms;
+  return { archHash: measurement.archHash, rawMs: measurement.medianMs, correctedMs: measurement.medianMs * factor, factor, segment: probe.segment };
 }

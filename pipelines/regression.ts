@@ -22,7 +22,7 @@ import { Matrix, inverse, solve } from 'ml-matrix';
 import { blockSpecId } from './spaces/specs.js';
 import { specUnitDepths } from './sampling.js';
 import type { Architecture, BlockSpec, SpaceDocument, SpecDepthRule } from './spaces/types.js';
-import { tCritical95 } from './stats.js';
+import { chiSquareQuantile, mean, normalQuantile, regularizedBeta, tCritical95 } from './stats.js';
 
 export interface EffectEstimate {
   /** Relative effect on the metric (0.1 = 10% more; target 'log') or a difference in its unit ('linear'), with its 95% interval. */
@@ -54,6 +54,27 @@ export interface SpecEstimate {
   ciHigh: number;
   /** The spec's own samples, which set its unit's composition. */
   n: number;
+  /**
+   * The regression-adjusted estimate (the model as a control variate): the spec's sample mean minus the model's
+   * prediction of what its samples' other layers added beyond their expectation under the sampler's law. Unbiased
+   * for the spec's mean whatever the model gets wrong; its interval is from the spec's own residuals. Absent
+   * when the fit was not given the spec's samples.
+   */
+  adjusted?: { mean: number; ciLow: number; ciHigh: number };
+}
+
+/**
+ * Whether the model's spec estimates agree with the specs' own samples: the mean residual of each spec's samples
+ * over its standard error, squared and summed (≈ χ² with one degree of freedom per spec when the model holds). A
+ * statistic above the 99% quantile means the model is misspecified where the specs fix their blocks, so its
+ * estimates (and their narrow intervals) are biased there; the adjusted estimates are not.
+ */
+export interface LackOfFit {
+  statistic: number;
+  df: number;
+  /** The χ² 99% quantile with `df` degrees of freedom. */
+  critical: number;
+  fails: boolean;
 }
 
 export type RegressionTarget = 'log' | 'linear';
@@ -75,8 +96,10 @@ export interface BlockRegression {
   layers: LayerEffect[];
   /** Estimates of the specs' means, for the specs given to the fit that fix a unit's block; absent when none were given. */
   specs?: SpecEstimate[];
-  /** The model's mean over all measured architectures (the estimate the specs' means compare with). */
+  /** The model's mean under the random sampler's law (the random baseline's population, the estimate the specs' means compare with). */
   population?: Omit<SpecEstimate, 'specId'>;
+  /** The model checked against the specs' own samples; absent when the fit was not given them. */
+  lackOfFit?: LackOfFit;
 }
 
 /** A block specification, how many measured samples it has, and how its sampler sets its unit's depth. */
@@ -84,11 +107,19 @@ export interface RegressionSpec {
   spec: BlockSpec;
   samples: number;
   depthRule: SpecDepthRule;
+  /** Which of the fit's samples are the spec's (indices into its samples), for the adjusted estimate and the model check. */
+  sampleIndices?: readonly number[];
 }
 
 export interface RegressionOptions {
   target?: RegressionTarget;
   specs?: readonly RegressionSpec[];
+  /**
+   * Per sample, the cluster whose measurement errors are shared (e.g. the interval between two drift probes whose
+   * noise the correction passed on); undefined: its own. The specs' adjusted estimates and the model check take
+   * the variance of a spec's mean residual over its clusters, so shared errors are not mistaken for misfit.
+   */
+  clusters?: readonly (number | undefined)[];
 }
 
 export interface RegressionSample {
@@ -215,18 +246,21 @@ export function fitBlockRegression(space: SpaceDocument, samples: readonly Regre
     const { estimate, half } = linear(c);
     return { effect: asEffect(estimate), ciLow: asEffect(estimate - half), ciHigh: asEffect(estimate + half) };
   };
-  const populationRow = new Array<number>(p).fill(0);
-  for (const row of rows) for (const [j, v] of row) populationRow[j]! += v;
-  for (let j = 0; j < p; j++) populationRow[j]! /= n;
+  /**
+   * The expected design row of a random architecture (the random sampler's law: depth uniform over the unit's
+   * range, blocks and widths uniform), not the mean of the measured ones: those include every spec's forced
+   * depths, which would tilt every estimate toward deeper networks.
+   */
+  const randomRow = [1, ...columns.map(({ role }) => randomColumnValue(space, role))];
   /**
    * The expected design row of the spec's samples: its unit's columns from the sampler's law (depth by the
-   * rule, uniform blocks and widths, the spec's own choices fixed), the other units' from the population.
+   * rule, uniform blocks and widths, the spec's own choices fixed), the other units' from the random law.
    */
   const specRow = (spec: Extract<BlockSpec, { unit: number }>, depthRule: SpecDepthRule): number[] => {
     const depths = specUnitDepths(space, spec, depthRule);
     const reaches = (layer: number) => [...depths].reduce((acc, [d, p]) => acc + (d > layer ? p : 0), 0);
     const unit = space.units[spec.unit]!;
-    return populationRow.map((value, j) => {
+    return randomRow.map((value, j) => {
       const role = columns[j - 1]?.role;
       if (!role || role.unit !== spec.unit) return value;
       switch (role.kind) {
@@ -266,11 +300,58 @@ export function fitBlockRegression(space: SpaceDocument, samples: readonly Regre
       if (estimate) layers.push({ unit: u, layer: l, n: archs.filter((a) => a.units[u]!.length > l).length, ...estimate });
     }
   });
-  const specs = options.specs?.flatMap(({ spec, samples: count, depthRule }): SpecEstimate[] => {
+  const residuals = observed.map((v, i) => v - fitted[i]!);
+  const meanResponse = Math.abs(meanY) || 1;
+  let lackOfFitStatistic = 0;
+  let checkedSpecs = 0;
+  /**
+   * ȳ − (x̄ − x*)'β̂ over the spec's samples: x* is its expected design row, x̄ its samples' mean row. The
+   * correction has expectation zero under the sampler's law whatever β̂ is, so the estimate stays unbiased;
+   * its variance is the spec's residual variance over n plus the coefficients' share along x̄ − x*.
+   */
+  const adjustedAt = (row: readonly number[], indices: readonly number[]): SpecEstimate['adjusted'] | undefined => {
+    if (indices.length < 2) return undefined;
+    const own = indices.map((i) => residuals[i]!);
+    const meanResidual = mean(own);
+    // Cluster-robust: the spread of the clusters' residual sums (a sample without a cluster is its own), G/(G − 1)
+    // scaled, with G − 1 degrees of freedom; without clusters it is the sample variance over n.
+    const sums = new Map<string, number>();
+    indices.forEach((i, k) => {
+      const cluster = options.clusters?.[i];
+      const key = cluster === undefined ? `own:${i}` : `c:${cluster}`;
+      sums.set(key, (sums.get(key) ?? 0) + own[k]! - meanResidual);
+    });
+    const groups = sums.size;
+    if (groups < 2) return undefined;
+    const meanResidualVariance = ((groups / (groups - 1)) * [...sums.values()].reduce((acc, v) => acc + v * v, 0)) / own.length ** 2;
+    const residualVariance = meanResidualVariance * own.length;
+    const meanRow = new Array<number>(p).fill(0);
+    for (const i of indices) for (const [j, v] of rows[i]!) meanRow[j]! += v / indices.length;
+    const model = linear(row);
+    const d = meanRow.map((v, j) => v - row[j]!);
+    let dVariance = 0;
+    for (let a = 0; a < p; a++) if (d[a]) for (let b = 0; b < p; b++) if (d[b]) dVariance += d[a]! * d[b]! * xtxInverse.get(a, b);
+    const variance = meanResidualVariance + sigma2 * dVariance;
+    // An exact fit (a lookup table is a sum of its rows) leaves rounding only: nothing to check.
+    if (residualVariance > (1e-9 * meanResponse) ** 2) {
+      lackOfFitStatistic += tAsChiSquare1(meanResidual / Math.sqrt(meanResidualVariance), groups - 1);
+      checkedSpecs += 1;
+    }
+    const estimate = model.estimate + meanResidual;
+    const half = tCritical95(groups - 1) * Math.sqrt(variance);
+    return { mean: fromResponse(estimate), ciLow: fromResponse(estimate - half), ciHigh: fromResponse(estimate + half) };
+  };
+  const specs = options.specs?.flatMap(({ spec, samples: count, depthRule, sampleIndices }): SpecEstimate[] => {
     // Stem options have no columns in the model: the model cannot tell them apart.
     if (!('unit' in spec)) return [];
-    return [{ specId: blockSpecId(spec), ...estimateAt(specRow(spec, depthRule), count) }];
+    const row = specRow(spec, depthRule);
+    const adjusted = sampleIndices ? adjustedAt(row, sampleIndices) : undefined;
+    return [{ specId: blockSpecId(spec), ...estimateAt(row, count), ...(adjusted ? { adjusted } : {}) }];
   });
+  const lackOfFit: LackOfFit | undefined =
+    checkedSpecs > 0
+      ? { statistic: lackOfFitStatistic, df: checkedSpecs, critical: chiSquareQuantile(0.99, checkedSpecs), fails: lackOfFitStatistic > chiSquareQuantile(0.99, checkedSpecs) }
+      : undefined;
   return {
     kind: 'blockscope.block-regression/v1',
     target,
@@ -282,8 +363,33 @@ export function fitBlockRegression(space: SpaceDocument, samples: readonly Regre
     rSquared: totalSs > 0 ? 1 - residualSs / totalSs : 1,
     blocks,
     layers,
-    ...(specs ? { specs, population: estimateAt(populationRow, n) } : {}),
+    ...(specs ? { specs, population: estimateAt(randomRow, n) } : {}),
+    ...(lackOfFit ? { lackOfFit } : {}),
   };
+}
+
+/**
+ * A Student t statistic with `df` degrees of freedom as the χ²(1) value of the same two-sided tail probability,
+ * so that specs with few samples (t with 3 df has E[t²] = 3) add to the check what one degree of freedom should.
+ */
+function tAsChiSquare1(t: number, df: number): number {
+  const p = regularizedBeta(df / (df + t * t), df / 2, 0.5);
+  return normalQuantile(Math.max(p, 1e-300) / 2) ** 2;
+}
+
+/** A column's expected value for a random architecture of the space (depth uniform over the unit's range, choices uniform). */
+function randomColumnValue(space: SpaceDocument, role: ColumnRole): number {
+  const unit = space.units[role.unit]!;
+  const depths = unit.maxLayers - unit.minLayers + 1;
+  const reaches = (layer: number) => Math.max(0, Math.min(depths, unit.maxLayers - layer)) / depths;
+  switch (role.kind) {
+    case 'present':
+      return reaches(role.layer);
+    case 'block':
+      return reaches(role.layer) / unit.blocks.length;
+    case 'width':
+      return 1 / unit.widths!.length;
+  }
 }
 
 /** The measured architectures of one profile (one device and resolution) and the specs sampled among them. */
@@ -293,6 +399,8 @@ export interface ProfileRegressionInput {
   /** How the specs' samples were drawn: the block-fixed sampler's depth rule, or 'held' for the shared-random design. */
   depthRule: SpecDepthRule;
   latencyMs: (hash: string) => number | undefined;
+  /** The cluster of an architecture's latency error (DeviceLatencies.errorClusters); undefined: its own. */
+  latencyCluster?: (hash: string) => number | undefined;
   accuracy: (hash: string) => number | undefined;
 }
 
@@ -304,17 +412,25 @@ export type FittedOrSkipped = BlockRegression | { skipped: string };
  * accuracy is not a ratio scale. Each is skipped with the reason when the data cannot identify it.
  */
 export function profileRegressions(space: SpaceDocument, input: ProfileRegressionInput): { latency: FittedOrSkipped; accuracy: FittedOrSkipped } {
-  const specs = input.specs.map((s) => ({ spec: s.spec, samples: s.archHashes.length, depthRule: input.depthRule }));
-  const fit = (value: (hash: string) => number | undefined, target: RegressionTarget): FittedOrSkipped => {
-    const samples = input.archs.flatMap(({ hash, arch }) => {
+  const fit = (value: (hash: string) => number | undefined, target: RegressionTarget, cluster?: (hash: string) => number | undefined): FittedOrSkipped => {
+    const measured = input.archs.flatMap(({ hash, arch }) => {
       const v = value(hash);
-      return v === undefined ? [] : [{ arch, value: v }];
+      return v === undefined ? [] : [{ hash, arch, value: v }];
     });
+    const samples = measured.map(({ arch, value: v }) => ({ arch, value: v }));
+    const indexOf = new Map(measured.map(({ hash }, i) => [hash, i]));
+    const specs = input.specs.map((s) => ({
+      spec: s.spec,
+      samples: s.archHashes.length,
+      depthRule: input.depthRule,
+      sampleIndices: s.archHashes.flatMap((hash) => indexOf.get(hash) ?? []),
+    }));
     const shortfall = blockRegressionShortfall(
       space,
       samples.map((m) => m.arch),
     );
-    return shortfall ? { skipped: shortfall } : fitBlockRegression(space, samples, { target, specs });
+    const clusters = cluster ? measured.map(({ hash }) => cluster(hash)) : undefined;
+    return shortfall ? { skipped: shortfall } : fitBlockRegression(space, samples, { target, specs, ...(clusters ? { clusters } : {}) });
   };
-  return { latency: fit(input.latencyMs, 'linear'), accuracy: fit(input.accuracy, 'linear') };
+  return { latency: fit(input.latencyMs, 'linear', input.latencyCluster), accuracy: fit(input.accuracy, 'linear') };
 }

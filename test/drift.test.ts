@@ -58,7 +58,13 @@ describe('drift correction', () => {
       expect(c.factor).toBeCloseTo(c.correctedMs / c.rawMs, 12);
     }
     // A measurement from before the campaign (an earlier study's cache) is left as it was, and says so.
-    expect(correctForDrift(series, { archHash: 'old', medianMs: 4, startedAt: at(-3600), measuredAt: at(-3599) })).toEqual({ archHash: 'old', rawMs: 4, correctedMs: 4, factor: null });
+    expect(correctForDrift(series, { archHash: 'old', medianMs: 4, startedAt: at(-3600), measuredAt: at(-3599) })).toEqual({
+      archHash: 'old',
+      rawMs: 4,
+      correctedMs: 4,
+      factor: null,
+      segment: null,
+    });
   });
 
   it('measures how far the host wanders between probes, leaving each interior probe out', () => {

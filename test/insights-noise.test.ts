@@ -330,11 +330,13 @@ function campaign(drift: Drift, order: Order, seed: number): Campaign {
   const series = driftSeries(device, architectureHash(reference), p.resolutions[0]!, probes);
   const corrections = measurements.map((m) => correctForDrift(series, m));
   expect(corrections.every((c) => c.factor !== null)).toBe(true);
+  const segments = new Map(corrections.flatMap((c) => (c.segment === null ? [] : [[c.archHash, c.segment] as const])));
   const withLatency = (latency: ReadonlyMap<string, number>) =>
     new Map([...base].map(([hash, record]): [string, ArchitectureMetrics] => [hash, { ...record, latencyMs: { [device]: latency.get(hash)! } }]));
   return {
     raw: profileFromMetrics(p, device, withLatency(new Map(measurements.map((m) => [m.archHash, m.medianMs]))), false),
-    corrected: profileFromMetrics(p, device, withLatency(new Map(corrections.map((c) => [c.archHash, c.correctedMs]))), true),
+    // As aggregateProfiles does: the measurements of one interval between probes share its probes' noise.
+    corrected: profileFromMetrics(p, device, withLatency(new Map(corrections.map((c) => [c.archHash, c.correctedMs]))), true, (hash) => segments.get(hash)),
     range: series.range,
   };
 }

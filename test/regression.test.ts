@@ -84,12 +84,19 @@ describe('block regression', () => {
     ).not.toThrow();
   });
 
-  it("estimates a spec's mean at the expected composition of its samples: its unit as its sampler draws it, the other units as measured", () => {
+  it("estimates a spec's mean at the expected composition of its samples: its unit as its sampler draws it, the other units as the random sampler draws them", () => {
     const all = samples(700, 7, 0);
-    const archs = all.map((s) => s.arch);
     const spec: BlockSpec = { kind: 'mbconv', unit: 2, layer: 2, block: 'e6k7' };
-    const unitLog = (a: (typeof archs)[number], u: number) => a.units[u]!.reduce((acc, b, l) => acc + kernelBoundLogFactor(u, l, b), 0);
-    const others = space.units.reduce((acc, _, u) => acc + (u === 2 ? 0 : archs.reduce((a, arch) => a + unitLog(arch, u), 0) / archs.length), 0);
+    // A random unit: depth uniform over its range, so layer l is there with probability (max − l) / (max − min + 1)
+    // (capped at 1), holding a uniform block. Not the mean of the measured architectures, which holds every spec's forced depths.
+    const averageBlockOf = (u: number, l: number) => space.units[u]!.blocks.reduce((acc, b) => acc + kernelBoundLogFactor(u, l, b), 0) / space.units[u]!.blocks.length;
+    const randomUnitLog = (u: number) => {
+      const { minLayers, maxLayers } = space.units[u]!;
+      let sum = 0;
+      for (let l = 0; l < maxLayers; l++) sum += (Math.min(maxLayers - minLayers + 1, maxLayers - l) / (maxLayers - minLayers + 1)) * averageBlockOf(u, l);
+      return sum;
+    };
+    const others = space.units.reduce((acc, _, u) => acc + (u === 2 ? 0 : randomUnitLog(u)), 0);
     const averageBlock = (l: number) => space.units[2]!.blocks.reduce((acc, b) => acc + kernelBoundLogFactor(2, l, b), 0) / space.units[2]!.blocks.length;
     // Unit 2 has 2-4 layers. Layers 0-1 are always there with a uniform block, layer 2 holds e6k7, layer 3 is
     // there with probability 1/2 when the spec is held by random architectures (depth 3 or 4), 1/3 under the
@@ -111,6 +118,6 @@ describe('block regression', () => {
       expect(fit.specs![0]!.n).toBe(12);
     }
     const population = fitBlockRegression(space, all, { specs: [] }).population!;
-    expect(population.mean).toBeCloseTo(Math.exp(Math.log(5) + space.units.reduce((acc, _, u) => acc + archs.reduce((a, arch) => a + unitLog(arch, u), 0) / archs.length, 0)), 9);
+    expect(population.mean).toBeCloseTo(Math.exp(Math.log(5) + space.units.reduce((acc, _, u) => acc + randomUnitLog(u), 0)), 9);
   });
 });

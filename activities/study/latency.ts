@@ -24,6 +24,11 @@ export interface DeviceLatencies {
   latencyMs: Map<string, number>;
   /** Absent when the campaign took no probes (drift tracking off, or a study from before it existed). */
   drift?: ProfileDrift;
+  /**
+   * Corrected campaigns: the interval between probes each architecture was measured in. Measurements of one
+   * interval share its probes' noise through the correction, so the regression treats them as one cluster.
+   */
+  errorClusters?: Map<string, number>;
 }
 
 export async function deviceLatencies(store: ArtifactStore, studyId: string, plan: StudyPlan, device: string, spec: StudySpec): Promise<DeviceLatencies> {
@@ -47,6 +52,7 @@ export async function deviceLatencies(store: ArtifactStore, studyId: string, pla
   const probeMs = probes.reduce((acc, p) => acc + (p.deviceMs ?? Number.NaN), 0);
   return {
     latencyMs: corrected ? new Map(corrections.map((c) => [c.archHash, c.correctedMs])) : raw,
+    ...(corrected ? { errorClusters: new Map(corrections.flatMap((c) => (c.segment === null ? [] : [[c.archHash, c.segment] as const]))) } : {}),
     drift: {
       series,
       corrected,

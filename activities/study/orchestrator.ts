@@ -88,10 +88,12 @@ export function createOrchestratorActivities(deps: OrchestratorDependencies): Or
     const accuracy = new Map(await readBatches<AccuracyRecord, [string, number]>(store, keys.accuracyPrefix, (r) => [r.hash, r.score]));
     const latency = new Map<string, Record<string, number>>();
     const drift = new Map<string, ProfileDrift>();
+    const errorClusters = new Map<string, Map<string, number>>();
     for (const device of input.spec.devices) {
       const measured = await deviceLatencies(store, input.studyId, plan, device, input.spec);
       for (const [hash, ms] of measured.latencyMs) latency.set(hash, { ...latency.get(hash), [device]: ms });
       if (measured.drift) drift.set(device, measured.drift);
+      if (measured.errorClusters) errorClusters.set(device, measured.errorClusters);
     }
     const metrics = new Map<string, ArchitectureMetrics>(
       plan.architectures.map(({ hash, arch }) => {
@@ -125,6 +127,7 @@ export function createOrchestratorActivities(deps: OrchestratorDependencies): Or
           specs: plan.specs.filter((s) => s.resolution === resolution),
           depthRule: profile.depthRule,
           latencyMs: (hash) => latency.get(hash)?.[device],
+          latencyCluster: (hash) => errorClusters.get(device)?.get(hash),
           accuracy: (hash) => metrics.get(hash)?.accuracy,
         });
         const ref = { device, resolution, jsonKey: keys.profile(device, resolution, 'json'), csvKey: keys.profile(device, resolution, 'csv') };

@@ -5,7 +5,7 @@
  * every rule is a test against those intervals.
  */
 import type { BlockProfile, MetricStats, SpecProfile } from '../profile.js';
-import type { BlockRegression, SpecEstimate } from '../regression.js';
+import type { BlockRegression, LackOfFit, SpecEstimate } from '../regression.js';
 import { median, tCritical95 } from '../stats.js';
 
 export type EstimateSource = 'regression' | 'spec-means';
@@ -30,6 +30,18 @@ function fittedRegression(profile: BlockProfile, metric: RegressionMetric): Bloc
   return fit;
 }
 
+/**
+ * The model check in words. A failed check is reported, not acted on: the fallback (the adjusted estimates) also
+ * trips on measurement errors that the specs' samples share (a grouped campaign under step drift), where it made
+ * the insights worse than the model; docs/insights.md "When the model is wrong".
+ */
+function lackOfFitText(check: LackOfFit): string {
+  const verdict = check.fails
+    ? "; it fails: the model's estimates are biased where the specs fix their blocks or the specs' samples share errors, and its intervals are too narrow there (the profile holds the adjusted estimates)"
+    : '; it holds';
+  return ` (lack of fit χ² ${check.statistic.toFixed(0)} on ${check.df} specs, 99% quantile ${check.critical.toFixed(0)}${verdict})`;
+}
+
 /** Statistics with the regression's mean and interval; n and std are set so that se and ANOVA read its df. */
 function regressionStats(own: MetricStats, estimate: Omit<SpecEstimate, 'specId'>, df: number): MetricStats {
   const se = (estimate.ciHigh - estimate.ciLow) / 2 / tCritical95(df);
@@ -51,10 +63,17 @@ export function insightEstimates(profile: BlockProfile): { profile: BlockProfile
     };
     const narrower = medianHalfWidth.regression < medianHalfWidth.specMeans;
     const ratio = medianHalfWidth.specMeans / medianHalfWidth.regression;
+    const check = fit.lackOfFit ? lackOfFitText(fit.lackOfFit) : '';
     // An exact fit (a lookup-table device) has intervals of nothing: say so rather than print 10¹³x.
     const times = (r: number) => (r > 1000 ? 'over 1000' : r.toFixed(r < 10 ? 2 : 1));
     if (!narrower) {
-      return { metric, source: 'spec-means', medianHalfWidth, covered: covered.length, reason: `the spec means' intervals are narrower (${times(ratio)}x the regression's width)` };
+      return {
+        metric,
+        source: 'spec-means',
+        medianHalfWidth,
+        covered: covered.length,
+        reason: `the spec means' intervals are narrower (${times(ratio)}x the regression's width)${check}`,
+      };
     }
     const baseline = regressionStats(view.baseline.metrics[metric]!, fit.population!, fit.df);
     view = {
@@ -72,7 +91,7 @@ export function insightEstimates(profile: BlockProfile): { profile: BlockProfile
         };
       }),
     };
-    return { metric, source: 'regression', medianHalfWidth, covered: covered.length, reason: `its intervals are ${times(ratio)}x narrower than the spec means'` };
+    return { metric, source: 'regression', medianHalfWidth, covered: covered.length, reason: `its intervals are ${times(ratio)}x narrower than the spec means'${check}` };
   });
   return { profile: view, choices };
 }

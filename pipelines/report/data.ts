@@ -9,6 +9,7 @@ import type { Insight, InsightObjective } from '../insights/pruning.js';
 import type { BlockProfile, MetricEffect, SpecProfile } from '../profile.js';
 import type { AccuracySource } from '../records.js';
 import type { ArmBest, ArmHypervolume, MeanStd, SearchComparison } from '../search/compare.js';
+import type { LackOfFit } from '../regression.js';
 import type { ReferencePoint } from '../search/pareto.js';
 import type { PredictorEvaluation } from '../search/predictor.js';
 import type { SearchObjective, SearchResult } from '../search/search.js';
@@ -129,6 +130,8 @@ export interface RegressionView {
   /** Residual standard deviation as a share of the mean latency (≈ the relative noise left). */
   residual: number;
   rSquared: number;
+  /** The model checked against the specs' own samples (pipelines/regression.ts LackOfFit); null for profiles made before the check. */
+  lackOfFit: LackOfFit | null;
   /** One row per (unit, layer, block) the regression estimates, relative; `specEffect` where that spec was also profiled. */
   rows: { unit: number; layer: number; block: string; effect: number; ciLow: number; ciHigh: number; n: number; specEffect: number | null }[];
 }
@@ -592,6 +595,7 @@ function regressionView(profile: BlockProfile): ProfileView['regression'] {
     parameters: fit.parameters,
     residual: fit.residualStd / scale,
     rSquared: fit.rSquared,
+    lackOfFit: fit.lackOfFit ?? null,
     rows: fit.blocks.map((b) => ({
       unit: b.unit,
       layer: b.layer,

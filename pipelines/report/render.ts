@@ -264,6 +264,12 @@ function regressionHtml(view: ProfileView['regression']): string {
   const summary =
     `Latency block effects by regression: ${view.target === 'log' ? 'log latency' : 'latency (a sum of layer times)'} on per-position block indicators and each unit's depth, over all ${view.n} measured architectures ` +
     `(${view.parameters} parameters, residual ${percent(view.residual).slice(1)} of the mean latency, R² ${view.rSquared.toFixed(3)}). ` +
+    (view.lackOfFit
+      ? `Checked against the specifications' own samples: lack of fit χ² ${view.lackOfFit.statistic.toFixed(0)} on ${view.lackOfFit.df} specs (99% quantile ${view.lackOfFit.critical.toFixed(0)}), ` +
+        (view.lackOfFit.fails
+          ? 'so the model is misspecified where the specs fix their blocks: its estimates there are biased, and the insights read the adjusted ones. '
+          : 'so the model holds. ')
+      : '') +
     'Each effect is against the average block of its position with the other positions held equal, as a share of the mean latency; the per-specification effect (against the random baseline, from the samples that fixed the block) is shown beside it. ' +
     "Which estimates the insights judged by is stated with the device's insights.";
   const rows = view.rows.map((r) => [

@@ -191,7 +191,13 @@ export function syntheticMetrics(plan: StudyPlan, options: SyntheticDevice): Map
  * One device's profile of a plan from its measured metrics, as aggregateProfiles (activities/study/orchestrator.ts)
  * builds it: the plan's first resolution, depth-matched effects, and with `regression` the block regressions.
  */
-export function profileFromMetrics(plan: StudyPlan, device: string, metrics: ReadonlyMap<string, ArchitectureMetrics>, regression: boolean): BlockProfile {
+export function profileFromMetrics(
+  plan: StudyPlan,
+  device: string,
+  metrics: ReadonlyMap<string, ArchitectureMetrics>,
+  regression: boolean,
+  latencyCluster?: (hash: string) => number | undefined,
+): BlockProfile {
   const resolution = plan.resolutions[0]!;
   const profile = aggregateProfile({
     space: plan.space,
@@ -210,6 +216,7 @@ export function profileFromMetrics(plan: StudyPlan, device: string, metrics: Rea
       specs: plan.specs,
       depthRule: profile.depthRule,
       latencyMs: (hash) => metrics.get(hash)?.latencyMs[device],
+      ...(latencyCluster ? { latencyCluster } : {}),
       accuracy: (hash) => metrics.get(hash)?.accuracy,
     });
   }
