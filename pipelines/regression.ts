@@ -44,6 +44,8 @@ export interface LayerEffect extends EffectEstimate {
   /** Having this layer (depth > layer) rather than not, with the reference block in it. */
   layer: number;
   n: number;
+  /** Having this layer with an average block of the position in it: what one more layer costs a random architecture. */
+  withAverageBlock?: EffectEstimate;
 }
 
 /** The model's estimate of a block specification's mean (see the module comment), with its 95% interval. */
@@ -297,7 +299,10 @@ export function fitBlockRegression(space: SpaceDocument, samples: readonly Regre
   space.units.forEach((unit, u) => {
     for (let l = unit.minLayers; l < unit.maxLayers; l++) {
       const estimate = contrast(new Map([[`u${u}.l${l}.present`, 1]]));
-      if (estimate) layers.push({ unit: u, layer: l, n: archs.filter((a) => a.units[u]!.length > l).length, ...estimate });
+      if (!estimate) continue;
+      const averageBlock = new Map([[`u${u}.l${l}.present`, 1], ...unit.blocks.slice(1).map((b): [string, number] => [`u${u}.l${l}.${b}`, 1 / unit.blocks.length])]);
+      const withAverageBlock = contrast(averageBlock);
+      layers.push({ unit: u, layer: l, n: archs.filter((a) => a.units[u]!.length > l).length, ...estimate, ...(withAverageBlock ? { withAverageBlock } : {}) });
     }
   });
   const residuals = observed.map((v, i) => v - fitted[i]!);

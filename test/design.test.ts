@@ -7,6 +7,8 @@
 import { describe, expect, it } from 'vitest';
 import { deriveInsights } from '../pipelines/insights.js';
 import { insightEstimates } from '../pipelines/insights/estimates.js';
+import { profileCells } from '../pipelines/insights/grid.js';
+import { layerStep } from '../pipelines/insights/pruning.js';
 import type { BlockProfile } from '../pipelines/profile.js';
 import { architectureHasBlock, parseMbBlock } from '../pipelines/spaces/index.js';
 import { parseStudySpec, StudySpecError } from '../pipelines/study/spec.js';
@@ -125,5 +127,35 @@ describe('the estimates the insights judge by', () => {
     const skipped: BlockProfile = { ...profile, regression: { latency: { skipped: 'too few' } } };
     expect(insightEstimates(skipped).choices.map((c) => c.reason)).toEqual(['the regression was skipped: too few', 'no regression was fitted for it']);
     expect(insightEstimates(skipped).profile).toBe(skipped);
+  });
+});
+
+describe('the layer rule in a shared-random study', () => {
+  it('reads one more layer from the regression: a unit-0 layer costs its true 6 ms, not the 9 that moving a held spec a layer up suggests', () => {
+    // Layers of unit 0 cost 6 ms each and buy nothing; elsewhere depth is free. Blocks change nothing.
+    const depthCost = [6, 0, 0, 0, 0];
+    const profile = syntheticProfile(planStudy(sharedSpec(2000)), {
+      device: 'depth',
+      latency: (arch) => 5 + arch.units.reduce((s, blocks, u) => s + blocks.length * depthCost[u]!, 0),
+      accuracy: () => 70,
+      latencyNoise: 0.02,
+      accuracyNoise: 0.2,
+      seed: 4,
+      regression: true,
+    });
+    expect(profile.depthRule).toBe('held');
+    const cells = profileCells(insightEstimates(profile).profile);
+    for (const layer of [2, 3]) {
+      const step = layerStep(profile, cells, 0, layer)!;
+      const half = 1.96 * step.latencyStep.se;
+      expect(Math.abs(step.latencyStep.estimate - 6)).toBeLessThan(Math.max(half, 0.05 * 6));
+      expect(step.share).toBe(1);
+    }
+    // The report's insight caps unit 0 at 2 layers, with the 3rd layer's cost as the truth.
+    const report = deriveInsights(profile, { objective: 'pareto' });
+    expect(report.prunedSpace.units[0]!.maxLayers).toBe(2);
+    const third = report.insights.find((i) => i.id === 'layer-cap.u0.l2')!;
+    expect(third.numbers['latencyStep']).toBeGreaterThan(5.5);
+    expect(third.numbers['latencyStep']).toBeLessThan(6.5);
   });
 });

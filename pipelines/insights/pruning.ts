@@ -23,6 +23,7 @@ import {
 } from './grid.js';
 import { widthChoice, widthIndexOfChoice } from '../spaces/common.js';
 import { beyond, criticalZ, type InsightRules } from './rules.js';
+import { tCritical95 } from '../stats.js';
 import { ordinal, percent, signed, signedPercent, unitList, unitName } from './text.js';
 
 export type InsightObjective = 'pareto' | 'max-accuracy';
@@ -364,6 +365,9 @@ export interface LayerStep {
  * position was not profiled.
  */
 export function layerStep(profile: BlockProfile, cells: readonly Cell[], unit: number, layer: number): LayerStep | null {
+  // Specs held by random architectures move two layers at once (from l − 1 to l adds layer l to a third of the
+  // samples and layer l + 1 to a sixth in a 2-4 unit): read the regression's own estimate of one more layer there.
+  if (profile.depthRule === 'held') return regressionLayerStep(profile, unit, layer);
   const at = (l: number) => new Map(cells.filter((c) => c.unitIndex === unit && c.layer === l).map((c) => [Object.values(c.choices).join('|'), c]));
   const [here, below] = [at(layer), at(layer - 1)];
   if (here.size === 0 || below.size === 0) return null;
@@ -373,6 +377,20 @@ export function layerStep(profile: BlockProfile, cells: readonly Cell[], unit: n
   const latencyStep = matchedDifference(here, below, 'latency');
   const accuracyStep = matchedDifference(here, below, 'accuracy');
   return latencyStep && accuracyStep && share > 0 ? { latencyStep: perLayer(latencyStep, share), accuracyStep: perLayer(accuracyStep, share), share } : null;
+}
+
+/** One more layer of a unit with an average block, from the profile's latency and accuracy regressions; null without them. */
+function regressionLayerStep(profile: BlockProfile, unit: number, layer: number): LayerStep | null {
+  const step = (metric: 'latency' | 'accuracy'): Difference | null => {
+    const fit = profile.regression?.[metric];
+    if (!fit || 'skipped' in fit || fit.target !== 'linear') return null;
+    const estimate = fit.layers.find((l) => l.unit === unit && l.layer === layer);
+    if (!estimate?.withAverageBlock) return null;
+    const { effect, ciLow, ciHigh } = estimate.withAverageBlock;
+    return { estimate: effect, se: (ciHigh - ciLow) / 2 / tCritical95(fit.df), pairs: estimate.n };
+  };
+  const [latencyStep, accuracyStep] = [step('latency'), step('accuracy')];
+  return latencyStep && accuracyStep ? { latencyStep, accuracyStep, share: 1 } : null;
 }
 
 /**
