@@ -2,12 +2,13 @@
  * Ground truth the block regression does not share (issue 25): do the intervals of the spec estimates the insights
  * read cover the true spec means? A spec's true mean is its expectation under its sampler's law, computed here
  * exactly (each device is a sum over units of independent terms, so the expectation factorises), never by the
- * model. Two devices:
+ * model. Three devices:
  * - ResNet whose layers cost width² × (0.3 + 4·expand) × (unit + 1), noise-free: a product of width and expand that
  *   the model's separate width and expand indicators cannot represent (the issue measured 9 of 36 covered);
- * - OFA-MobileNetV3 with per-layer costs (the model's own form) and ±3% noise: the model holds.
+ * - OFA-MobileNetV3 whose consecutive kernel-7 layers cost more together (interacting layers), ±1% noise;
+ * - OFA-MobileNetV3 with per-layer costs (the model's own form) and ±3% noise, proportional to latency.
  * The first must fail the model check, and its adjusted estimates (the model as a control variate) must cover the
- * truth where the model's own intervals do not; the second must pass the check, and the model's estimates, at the
+ * truth where the model's own intervals do not; the last must pass the check, and the model's estimates, at the
  * design row of the sampler's law, must cover the truth.
  */
 import { describe, expect, it } from 'vitest';
@@ -33,6 +34,8 @@ interface Device {
   /** The unit's factor that multiplies all its layers (width² for ResNet). */
   unitFactor: (unit: number, width: number) => number;
   base: number;
+  /** What two consecutive layers add together beyond their own terms (interacting layers); none by default. */
+  pair?: (previous: string, next: string) => number;
 }
 
 const RESNET: Device = {
@@ -56,10 +59,17 @@ const MBV3: Device = {
   base: 1,
 };
 
+/** MobileNetV3 whose consecutive kernel-7 layers cost 0.8 more together (e.g. a fused pair that spills the cache): interacting layers. */
+const MBV3_INTERACTING: Device = { ...MBV3, noise: 0.01, pair: (a, b) => (a.endsWith('k7') && b.endsWith('k7') ? 0.8 : 0) };
+
 function latencyOf(device: Device): (arch: Architecture) => number {
   return (arch) => {
     const widths = 'widths' in arch ? arch.widths : [];
-    return device.base + arch.units.reduce((sum, blocks, u) => sum + device.unitFactor(u, widths[u] ?? 0) * blocks.reduce((s, b) => s + device.term(u, b, widths[u] ?? 0), 0), 0);
+    const pairs = (blocks: readonly string[]) => (device.pair ? blocks.slice(1).reduce((s, b, l) => s + device.pair!(blocks[l]!, b), 0) : 0);
+    return (
+      device.base +
+      arch.units.reduce((sum, blocks, u) => sum + device.unitFactor(u, widths[u] ?? 0) * (blocks.reduce((s, b) => s + device.term(u, b, widths[u] ?? 0), 0) + pairs(blocks)), 0)
+    );
   };
 }
 
@@ -73,9 +83,12 @@ function trueSpecMean(device: Device, spec: Extract<BlockSpec, { unit: number }>
     const widths = fixed && 'width' in spec ? [spec.width] : (unit.widths ?? [0]);
     const perWidth = widths.map((w) => {
       let layers = 0;
+      // The blocks a layer may hold: the spec's own at its position, any of the unit's (uniform) elsewhere.
+      const choices = (l: number) => (fixed && l === spec.layer ? [spec.block] : unit.blocks);
       for (let l = 0; l < unit.maxLayers; l++) {
         const reach = [...depths].reduce((acc, [d, p]) => acc + (d > l ? p : 0), 0);
-        layers += reach * (fixed && l === spec.layer ? device.term(u, spec.block, w) : mean(unit.blocks.map((b) => device.term(u, b, w))));
+        layers += reach * mean(choices(l).map((b) => device.term(u, b, w)));
+        if (device.pair && l > 0) layers += reach * mean(choices(l - 1).flatMap((a) => choices(l).map((b) => device.pair!(a, b))));
       }
       return device.unitFactor(u, w) * layers;
     });
@@ -122,6 +135,24 @@ describe('spec estimates against a truth the model does not share', () => {
     // The insights say that the model they read failed its check, with the statistic.
     const latency = insightEstimates(profile).choices.find((c) => c.metric === 'latency')!;
     expect(latency.reason).toMatch(/lack of fit χ² \d+ on \d+ specs, 99% quantile \d+; it fails: the model's estimates are biased/);
+  });
+
+  it('MobileNetV3 with interacting neighbour layers: the sampler averages the interaction into the blocks, so the check holds; the adjusted estimates cover the truth', () => {
+    const { fit, truths } = study(MBV3_INTERACTING);
+    // A k7's extra cost next to a k7 is, in expectation over random neighbours, part of the k7's own effect: the
+    // spec means see it as additive. What is left (depth-dependent edges) is small: 90% coverage, not 38%.
+    expect(fit.lackOfFit!.fails).toBe(false);
+    const model = coverage(
+      fit.specs!.map((s) => ({ specId: s.specId, low: s.ciLow, high: s.ciHigh })),
+      truths,
+    );
+    const adjusted = coverage(
+      fit.specs!.map((s) => ({ specId: s.specId, low: s.adjusted!.ciLow, high: s.adjusted!.ciHigh })),
+      truths,
+    );
+    expect(model).toBeGreaterThanOrEqual(0.85);
+    expect(adjusted).toBeGreaterThanOrEqual(0.9);
+    expect(adjusted).toBeLessThanOrEqual(0.99);
   });
 
   it('MobileNetV3 with per-layer costs: the model holds, and its estimates at the sampler-law design row cover the truth', () => {
