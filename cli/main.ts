@@ -4,6 +4,7 @@ import { accuracyCommand, insightsCommand, searchCommand } from './commands/anal
 import { archCommand } from './commands/arch.js';
 import { devCommand } from './commands/dev.js';
 import { devicesCommand, lutCommand, measureCommand } from './commands/devices.js';
+import { profileCommand } from './commands/profile.js';
 import { studyCommand } from './commands/study.js';
 import { workerCommand } from './commands/worker.js';
 import { isUserFacing } from './errors.js';
@@ -16,6 +17,7 @@ export function buildProgram(): Command {
   program.addCommand(lutCommand());
   program.addCommand(accuracyCommand());
   program.addCommand(insightsCommand());
+  program.addCommand(profileCommand());
   program.addCommand(searchCommand());
   program.addCommand(studyCommand());
   program.addCommand(workerCommand());

@@ -2,35 +2,16 @@
  * The `blockscope` command as a user runs it: the real bin in a child process, real onnxruntime, and the
  * embedded default (dev server, workers, filesystem store) running a small study end to end.
  */
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
+import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Command } from 'commander';
 import { buildProgram } from '../cli/main.js';
 import { freePort } from '../workers/dev-server.js';
+import { BIN, blockscope } from './helpers/cli.js';
 import { TEST_DEVICE, smallSpec, tempDir, writeTestDevicesFile } from './helpers/study.js';
-
-const BIN = resolve(import.meta.dirname, '../bin/blockscope.mjs');
-const run = promisify(execFile);
-
-interface Outcome {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function blockscope(args: string[], env: Record<string, string> = {}): Promise<Outcome> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, maxBuffer: 32 << 20 });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
 
 const MBV3 = JSON.stringify({
   resolution: 160,

@@ -4,12 +4,10 @@
  * the imported table, and the command end to end. The expected numbers come from the YAML files themselves and
  * from OFA's own formula (the plain sum of the rows a network uses), written out here independently of the importer.
  */
-import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
-import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import {
@@ -31,11 +29,11 @@ import {
 } from '../activities/devices/index.js';
 import { sampleArchitectures } from '../pipelines/sampling.js';
 import { originalSpace, type MbArchitecture } from '../pipelines/spaces/index.js';
+import { blockscope } from './helpers/cli.js';
 import { realData, specializedNet } from './helpers/realdata.js';
 
 const NOTE10 = realData('ofa-note10');
 const RESOLUTIONS = [160, 176, 192, 208, 224];
-const BIN = resolve(import.meta.dirname, '../bin/blockscope.mjs');
 const Z95 = 1.959963984540054;
 
 interface OfaRow {
@@ -395,18 +393,7 @@ describe('OFA Note10 tables', () => {
 });
 
 describe('blockscope lut import / blocks / export', () => {
-  const run = promisify(execFile);
   let dir: string;
-
-  async function blockscope(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-    try {
-      const { stdout, stderr } = await run(process.execPath, [BIN, ...args], { maxBuffer: 32 << 20 });
-      return { code: 0, stdout, stderr };
-    } catch (error) {
-      const e = error as { code: number; stdout: string; stderr: string };
-      return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-    }
-  }
 
   beforeAll(async () => {
     dir = await mkdtemp(join(os.tmpdir(), 'blockscope-lut-cli-'));

@@ -3,11 +3,11 @@
  * the work is done by the pure pipelines/ core, these only read and write the artifact store.
  */
 import { ApplicationFailure } from '@temporalio/common';
-import { aggregateProfile, profileToCsv, type ProfileDrift } from '../../pipelines/profile.js';
+import { profileToCsv, type ProfileDrift } from '../../pipelines/profile.js';
 import type { ArchitectureMetrics } from '../../pipelines/records.js';
-import { profileRegressions } from '../../pipelines/regression.js';
-import { architectureCounts, originalSpace, type Architecture } from '../../pipelines/spaces/index.js';
+import { architectureCounts, type Architecture } from '../../pipelines/spaces/index.js';
 import { planStudy, type StudyPlan } from '../../pipelines/study/plan.js';
+import { planProfile } from '../../pipelines/study/profiles.js';
 import { overlapsAccuracy, type StudySpec } from '../../pipelines/study/spec.js';
 import type { ArtifactStore } from '../storage/index.js';
 import { readBatches, runBatchActivity } from './batch.js';
@@ -103,33 +103,21 @@ export function createOrchestratorActivities(deps: OrchestratorDependencies): Or
         return [hash, { hash, accuracy: score, macs: counts.macs, params: counts.params, latencyMs: latency.get(hash) ?? {} }];
       }),
     );
-    const space = originalSpace(plan.space);
-    const archByHash = new Map(plan.architectures.map(({ hash, arch }) => [hash, arch]));
     const depthRule = plan.design === 'shared-random' ? 'held' : input.spec.depthRule;
     const refs: ProfileRef[] = [];
     for (const device of input.spec.devices) {
       for (const resolution of plan.resolutions) {
-        const profile = aggregateProfile({
-          space: plan.space,
+        const profile = planProfile({
+          plan,
           device,
           resolution,
           accuracySource: input.spec.accuracy.source,
-          specs: plan.specs.filter((s) => s.resolution === resolution),
-          baseline: plan.baseline.find((b) => b.resolution === resolution)?.archHashes ?? [],
           metrics,
-          depthMatching: { baseline: archByHash, depthRule },
+          depthRule,
+          latencyCluster: (hash) => errorClusters.get(device)?.get(hash),
         });
-        profile.depthRule = depthRule;
         const deviceDrift = drift.get(device);
         if (deviceDrift) profile.drift = deviceDrift;
-        profile.regression = profileRegressions(space, {
-          archs: plan.architectures.filter(({ arch }) => arch.resolution === resolution),
-          specs: plan.specs.filter((s) => s.resolution === resolution),
-          depthRule: profile.depthRule,
-          latencyMs: (hash) => latency.get(hash)?.[device],
-          latencyCluster: (hash) => errorClusters.get(device)?.get(hash),
-          accuracy: (hash) => metrics.get(hash)?.accuracy,
-        });
         const ref = { device, resolution, jsonKey: keys.profile(device, resolution, 'json'), csvKey: keys.profile(device, resolution, 'csv') };
         await store.putJson(ref.jsonKey, profile);
         await store.put(ref.csvKey, profileToCsv(profile), { contentType: 'text/csv' });

@@ -63,7 +63,7 @@ export function planStudy(spec: StudySpec): StudyPlan {
     resolution,
     archHashes: sampleArchitectures(originalSpace(spec.space), randomCount, spec.seed, resolution).map(remember),
   }));
-  const specs = spec.design?.kind === 'shared-random' ? heldSpecs(spec, baseline, unique) : fixedSpecs(spec, remember);
+  const specs = spec.design?.kind === 'shared-random' ? heldSpecs(selectedBlockSpecs(spec), baseline, unique) : fixedSpecs(spec, remember);
   const architectures = [...unique].map(([hash, arch]) => ({ hash, arch }));
   const plan: StudyPlan = {
     kind: 'blockscope.plan/v1',
@@ -97,10 +97,30 @@ function fixedSpecs(spec: StudySpec, remember: (arch: Architecture) => string): 
   );
 }
 
+/**
+ * A shared-random plan over architectures measured elsewhere (`blockscope profile import`): each resolution's
+ * architectures are its baseline, and every block specification of the space gets those that hold its block.
+ * Duplicates count once.
+ */
+export function importedPlan(space: StudySpec['space'], archs: readonly Architecture[]): StudyPlan {
+  const unique = new Map(archs.map((arch) => [architectureHash(arch), arch]));
+  const resolutions = [...new Set([...unique.values()].map((a) => a.resolution))].sort((a, b) => a - b);
+  const baseline = resolutions.map((resolution) => ({ resolution, archHashes: [...unique].filter(([, arch]) => arch.resolution === resolution).map(([hash]) => hash) }));
+  return {
+    kind: 'blockscope.plan/v1',
+    design: 'shared-random',
+    space,
+    resolutions,
+    specs: heldSpecs(blockSpecs(space), baseline, unique),
+    baseline,
+    architectures: [...unique].map(([hash, arch]) => ({ hash, arch })),
+  };
+}
+
 /** The shared-random design: a spec's samples are the random architectures that hold its block. */
-function heldSpecs(spec: StudySpec, baseline: StudyPlan['baseline'], unique: ReadonlyMap<string, Architecture>): PlannedSpec[] {
+function heldSpecs(specs: readonly BlockSpec[], baseline: StudyPlan['baseline'], unique: ReadonlyMap<string, Architecture>): PlannedSpec[] {
   return baseline.flatMap(({ resolution, archHashes }) =>
-    selectedBlockSpecs(spec).map((blockSpec): PlannedSpec => {
+    specs.map((blockSpec): PlannedSpec => {
       const held = archHashes.filter((hash) => architectureHasBlock(unique.get(hash)!, blockSpec));
       return { specId: blockSpecId(blockSpec), spec: blockSpec, resolution, archHashes: held, present: held.length };
     }),

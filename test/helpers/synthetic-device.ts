@@ -7,10 +7,10 @@
  */
 import type { Counts } from '../../pipelines/network/counts.js';
 import { distinctBlocks, type LookupTable } from '../../activities/devices/lookup-table.js';
-import { aggregateProfile, type BlockProfile } from '../../pipelines/profile.js';
-import { profileRegressions } from '../../pipelines/regression.js';
+import type { BlockProfile } from '../../pipelines/profile.js';
+import { planProfile } from '../../pipelines/study/profiles.js';
 import { Rng } from '../../pipelines/rng.js';
-import { architectureCounts, MB_BLOCKS, originalSpace, parseMbBlock, type Architecture } from '../../pipelines/spaces/index.js';
+import { architectureCounts, MB_BLOCKS, parseMbBlock, type Architecture } from '../../pipelines/spaces/index.js';
 import type { StudyPlan } from '../../pipelines/study/plan.js';
 import type { ArchitectureMetrics } from '../../pipelines/records.js';
 
@@ -198,29 +198,17 @@ export function profileFromMetrics(
   regression: boolean,
   latencyCluster?: (hash: string) => number | undefined,
 ): BlockProfile {
-  const resolution = plan.resolutions[0]!;
-  const profile = aggregateProfile({
-    space: plan.space,
+  // The orchestrator's own wiring (aggregateProfiles), on the plan's first resolution.
+  return planProfile({
+    plan,
     device,
-    resolution,
+    resolution: plan.resolutions[0]!,
     accuracySource: 'table',
-    specs: plan.specs.filter((s) => s.resolution === resolution),
-    baseline: plan.baseline.find((b) => b.resolution === resolution)!.archHashes,
     metrics,
-    depthMatching: { baseline: new Map(plan.architectures.map(({ hash, arch }) => [hash, arch])), depthRule: plan.design === 'shared-random' ? 'held' : 'intended' },
+    depthRule: 'intended',
+    regression,
+    ...(latencyCluster ? { latencyCluster } : {}),
   });
-  profile.depthRule = plan.design === 'shared-random' ? 'held' : 'intended';
-  if (regression) {
-    profile.regression = profileRegressions(originalSpace(plan.space), {
-      archs: plan.architectures,
-      specs: plan.specs,
-      depthRule: profile.depthRule,
-      latencyMs: (hash) => metrics.get(hash)?.latencyMs[device],
-      ...(latencyCluster ? { latencyCluster } : {}),
-      accuracy: (hash) => metrics.get(hash)?.accuracy,
-    });
-  }
-  return profile;
 }
 
 export function syntheticProfile(plan: StudyPlan, options: SyntheticDevice): BlockProfile {
