@@ -87,6 +87,8 @@ export interface ReproduceResult {
   reportHtml: string;
 }
 
+/** A path inside the repository relative to its root (as the md shows it), any other as it is. */
+const inRepository = (path: string) => (relative(ROOT, path).startsWith('..') ? path : relative(ROOT, path));
 const sha256 = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
 
 /** The data folder's files the run needs; a missing one is named with where it should be. */
@@ -237,7 +239,7 @@ export async function runReproduction(options: ReproduceOptions): Promise<Reprod
     baseline: { latencyMs: profile.baseline.metrics['latency']!.mean, accuracy: profile.baseline.metrics['accuracy']!.mean, n: profile.baseline.n },
     paper: device.paper,
     targets: targets(device.paper),
-    reportHtml: relative(ROOT, reportHtml).startsWith('..') ? reportHtml : relative(ROOT, reportHtml),
+    reportHtml: inRepository(reportHtml),
   };
   if (options.out) {
     mkdirSync(options.out, { recursive: true });

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import { profileToCsv, type BlockProfile, type ProfileMetricName } from '../../pipelines/profile.js';
 import type { ArchitectureMetrics } from '../../pipelines/records.js';
-import type { BlockRegression } from '../../pipelines/regression.js';
+import type { FittedOrSkipped } from '../../pipelines/regression.js';
 import { evaluateLatencyPredictor, fitLatencyPredictor, splitHeldOut } from '../../pipelines/search/predictor.js';
 import { architectureCounts, architectureHash, originalSpace, validateArchitecture, type Architecture, type SpaceId } from '../../pipelines/spaces/index.js';
 import { median } from '../../pipelines/stats.js';
@@ -88,7 +88,8 @@ export function parseMeasurements(text: string, file: string, space: SpaceId, fi
 }
 
 /** What a resolution's data identifies: per block, how many architectures hold it and how wide its latency effect's interval is. */
-function identification(fit: BlockRegression): string {
+function identification(fit: FittedOrSkipped): string {
+  if ('skipped' in fit) return `block effects not identified (${fit.skipped}); the profile keeps the holders' means only`;
   const holders = fit.blocks.map((b) => b.n);
   const halfWidths = fit.blocks.map((b) => (b.ciHigh - b.ciLow) / 2 / fit.meanValue);
   const widest = fit.blocks.reduce((a, b) => (b.ciHigh - b.ciLow > a.ciHigh - a.ciLow ? b : a));
@@ -143,18 +144,13 @@ export function profileCommand(): Command {
             opts.space,
             rows.map((r) => r.arch),
           );
-          const archByHash = new Map(plan.architectures.map(({ hash, arch }) => [hash, arch]));
           mkdirSync(opts.out, { recursive: true });
           for (const resolution of plan.resolutions) {
             const result: BlockProfile = planProfile({ plan, device: opts.device, resolution, accuracySource: 'table', metrics, depthRule: 'held', metricNames });
-            const fit = result.regression?.latency;
-            const identified = fit && !('skipped' in fit);
-            const archs = plan.baseline
-              .find((b) => b.resolution === resolution)!
-              .archHashes.map((hash) => ({ arch: archByHash.get(hash)!, latencyMs: metrics.get(hash)!.latencyMs[opts.device]! }));
-            const lines = [
-              `r${resolution}: ${archs.length} architectures; ${identified ? identification(fit) : `block effects not identified: ${fit && 'skipped' in fit ? fit.skipped : 'no regression'}; the profile keeps the holders' means only`}`,
-            ];
+            const archs = plan.architectures
+              .filter(({ arch }) => arch.resolution === resolution)
+              .map(({ hash, arch }) => ({ arch, latencyMs: metrics.get(hash)!.latencyMs[opts.device]! }));
+            const lines = [`r${resolution}: ${archs.length} architectures; ${identification(result.regression!.latency)}`];
             if (archs.length >= 10) {
               const { train, test } = splitHeldOut(archs);
               const evaluation = evaluateLatencyPredictor(fitLatencyPredictor(train), test);

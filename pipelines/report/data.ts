@@ -406,6 +406,11 @@ function deviceReport(device: string, inputs: ReportInputs): DeviceReport {
   };
 }
 
+/** A search comparison with re-measured latencies where the fronts were re-measured, else as searched. */
+function bestComparison(artifact: ComparisonArtifact | undefined): SearchComparison | undefined {
+  return artifact?.remeasured?.comparison ?? artifact?.comparison;
+}
+
 function paperView(
   inputs: ReportInputs,
   insights: InsightReport[],
@@ -440,13 +445,12 @@ function paperView(
     };
   };
   const fig8 = (artifact: ComparisonArtifact | undefined): PaperView['fig8'] => {
-    const remeasured = artifact?.remeasured?.comparison ?? null;
-    const comparison = remeasured ?? artifact?.comparison;
+    const comparison = bestComparison(artifact);
     if (comparison?.objective !== 'pareto') return null;
     const base = comparison.arms.find((a) => a.arm === comparison.baseline);
     return {
       baseline: comparison.baseline,
-      remeasured: remeasured !== null,
+      remeasured: comparison === artifact?.remeasured?.comparison,
       rows: comparison.arms.map((a) => ({
         arm: a.arm,
         hypervolume: a.hypervolume,
@@ -455,8 +459,7 @@ function paperView(
     };
   };
   const verdicts = spaces.flatMap((c): PaperView['verdicts'] => {
-    const artifact = c.objective === 'pareto' ? pareto : maxAccuracy;
-    const comparison = artifact?.remeasured?.comparison ?? artifact?.comparison;
+    const comparison = bestComparison(c.objective === 'pareto' ? pareto : maxAccuracy);
     const values = (arm: string) => {
       if (comparison?.objective === 'pareto') return comparison.arms.find((a) => a.arm === arm)?.hypervolume.values;
       return comparison?.arms.find((a) => a.arm === arm)?.accuracy.values;
