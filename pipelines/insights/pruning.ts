@@ -5,7 +5,7 @@
 import type { BlockProfile } from '../profile.js';
 import { specUnitDepths } from '../sampling.js';
 import { originalSpace } from '../spaces/registry.js';
-import type { SpaceDocument, SpecDepthRule } from '../spaces/types.js';
+import type { SpaceDocument, SpaceId, SpecDepthRule } from '../spaces/types.js';
 import { metricScale, relativeTo, type SensitivityReport } from './analysis.js';
 import {
   alternatives,
@@ -178,6 +178,20 @@ const FACTOR_WORDS: Record<InsightFactor['name'], { one: (v: number) => string; 
 };
 
 /**
+ * How many layers of an average random network of the original space hold one of `held(u)` blocks of each unit
+ * the drop touches: what dropping them swaps for other blocks (at least one). A width or stem option is one swap.
+ */
+export function expectedSwaps(space: SpaceId, dimension: ChoiceDimension, units: readonly number[], held: (unit: number) => number = () => 1): number {
+  if (dimension !== 'block') return 1;
+  const doc = originalSpace(space);
+  const swaps = units.reduce((sum, u) => {
+    const unit = doc.units[u]!;
+    return sum + ((unit.minLayers + unit.maxLayers) / 2) * (held(u) / unit.blocks.length);
+  }, 0);
+  return Math.max(1, swaps);
+}
+
+/**
  * Pareto: drop a whole family (e.g. every kernel-7 block) when the step from the next smaller value adds at least
  * familyLatencyThreshold of the latency per swap, beyond the CI, and no accuracy beyond it. The step is pooled
  * over all profiled units (matched by unit, layer and the other factors), and the family is dropped from the
@@ -197,10 +211,13 @@ export function familyRule(ctx: RuleContext, doc: SpaceDocument, removals: Remov
     const latencyStep = matchedDifference(upper, lower, 'latency');
     const accuracyStep = matchedDifference(upper, lower, 'accuracy');
     if (!latencyStep || !accuracyStep) continue;
-    const unfriendly = beyond(latencyStep, z, ctx.rules.familyLatencyThreshold * latency) && !beyond(accuracyStep, z, ctx.rules.minAccuracyDifference * accuracy);
-    if (!unfriendly) continue;
     const family = (u: number) => (documentChoices(doc, u, factor.dimension) ?? []).filter((choice) => factor.valueOfChoice(choice) === value);
     const evidenced = new Set([...upper].filter(([key]) => lower.has(key)).map(([, cell]) => cell.unitIndex!));
+    const touched = ctx.form === 'paper' && factor.dimension === 'block' ? doc.units.map((_, u) => u) : [...evidenced];
+    const accuracyMargin = (ctx.rules.accuracyMargin * accuracy) / expectedSwaps(ctx.profile.space, factor.dimension, touched, (u) => family(u).length);
+    // Equivalence, not non-significance: the larger value's accuracy gain is below the margin at the top of its CI.
+    const unfriendly = beyond(latencyStep, z, ctx.rules.familyLatencyThreshold * latency) && latencyStep.estimate > 0 && accuracyStep.estimate + z * accuracyStep.se < accuracyMargin;
+    if (!unfriendly) continue;
     let where: string;
     if (ctx.form === 'paper' && factor.dimension === 'block') {
       // One list for the whole space: a partial profile's verdict reaches units it did not profile, and says so.
@@ -217,14 +234,15 @@ export function familyRule(ctx: RuleContext, doc: SpaceDocument, removals: Remov
       kind: 'drop-family',
       sentence:
         `${ctx.profile.device}: ${words.one(value)} instead of ${previous} adds ${percent(relativeTo(latency, latencyStep.estimate))} latency per ${words.per} ` +
-        `(±${percent(relativeTo(latency, z * latencyStep.se))}) without a significant ${ctx.accuracyWord} gain ` +
-        `(${signed(accuracyStep.estimate)} ± ${(z * accuracyStep.se).toFixed(2)}), so ${words.family(value)} are dropped in ${where}`,
+        `(±${percent(relativeTo(latency, z * latencyStep.se))}) and ${signed(accuracyStep.estimate)} ${ctx.accuracyWord} (±${(z * accuracyStep.se).toFixed(2)}), ` +
+        `within the ${accuracyMargin.toFixed(3)} margin per ${words.per}, so ${words.family(value)} are dropped in ${where}`,
       numbers: {
         latencyStep: latencyStep.estimate,
         latencyStepRelative: relativeTo(latency, latencyStep.estimate),
         latencyStepHalfWidth: z * latencyStep.se,
         accuracyStep: accuracyStep.estimate,
         accuracyStepHalfWidth: z * accuracyStep.se,
+        accuracyMargin,
         threshold: ctx.rules.familyLatencyThreshold,
         pairs: latencyStep.pairs,
       },
@@ -235,18 +253,27 @@ export function familyRule(ctx: RuleContext, doc: SpaceDocument, removals: Remov
 
 interface Domination {
   by: ChoiceGroup;
-  /** 'latency': slower with no better accuracy; 'accuracy': less accurate and confidently no faster. */
+  /** 'latency': slower with no more accuracy than the margin; 'accuracy': less accurate and no slower than the margin. */
   reason: 'latency' | 'accuracy';
   latency: Difference;
   accuracy: Difference;
 }
 
+/** The equivalence margins per swapped layer for dropping a choice, and the swaps they are divided by. */
+interface Margins {
+  latency: number;
+  accuracy: number;
+  swaps: number;
+}
+
 /**
  * Pareto: drop a choice from a unit when another remaining choice of the unit is faster beyond the CI while the
- * dropped one is not more accurate beyond the CI (dominated on latency), or when another choice is more accurate
- * beyond the CI and confidently no slower, i.e. its extra latency stays below latencyTolerance even at the top
- * of its CI (dominated on accuracy). Max-accuracy: drop a choice when another one is more accurate beyond the
- * CI, whatever the latency.
+ * dropped one is confidently no more accurate, i.e. its accuracy advantage stays below the accuracy margin even
+ * at the top of its CI (dominated on latency), or when another choice is more accurate beyond the CI and
+ * confidently no slower, i.e. its extra latency stays below the latency margin at the top of its CI (dominated
+ * on accuracy). Each verdict is two one-sided tests, each at the rule's critical z; the margins are network-level
+ * (latencyTolerance, accuracyMargin) divided by the layers the drop swaps (expectedSwaps). Max-accuracy: drop a
+ * choice when another one is more accurate beyond the CI, whatever the latency.
  */
 export function dominanceRule(ctx: RuleContext, objective: InsightObjective, removals: Removals): Insight[] {
   const { latency, accuracy } = scales(ctx.profile);
@@ -258,33 +285,35 @@ export function dominanceRule(ctx: RuleContext, objective: InsightObjective, rem
   const z = criticalZ(ctx.rules, candidates.reduce((s, options) => s + (options.length * (options.length - 1)) / 2, 0) * metricsTested);
   const minLatency = ctx.rules.minLatencyDifference * latency;
   const minAccuracy = ctx.rules.minAccuracyDifference * accuracy;
-  const tolerance = ctx.rules.latencyTolerance * latency;
+  const upperEnd = (d: Difference) => d.estimate + z * d.se;
 
-  const domination = (a: ChoiceGroup, b: ChoiceGroup): Domination | null => {
+  const domination = (a: ChoiceGroup, b: ChoiceGroup, margins: Margins): Domination | null => {
     const latencyDiff = matchedDifference(a.cells, b.cells, 'latency');
     const accuracyDiff = matchedDifference(a.cells, b.cells, 'accuracy');
     if (!latencyDiff || !accuracyDiff) return null;
     const lessAccurate = beyond(negate(accuracyDiff), z, minAccuracy);
     if (objective === 'max-accuracy') return lessAccurate ? { by: b, reason: 'accuracy', latency: latencyDiff, accuracy: accuracyDiff } : null;
-    if (beyond(latencyDiff, z, minLatency) && !beyond(accuracyDiff, z, minAccuracy)) return { by: b, reason: 'latency', latency: latencyDiff, accuracy: accuracyDiff };
-    const confidentlyNoSlower = -latencyDiff.estimate + z * latencyDiff.se < tolerance;
-    if (lessAccurate && confidentlyNoSlower) return { by: b, reason: 'accuracy', latency: latencyDiff, accuracy: accuracyDiff };
+    if (beyond(latencyDiff, z, minLatency) && upperEnd(accuracyDiff) < margins.accuracy) return { by: b, reason: 'latency', latency: latencyDiff, accuracy: accuracyDiff };
+    if (lessAccurate && upperEnd(negate(latencyDiff)) < margins.latency) return { by: b, reason: 'accuracy', latency: latencyDiff, accuracy: accuracyDiff };
     return null;
   };
 
   const insights: Insight[] = [];
   for (const options of candidates) {
+    const { unit, unitIndex, dimension } = options[0]!;
+    const swaps = expectedSwaps(ctx.profile.space, dimension, unit === EVERY_UNIT ? originalSpace(ctx.profile.space).units.map((_, u) => u) : unitIndex === null ? [] : [unitIndex]);
+    const margins: Margins = { latency: (ctx.rules.latencyTolerance * latency) / swaps, accuracy: (ctx.rules.accuracyMargin * accuracy) / swaps, swaps };
     // Decide on the whole unit first, so the order of the choices never changes a verdict.
     const acting = dominationsActedOn(
       options,
-      options.map((a) => options.filter((b) => b !== a).flatMap((b) => domination(a, b) ?? [])),
+      options.map((a) => options.filter((b) => b !== a).flatMap((b) => domination(a, b, margins) ?? [])),
     );
     options.forEach((a, i) => {
       // Name the most accurate dominator: the choice the search would rather use instead.
       const verdict = acting[i]!.reduce<Domination | null>((x, y) => (x && pooledMean(x.by.cells.values(), 'accuracy') >= pooledMean(y.by.cells.values(), 'accuracy') ? x : y), null);
       if (!verdict) return;
       removals.add(a.unit, a.dimension, a.choice);
-      insights.push(dominationInsight(ctx, objective, a, verdict, z, latency));
+      insights.push(dominationInsight(ctx, objective, a, verdict, z, latency, margins));
     });
   }
   return insights;
@@ -314,18 +343,19 @@ function dominationsActedOn(options: readonly ChoiceGroup[], found: readonly Dom
   return found.map((dominations, i) => (state[i] === 'kept' ? [] : state[i] === 'dropped' ? dominations.filter((d) => stateOf(d.by) === 'kept') : [...dominations]));
 }
 
-function dominationInsight(ctx: RuleContext, objective: InsightObjective, dropped: ChoiceGroup, d: Domination, z: number, latencyScale: number): Insight {
+function dominationInsight(ctx: RuleContext, objective: InsightObjective, dropped: ChoiceGroup, d: Domination, z: number, latencyScale: number, margins: Margins): Insight {
   const name = choiceLabel(dropped.dimension, dropped.choice);
   const other = choiceLabel(d.by.dimension, d.by.choice);
   const where = `in ${unitName(dropped.unit)}`;
   const latencyText = `${signedPercent(relativeTo(latencyScale, d.latency.estimate))} latency (±${percent(relativeTo(latencyScale, z * d.latency.se))})`;
   const accuracyText = `${signed(d.accuracy.estimate)} ${ctx.accuracyWord} (±${(z * d.accuracy.se).toFixed(2)})`;
+  const per = margins.swaps > 1 ? ` per layer (${margins.swaps.toFixed(1)} layers swapped on average)` : '';
   const sentence =
     objective === 'max-accuracy'
       ? `${ctx.profile.device}: ${where}, ${name} has ${accuracyText} against ${other}, so it is dropped for maximum ${ctx.accuracyWord}`
       : d.reason === 'latency'
-        ? `${ctx.profile.device}: ${where}, ${name} costs ${latencyText} against ${other} for ${accuracyText}, so it is dropped as dominated on latency`
-        : `${ctx.profile.device}: ${where}, ${name} has ${accuracyText} against ${other} at ${latencyText}, so it is dropped as dominated on ${ctx.accuracyWord}`;
+        ? `${ctx.profile.device}: ${where}, ${name} costs ${latencyText} against ${other} for ${accuracyText}, within the ${margins.accuracy.toFixed(3)} margin${per}, so it is dropped as dominated on latency`
+        : `${ctx.profile.device}: ${where}, ${name} has ${accuracyText} against ${other} at ${latencyText}, within the ${percent(relativeTo(latencyScale, margins.latency))} margin${per}, so it is dropped as dominated on ${ctx.accuracyWord}`;
   return {
     id: `${objective === 'max-accuracy' ? 'drop-low-accuracy' : 'drop-dominated'}.${dropped.unit}.${dropped.choice}`,
     kind: objective === 'max-accuracy' ? 'drop-low-accuracy' : 'drop-dominated',
@@ -336,6 +366,9 @@ function dominationInsight(ctx: RuleContext, objective: InsightObjective, droppe
       latencyHalfWidth: z * d.latency.se,
       accuracyDifference: d.accuracy.estimate,
       accuracyHalfWidth: z * d.accuracy.se,
+      latencyMargin: margins.latency,
+      accuracyMargin: margins.accuracy,
+      expectedSwaps: margins.swaps,
     },
   };
 }
@@ -405,6 +438,8 @@ export function layerRule(ctx: RuleContext, doc: SpaceDocument, objective: Insig
   const metricsTested = objective === 'pareto' ? 2 : 1;
   const z = criticalZ(ctx.rules, doc.units.reduce((s, u) => s + (u.maxLayers - u.minLayers), 0) * metricsTested);
   const minGain = ctx.rules.minAccuracyGainPerLayer * accuracy;
+  // A cap removes one layer from the networks that had it: the network-level margin is the per-layer one.
+  const layerMargin = ctx.rules.accuracyMargin * accuracy;
   const insights: Insight[] = [];
   const legacyUnits: number[] = [];
 
@@ -431,7 +466,9 @@ export function layerRule(ctx: RuleContext, doc: SpaceDocument, objective: Insig
     if (objective === 'pareto') {
       for (let layer = unit.maxLayers - 1; layer >= unit.minLayers; layer--) {
         const s = step(layer);
-        if (!s || !beyond(s.latencyStep, z, ctx.rules.minLatencyDifference * latency) || beyond(s.accuracyStep, z, minGain)) break;
+        // Equivalence, not non-significance: the layer's accuracy gain is below the margin at the top of its CI.
+        const noGain = (d: Difference) => d.estimate + z * d.se < Math.max(minGain, layerMargin);
+        if (!s || !beyond(s.latencyStep, z, ctx.rules.minLatencyDifference * latency) || !noGain(s.accuracyStep)) break;
         unit.maxLayers = layer;
         insights.push({
           id: `layer-cap.u${u}.l${layer}`,

@@ -22,11 +22,20 @@ export interface InsightRules {
   /** A choice is "more accurate" than another only when the CI of the accuracy difference lies above this fraction. */
   minAccuracyDifference: number;
   /**
-   * Pareto, dropping a less accurate choice: the more accurate one must be confidently "no slower", i.e. the
-   * upper end of the CI of its extra latency lies below this fraction. Without that evidence a cheap block whose
+   * Pareto, equivalence margin on latency: a more accurate choice counts as "no slower" than the one it would
+   * replace only when the upper end of the CI of its extra latency per swapped layer lies below this fraction
+   * divided by the layers the drop swaps in an average random network of the space (expectedSwaps: every unit's
+   * layers in the paper form, the unit's own in the per-unit form, at least one). So the space's average network
+   * gets at most this much slower, whichever form the pruning takes. Without that evidence a cheap block whose
    * latency advantage is merely hidden in noise would be dropped.
    */
   latencyTolerance: number;
+  /**
+   * Pareto, equivalence margin on accuracy: a slower choice counts as "no more accurate" than a faster one only
+   * when the upper end of the CI of its accuracy advantage per swapped layer lies below this fraction divided by
+   * the layers the drop swaps, as for latencyTolerance. Non-significance alone never drops a choice.
+   */
+  accuracyMargin: number;
   /**
    * Pareto: a family step (kernel 5 → 7, expand 4 → 6, ResNet width 1 → 2) is latency-unfriendly when the CI of
    * the latency it adds per swapped layer (per unit for widths) lies above this fraction and it brings no
@@ -51,6 +60,7 @@ export const DEFAULT_INSIGHT_RULES: Readonly<InsightRules> = Object.freeze<Insig
   minLatencyDifference: 0,
   minAccuracyDifference: 0,
   latencyTolerance: 0.005,
+  accuracyMargin: 0.001,
   familyLatencyThreshold: 0.01,
   minAccuracyGainPerLayer: 0,
   mutationProbabilityRange: [0.25, 0.5],
@@ -66,7 +76,7 @@ export function resolveRules(overrides: Partial<InsightRules> = {}): InsightRule
   if (rules.multipleComparisons !== 'bonferroni' && rules.multipleComparisons !== 'none') {
     throw new RangeError(`insight rules: multipleComparisons must be 'bonferroni' or 'none', got ${JSON.stringify(rules.multipleComparisons)}`);
   }
-  for (const key of ['minLatencyDifference', 'minAccuracyDifference', 'latencyTolerance', 'familyLatencyThreshold', 'minAccuracyGainPerLayer'] as const) {
+  for (const key of ['minLatencyDifference', 'minAccuracyDifference', 'latencyTolerance', 'accuracyMargin', 'familyLatencyThreshold', 'minAccuracyGainPerLayer'] as const) {
     if (!(rules[key] >= 0 && Number.isFinite(rules[key]))) throw new RangeError(`insight rules: ${key} must be a finite number >= 0, got ${rules[key]}`);
   }
   if (!(pMin > 0 && pMin <= pMax && pMax <= 1)) {

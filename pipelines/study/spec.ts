@@ -110,6 +110,7 @@ export const insightRulesSchema = z
     minLatencyDifference: z.number().min(0),
     minAccuracyDifference: z.number().min(0),
     latencyTolerance: z.number().min(0),
+    accuracyMargin: z.number().min(0),
     familyLatencyThreshold: z.number().min(0),
     minAccuracyGainPerLayer: z.number().min(0),
     mutationProbabilityRange: z.tuple([z.number().gt(0).max(1), z.number().gt(0).max(1)]),
