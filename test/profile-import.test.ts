@@ -19,7 +19,7 @@ import { deriveInsights } from '../pipelines/insights.js';
 import type { BlockProfile } from '../pipelines/profile.js';
 import type { BlockRegression } from '../pipelines/regression.js';
 import { sampleArchitectures } from '../pipelines/sampling.js';
-import { originalSpace, parseMbBlock } from '../pipelines/spaces/index.js';
+import { originalSpace, parseMbBlock, type MbArchitecture } from '../pipelines/spaces/index.js';
 import { blockscope, type CliOutcome } from './helpers/cli.js';
 import { realData } from './helpers/realdata.js';
 
@@ -104,6 +104,40 @@ describe('blockscope profile import', () => {
     const latencyOnly = JSON.parse(await readFile(join(dir, 'latency-only', 'profile-r224.json'), 'utf8')) as BlockProfile;
     expect(latencyOnly.metrics).not.toContain('accuracy');
     expect(latencyOnly.regression!.accuracy).toMatchObject({ skipped: expect.stringMatching(/cannot identify/) });
+  });
+
+  it("reads OFA's subnet settings from CSV into the very same profile, refusing what the space lacks", async () => {
+    // The same records as CSV in OFA's form: ks, e (20 slots, inactive ones filled with 7 and 6, which OFA ignores),
+    // d and r. Three bad rows: an expand ratio the space lacks, a short ks, a depth of 5.
+    const records = readFileSync(join(dir, 'note10.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { arch: MbArchitecture; latencyMs?: number; accuracy: number })
+      .filter((r) => r.latencyMs !== undefined && !r.arch.units[0]!.includes('e5k3'));
+    const slots = (arch: MbArchitecture, part: 'kernel' | 'expand') =>
+      arch.units.flatMap((blocks) => [0, 1, 2, 3].map((l) => (blocks[l] ? parseMbBlock(blocks[l])![part] : part === 'kernel' ? 7 : 6)));
+    const quoted = (values: unknown) => `"${JSON.stringify(values)}"`;
+    const row = (ks: unknown, e: unknown, d: unknown, latencyMs: number, accuracy: number) => [quoted(ks), quoted(e), quoted(d), 224, latencyMs, accuracy].join(',');
+    const rows = records.map(({ arch, latencyMs, accuracy }) => row(slots(arch, 'kernel'), slots(arch, 'expand'), arch.units.map((u) => u.length), latencyMs!, accuracy));
+    const first = records[0]!.arch;
+    const badExpand = slots(first, 'expand').map((e, i) => (i === 0 ? 5 : e));
+    rows.splice(4, 0, row(slots(first, 'kernel'), badExpand, first.units.map((u) => u.length), 20, 80));
+    rows.splice(6, 0, row(slots(first, 'kernel').slice(1), slots(first, 'expand'), first.units.map((u) => u.length), 20, 80));
+    rows.splice(8, 0, row(slots(first, 'kernel'), slots(first, 'expand'), [5, 2, 2, 2, 2], 20, 80));
+    await writeFile(join(dir, 'note10.csv'), `ks,e,d,r,lat_ms,acc\n${rows.join('\n')}\n`);
+    const args = ['--measurements', join(dir, 'note10.csv'), '--device', 'note10', '--arch-format', 'ofa-subnet', '--latency-field', 'lat_ms'];
+    const csv = await blockscope(['profile', 'import', '--space', 'ofa-mbv3', ...args, '--accuracy-field', 'acc', '--out', join(dir, 'csv')]);
+    expect(csv.code, csv.stderr).toBe(0);
+    expect(csv.stderr).toContain(`refused 3 of ${records.length + 3} records`);
+    expect(csv.stderr).toMatch(/note10\.csv:6: ofa-subnet ks\/e\/d\/r: units\[0\]\[0\]: unknown block "e5k\d"; allowed: e3k3, /);
+    expect(csv.stderr).toMatch(/note10\.csv:8: ofa-subnet ks\/e\/d\/r: ks: expected a list of 20 integers/);
+    expect(csv.stderr).toMatch(/note10\.csv:10: ofa-subnet ks\/e\/d\/r: d\[0\]: depth 5 exceeds unit 0's 4 layers/);
+    const fromCsv = JSON.parse(await readFile(join(dir, 'csv', 'profile-r224.json'), 'utf8')) as BlockProfile;
+    expect(fromCsv).toEqual(profile);
+    // A bottleneck space has no kernel and expand slots: refused with the reason, nothing written.
+    const resnet = await blockscope(['profile', 'import', '--space', 'resnet50', ...args, '--out', join(dir, 'resnet')]);
+    expect(resnet.code).toBe(2);
+    expect(resnet.stderr).toMatch(/resnet50 is a bottleneck space; OFA subnet settings \(ks, e, d\) describe MBConv-family spaces/);
   });
 
   it('exits 2 with the reason when no record is usable', async () => {

@@ -5,13 +5,23 @@
  * estimates the effects (docs/studies.md "Profiles from measurements you already have").
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { extname, join } from 'node:path';
+import { parse as parseCsv } from 'csv-parse/sync';
 import { Command, Option } from 'commander';
 import { profileToCsv, type BlockProfile, type ProfileMetricName } from '../../pipelines/profile.js';
 import type { ArchitectureMetrics } from '../../pipelines/records.js';
 import type { FittedOrSkipped } from '../../pipelines/regression.js';
 import { evaluateLatencyPredictor, fitLatencyPredictor, splitHeldOut } from '../../pipelines/search/predictor.js';
-import { architectureCounts, architectureHash, originalSpace, validateArchitecture, type Architecture, type SpaceId } from '../../pipelines/spaces/index.js';
+import {
+  architectureCounts,
+  architectureHash,
+  OFA_SUBNET_FORMAT,
+  ofaSubnetArchitecture,
+  originalSpace,
+  validateArchitecture,
+  type Architecture,
+  type SpaceId,
+} from '../../pipelines/spaces/index.js';
 import { median } from '../../pipelines/stats.js';
 import { importedPlan } from '../../pipelines/study/plan.js';
 import { planProfile } from '../../pipelines/study/profiles.js';
@@ -23,7 +33,13 @@ type LatencyUnit = keyof typeof LATENCY_UNITS;
 /** How many refused lines are quoted before the rest are counted. */
 const MAX_QUOTED = 10;
 
+/** How a record writes its architecture: blockscope's JSON in one field, or OFA's subnet settings (ks, e, d, r). */
+const ARCH_FORMATS = ['blockscope', OFA_SUBNET_FORMAT] as const;
+type ArchFormat = (typeof ARCH_FORMATS)[number];
+
 interface Fields {
+  format: ArchFormat;
+  /** blockscope: the field holding the architecture; ofa-subnet: the field holding the resolution. */
   arch: string;
   latency: string;
   accuracy: string;
@@ -35,10 +51,13 @@ export interface ImportedMeasurement {
   accuracy: number | undefined;
 }
 
-/** JSON lines, or one JSON array, of objects; each is checked against the space, refusals say why and where. */
-export function parseMeasurements(text: string, file: string, space: SpaceId, fields: Fields, unit: LatencyUnit): { rows: ImportedMeasurement[]; refused: string[] } {
+interface NumberedRecord {
+  line: number;
+  value: unknown;
+}
+
+function jsonRecords(text: string, file: string): NumberedRecord[] {
   const trimmed = text.trim();
-  let records: { line: number; value: unknown }[];
   if (trimmed.startsWith('[')) {
     let parsed: unknown;
     try {
@@ -46,17 +65,45 @@ export function parseMeasurements(text: string, file: string, space: SpaceId, fi
     } catch (error) {
       throw new CliError(`--measurements: ${file} is not valid JSON: ${error instanceof Error ? error.message : String(error)}`);
     }
-    records = (parsed as unknown[]).map((value, i) => ({ line: i + 1, value }));
-  } else {
-    records = trimmed.split('\n').flatMap((line, i) => {
-      if (line.trim() === '') return [];
-      try {
-        return [{ line: i + 1, value: JSON.parse(line) as unknown }];
-      } catch {
-        return [{ line: i + 1, value: Symbol('invalid') }];
-      }
-    });
+    return (parsed as unknown[]).map((value, i) => ({ line: i + 1, value }));
   }
+  return trimmed.split('\n').flatMap((line, i) => {
+    if (line.trim() === '') return [];
+    try {
+      return [{ line: i + 1, value: JSON.parse(line) as unknown }];
+    } catch {
+      return [{ line: i + 1, value: Symbol('invalid') }];
+    }
+  });
+}
+
+/** A CSV cell as the value it writes: JSON where it parses (numbers, lists, objects), else the text; empty is absent. */
+function csvValue(cell: string): unknown {
+  if (cell.trim() === '') return undefined;
+  try {
+    return JSON.parse(cell) as unknown;
+  } catch {
+    return cell;
+  }
+}
+
+/** CSV with a header row; line numbers count the header as line 1. */
+function csvRecords(text: string, file: string): NumberedRecord[] {
+  let rows: Record<string, string>[];
+  try {
+    rows = parseCsv(text, { columns: true, skip_empty_lines: true, trim: true }) as Record<string, string>[];
+  } catch (error) {
+    throw new CliError(`--measurements: ${file} is not valid CSV: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  return rows.map((row, i) => ({ line: i + 2, value: Object.fromEntries(Object.entries(row).map(([key, cell]) => [key, csvValue(cell)])) }));
+}
+
+/**
+ * JSON lines, one JSON array of objects, or CSV with a header (a .csv file); each record is checked against the
+ * space and refusals say why and where.
+ */
+export function parseMeasurements(text: string, file: string, space: SpaceId, fields: Fields, unit: LatencyUnit): { rows: ImportedMeasurement[]; refused: string[] } {
+  const records = extname(file).toLowerCase() === '.csv' ? csvRecords(text, file) : jsonRecords(text, file);
   const doc = originalSpace(space);
   const rows: ImportedMeasurement[] = [];
   const refused: string[] = [];
@@ -78,10 +125,14 @@ export function parseMeasurements(text: string, file: string, space: SpaceId, fi
       continue;
     }
     try {
-      const arch = validateArchitecture(record[fields.arch], doc);
+      const arch =
+        fields.format === 'blockscope'
+          ? validateArchitecture(record[fields.arch], doc)
+          : ofaSubnetArchitecture(space, { ks: record['ks'], e: record['e'], d: record['d'], r: record[fields.arch] });
       rows.push({ arch, latencyMs: latency * LATENCY_UNITS[unit], accuracy });
     } catch (error) {
-      refuse(line, `${fields.arch}: ${error instanceof Error ? error.message : String(error)}`);
+      const where = fields.format === 'blockscope' ? fields.arch : `${OFA_SUBNET_FORMAT} ks/e/d/${fields.arch}`;
+      refuse(line, `${where}: ${error instanceof Error ? error.message : String(error)}`);
     }
   }
   return { rows, refused };
@@ -105,24 +156,45 @@ export function profileCommand(): Command {
   const profile = new Command('profile').description('Block profiles from measurements taken elsewhere');
   profile.addCommand(
     new Command('import')
-      .description('A block profile (profile.json per resolution) from end-to-end measurements of random architectures: JSON lines or a JSON array of objects')
+      .description(
+        'A block profile (profile.json per resolution) from end-to-end measurements of random architectures: JSON lines, a JSON array of objects, or CSV with a header (.csv)',
+      )
       .addOption(spaceOption())
-      .requiredOption('--measurements <file>', 'one object per architecture: its blockscope JSON, its latency and optionally its accuracy')
+      .requiredOption('--measurements <file>', 'one record per architecture: the architecture, its latency and optionally its accuracy')
+      .addOption(
+        new Option(
+          '--arch-format <format>',
+          `how a record writes its architecture: blockscope JSON in --arch-field, or ${OFA_SUBNET_FORMAT} (OFA's ks, e and d lists, resolution in --arch-field)`,
+        )
+          .choices([...ARCH_FORMATS])
+          .default('blockscope'),
+      )
       .requiredOption('--device <id>', 'the device the latencies were measured on (the profile names it)')
       .requiredOption('--out <dir>', 'where to write profile-r<resolution>.json and .csv')
-      .option('--arch-field <name>', 'the field holding the architecture (blockscope JSON, as `arch sample` prints)', 'arch')
+      .option('--arch-field <name>', 'the field holding the architecture (blockscope JSON, as `arch sample` prints); with ofa-subnet, the resolution (default r)')
       .option('--latency-field <name>', 'the field holding the latency', 'latencyMs')
       .addOption(new Option('--latency-unit <unit>', 'the latency field unit').choices(Object.keys(LATENCY_UNITS)).default('ms'))
       .option('--accuracy-field <name>', 'the field holding the accuracy (profiled when every architecture has it)', 'accuracy')
       .action(
-        (opts: { space: SpaceId; measurements: string; device: string; out: string; archField: string; latencyField: string; latencyUnit: LatencyUnit; accuracyField: string }) => {
+        (opts: {
+          space: SpaceId;
+          measurements: string;
+          device: string;
+          out: string;
+          archFormat: ArchFormat;
+          archField?: string;
+          latencyField: string;
+          latencyUnit: LatencyUnit;
+          accuracyField: string;
+        }) => {
           let text: string;
           try {
             text = readFileSync(opts.measurements, 'utf8');
           } catch (error) {
             throw new CliError(`--measurements: cannot read ${opts.measurements}: ${error instanceof Error ? error.message : String(error)}`);
           }
-          const fields = { arch: opts.archField, latency: opts.latencyField, accuracy: opts.accuracyField };
+          const arch = opts.archField ?? (opts.archFormat === 'blockscope' ? 'arch' : 'r');
+          const fields: Fields = { format: opts.archFormat, arch, latency: opts.latencyField, accuracy: opts.accuracyField };
           const { rows, refused } = parseMeasurements(text, opts.measurements, opts.space, fields, opts.latencyUnit);
           if (refused.length > 0) {
             const quoted = refused.slice(0, MAX_QUOTED).map((r) => `  ${r}`);

@@ -6,6 +6,7 @@ export * from './specs.js';
 export * from './definition.js';
 export type { DesignSpace, FactorName, FamilyName, InsightFactor } from './family.js';
 export { mbBlockName, parseMbBlock } from './mbconv/network.js';
+export { OFA_SUBNET_FORMAT, ofaSubnetArchitecture, type OfaSubnet } from './mbconv/ofa-subnet.js';
 export { OFA_NET_CONFIG_FORMAT, OfaNetConfigFormatError, importOfaNetConfig, ofaRunConfigResolution, type OfaNetConfigImport } from './mbconv/ofa-net-config.js';
 export { MB_BLOCKS } from './mbconv/builtin.js';
 export { parseBottleneckBlock } from './bottleneck/network.js';
