@@ -5,7 +5,12 @@
  * the start of every batch, optionally after every k architectures, and at the end of the campaign,
  * through the same path as every other measurement. If the device is slower by a factor d(t) at time t,
  * a model measured at t took L·d(t) and a probe R·d(t), so L = measured × R / probe(t), with probe(t)
- * interpolated linearly in time between the neighbouring probes and R the median of all probes.
+ * interpolated linearly in time between the neighbouring smoothed probes and R the median of all probes.
+ *
+ * Each probe is one measurement with its own noise; used raw, that noise lands on every measurement it corrects
+ * (about 20, a batch). The probes are smoothed first by a running median over SMOOTHING_WINDOW probes (centred,
+ * narrowing symmetrically at the ends): it cuts the noise each correction carries while keeping a step in the
+ * host's speed a step, which a mean would smear over its neighbours, and it leaves a linear drift unbiased.
  */
 import { median } from './stats.js';
 
@@ -27,6 +32,8 @@ export interface DriftSeries {
   resolution: number;
   /** In time order. */
   probes: DriftProbe[];
+  /** Each probe's running median over its neighbours (SMOOTHING_WINDOW), in the probes' order: what the correction interpolates. */
+  smoothedMs: number[];
   /** The median of all probes: what the correction scales every measurement to. */
   referenceMs: number;
   /** Slowest / fastest probe: how far the host moved over the campaign (1 = not at all). */
@@ -53,6 +60,18 @@ export function midpointMs(startedAt: string, endedAt: string): number {
   return (Date.parse(startedAt) + Date.parse(endedAt)) / 2;
 }
 
+/** Probes per running median: two on each side. */
+export const SMOOTHING_WINDOW = 5;
+
+/** The running median of `values`, centred, its window narrowed symmetrically where it would run off an end. */
+export function runningMedian(values: readonly number[], window: number): number[] {
+  const half = Math.floor(window / 2);
+  return values.map((_, i) => {
+    const reach = Math.min(half, i, values.length - 1 - i);
+    return median(values.slice(i - reach, i + reach + 1));
+  });
+}
+
 export function driftSeries(device: string, referenceHash: string, resolution: number, probes: readonly DriftProbe[]): DriftSeries {
   if (probes.length === 0) throw new RangeError(`driftSeries: no probes for ${device}`);
   for (const p of probes) {
@@ -61,7 +80,15 @@ export function driftSeries(device: string, referenceHash: string, resolution: n
   }
   const sorted = [...probes].sort((a, b) => Date.parse(a.at) - Date.parse(b.at) || a.position - b.position);
   const values = sorted.map((p) => p.medianMs);
-  return { device, referenceHash, resolution, probes: sorted, referenceMs: median(values), range: Math.max(...values) / Math.min(...values) };
+  return {
+    device,
+    referenceHash,
+    resolution,
+    probes: sorted,
+    smoothedMs: runningMedian(values, SMOOTHING_WINDOW),
+    referenceMs: median(values),
+    range: Math.max(...values) / Math.min(...values),
+  };
 }
 
 /**
@@ -79,21 +106,21 @@ function timesOf(probes: readonly DriftProbe[]): number[] {
   return times;
 }
 
-/** The probe's latency interpolated at a time; undefined outside the probed span. */
+/** The smoothed probes' latency interpolated at a time; undefined outside the probed span. */
 export function probeAt(series: DriftSeries, timeMs: number): number | undefined {
   return probeInterval(series, timeMs)?.ms;
 }
 
 /** The probe's latency interpolated at a time and the interval between probes it lies in; undefined outside the span. */
 function probeInterval(series: DriftSeries, timeMs: number): { ms: number; segment: number } | undefined {
-  const { probes } = series;
+  const { probes, smoothedMs } = series;
   const times = timesOf(probes);
   if (timeMs < times[0]! || timeMs > times[times.length - 1]!) return undefined;
-  if (probes.length === 1) return { ms: probes[0]!.medianMs, segment: 0 };
+  if (probes.length === 1) return { ms: smoothedMs[0]!, segment: 0 };
   // times[last] >= timeMs, so this stops at a probe.
   let i = 1;
   while (times[i]! < timeMs) i++;
-  const [t0, t1, v0, v1] = [times[i - 1]!, times[i]!, probes[i - 1]!.medianMs, probes[i]!.medianMs];
+  const [t0, t1, v0, v1] = [times[i - 1]!, times[i]!, smoothedMs[i - 1]!, smoothedMs[i]!];
   return { ms: t1 === t0 ? (v0 + v1) / 2 : v0 + ((v1 - v0) * (timeMs - t0)) / (t1 - t0), segment: i };
 }
 

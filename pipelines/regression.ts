@@ -62,7 +62,7 @@ export interface SpecEstimate {
    * for the spec's mean whatever the model gets wrong; its interval is from the spec's own residuals. Absent
    * when the fit was not given the spec's samples.
    */
-  adjusted?: { mean: number; ciLow: number; ciHigh: number };
+  adjusted?: { mean: number; ciLow: number; ciHigh: number; /** Of the interval's Student t: the spec's samples (or clusters) less one. */ df: number };
 }
 
 /**
@@ -122,6 +122,8 @@ export interface RegressionOptions {
    * the variance of a spec's mean residual over its clusters, so shared errors are not mistaken for misfit.
    */
   clusters?: readonly (number | undefined)[];
+  /** Which samples are the random baseline's (a block-fixed study's random architectures), for the population's adjusted estimate. */
+  populationIndices?: readonly number[];
 }
 
 export interface RegressionSample {
@@ -314,7 +316,7 @@ export function fitBlockRegression(space: SpaceDocument, samples: readonly Regre
    * correction has expectation zero under the sampler's law whatever β̂ is, so the estimate stays unbiased;
    * its variance is the spec's residual variance over n plus the coefficients' share along x̄ − x*.
    */
-  const adjustedAt = (row: readonly number[], indices: readonly number[]): SpecEstimate['adjusted'] | undefined => {
+  const adjustedAt = (row: readonly number[], indices: readonly number[], checked = true): SpecEstimate['adjusted'] | undefined => {
     if (indices.length < 2) return undefined;
     const own = indices.map((i) => residuals[i]!);
     const meanResidual = mean(own);
@@ -338,13 +340,13 @@ export function fitBlockRegression(space: SpaceDocument, samples: readonly Regre
     for (let a = 0; a < p; a++) if (d[a]) for (let b = 0; b < p; b++) if (d[b]) dVariance += d[a]! * d[b]! * xtxInverse.get(a, b);
     const variance = meanResidualVariance + sigma2 * dVariance;
     // An exact fit (a lookup table is a sum of its rows) leaves rounding only: nothing to check.
-    if (residualVariance > (1e-9 * meanResponse) ** 2) {
+    if (checked && residualVariance > (1e-9 * meanResponse) ** 2) {
       lackOfFitStatistic += tAsChiSquare1(meanResidual / Math.sqrt(meanResidualVariance), groups - 1);
       checkedSpecs += 1;
     }
     const estimate = model.estimate + meanResidual;
     const half = tCritical95(groups - 1) * Math.sqrt(variance);
-    return { mean: fromResponse(estimate), ciLow: fromResponse(estimate - half), ciHigh: fromResponse(estimate + half) };
+    return { mean: fromResponse(estimate), ciLow: fromResponse(estimate - half), ciHigh: fromResponse(estimate + half), df: groups - 1 };
   };
   const specs = options.specs?.flatMap(({ spec, samples: count, depthRule, sampleIndices }): SpecEstimate[] => {
     // Stem options have no columns in the model: the model cannot tell them apart.
@@ -353,6 +355,8 @@ export function fitBlockRegression(space: SpaceDocument, samples: readonly Regre
     const adjusted = sampleIndices ? adjustedAt(row, sampleIndices) : undefined;
     return [{ specId: blockSpecId(spec), ...estimateAt(row, count), ...(adjusted ? { adjusted } : {}) }];
   });
+  // The random baseline's own samples, adjusted as a spec's are: the population mean unbiased whatever the model misses.
+  const populationAdjusted = options.populationIndices ? adjustedAt(randomRow, options.populationIndices, false) : undefined;
   const lackOfFit: LackOfFit | undefined =
     checkedSpecs > 0
       ? { statistic: lackOfFitStatistic, df: checkedSpecs, critical: chiSquareQuantile(0.99, checkedSpecs), fails: lackOfFitStatistic > chiSquareQuantile(0.99, checkedSpecs) }
@@ -368,7 +372,7 @@ export function fitBlockRegression(space: SpaceDocument, samples: readonly Regre
     rSquared: totalSs > 0 ? 1 - residualSs / totalSs : 1,
     blocks,
     layers,
-    ...(specs ? { specs, population: estimateAt(randomRow, n) } : {}),
+    ...(specs ? { specs, population: { ...estimateAt(randomRow, n), ...(populationAdjusted ? { adjusted: populationAdjusted } : {}) } } : {}),
     ...(lackOfFit ? { lackOfFit } : {}),
   };
 }
@@ -407,6 +411,8 @@ export interface ProfileRegressionInput {
   /** The cluster of an architecture's latency error (DeviceLatencies.errorClusters); undefined: its own. */
   latencyCluster?: (hash: string) => number | undefined;
   accuracy: (hash: string) => number | undefined;
+  /** The random baseline's architectures (a block-fixed study's), for the population's adjusted estimate. */
+  baseline?: readonly string[];
 }
 
 export type FittedOrSkipped = BlockRegression | { skipped: string };
@@ -435,7 +441,8 @@ export function profileRegressions(space: SpaceDocument, input: ProfileRegressio
       samples.map((m) => m.arch),
     );
     const clusters = cluster ? measured.map(({ hash }) => cluster(hash)) : undefined;
-    return shortfall ? { skipped: shortfall } : fitBlockRegression(space, samples, { target, specs, ...(clusters ? { clusters } : {}) });
+    const populationIndices = input.baseline?.flatMap((hash) => indexOf.get(hash) ?? []);
+    return shortfall ? { skipped: shortfall } : fitBlockRegression(space, samples, { target, specs, ...(clusters ? { clusters } : {}), ...(populationIndices ? { populationIndices } : {}) });
   };
   return { latency: fit(input.latencyMs, 'linear', input.latencyCluster), accuracy: fit(input.accuracy, 'linear') };
 }

@@ -52,6 +52,11 @@ export class Rng {
     return this.nextUint32() / 4294967296;
   }
 
+  /** A standard normal draw (Box-Muller, two uniforms). */
+  gaussian(): number {
+    return Math.sqrt(-2 * Math.log(1 - this.next())) * Math.cos(2 * Math.PI * this.next());
+  }
+
   /** An integer in [0, n), unbiased (rejection sampling). */
   int(n: number): number {
     if (!Number.isInteger(n) || n <= 0 || n > 4294967296) throw new RangeError(`Rng.int: n must be an integer in [1, 2^32], got ${n}`);

@@ -9,12 +9,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FsArtifactStore, type StoreConfig } from '../activities/storage/index.js';
 import { studyKeys } from '../activities/study/keys.js';
 import type { DriftCorrections } from '../activities/study/latency.js';
-import { correctForDrift, driftResidualStd, driftSeries, probeAt, type DriftProbe } from '../pipelines/drift.js';
+import { correctForDrift, driftResidualStd, driftSeries, probeAt, runningMedian, SMOOTHING_WINDOW, type DriftProbe } from '../pipelines/drift.js';
+import { Rng } from '../pipelines/rng.js';
 import { exportNetwork } from '../pipelines/onnx/export.js';
 import { aggregateProfile, type BlockProfile } from '../pipelines/profile.js';
 import type { ArchitectureMetrics } from '../pipelines/records.js';
 import { buildNetwork } from '../pipelines/spaces/index.js';
-import { mean } from '../pipelines/stats.js';
+import { mean, std } from '../pipelines/stats.js';
 import type { StudyPlan } from '../pipelines/study/plan.js';
 import { startDeviceWorker, startOrchestratorWorker, type RunningWorker } from '../workers/runtime.js';
 import { startStudy } from '../workers/study-client.js';
@@ -25,16 +26,29 @@ const at = (seconds: number) => new Date(T0 + seconds * 1000).toISOString();
 const probe = (seconds: number, medianMs: number, batchIndex = 0): DriftProbe => ({ batchIndex, position: 0, at: at(seconds), medianMs });
 
 describe('drift correction', () => {
-  it('interpolates the probes linearly in time and knows nothing outside them', () => {
+  it('interpolates the smoothed probes linearly in time and knows nothing outside them', () => {
     const series = driftSeries('d', 'ref', 160, [probe(10, 12), probe(0, 10), probe(20, 11)]);
     expect(series.probes.map((p) => p.medianMs)).toEqual([10, 12, 11]);
+    // The middle probe is the median of all three; the end ones have no neighbours on one side, so stay as they are.
+    expect(series.smoothedMs).toEqual([10, 11, 11]);
     expect(series.referenceMs).toBe(11);
     expect(series.range).toBeCloseTo(1.2, 12);
-    expect(probeAt(series, T0 + 5000)).toBeCloseTo(11, 12);
-    expect(probeAt(series, T0 + 15000)).toBeCloseTo(11.5, 12);
-    expect(probeAt(series, T0 + 10000)).toBeCloseTo(12, 12);
+    expect(probeAt(series, T0 + 5000)).toBeCloseTo(10.5, 12);
+    expect(probeAt(series, T0 + 15000)).toBeCloseTo(11, 12);
+    expect(probeAt(series, T0 + 10000)).toBeCloseTo(11, 12);
     expect(probeAt(series, T0 - 1)).toBeUndefined();
     expect(probeAt(series, T0 + 20001)).toBeUndefined();
+  });
+
+  it('smooths a noisy probe away, keeps a step a step and a linear drift straight', () => {
+    expect(runningMedian([10, 10, 13, 10, 10, 10], 5)).toEqual([10, 10, 10, 10, 10, 10]);
+    expect(runningMedian([10, 10, 10, 10, 13, 13, 13, 13], 5)).toEqual([10, 10, 10, 10, 13, 13, 13, 13]);
+    expect(runningMedian([1, 2, 3, 4, 5, 6, 7], 5)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    // Against the raw probes, the noise a correction carries: 10% lognormal probe noise on a flat host.
+    const rng = new Rng('drift-smoothing');
+    const noisy = Array.from({ length: 400 }, () => 10 * Math.exp(0.1 * rng.gaussian()));
+    const spread = (values: number[]) => std(values.map((v) => Math.log(v)));
+    expect(spread(runningMedian(noisy, SMOOTHING_WINDOW)) / spread(noisy)).toBeLessThan(0.6);
   });
 
   it('recovers latencies up to one common factor under a drift it probed', () => {

@@ -9,17 +9,19 @@
  * - OFA-MobileNetV3 with per-layer costs (the model's own form) and ±3% noise, proportional to latency.
  * The first must fail the model check, and its adjusted estimates (the model as a control variate) must cover the
  * truth where the model's own intervals do not; the last must pass the check, and the model's estimates, at the
- * design row of the sampler's law, must cover the truth.
+ * design row of the sampler's law, must cover the truth. Then, over six studies per device and design (block-fixed
+ * and shared-random), the intervals the insights actually read (insightEstimates: the adjusted estimates where
+ * the check fails) must cover the true spec means and effects at their nominal 95%.
  */
 import { describe, expect, it } from 'vitest';
 import { insightEstimates } from '../pipelines/insights/estimates.js';
-import type { BlockProfile } from '../pipelines/profile.js';
+import type { BlockProfile, MetricStats } from '../pipelines/profile.js';
 import type { BlockRegression } from '../pipelines/regression.js';
 import { specUnitDepths } from '../pipelines/sampling.js';
 import { blockSpecId, blockSpecs, originalSpace, parseMbBlock, type Architecture, type BlockSpec, type SpaceId } from '../pipelines/spaces/index.js';
 import { planStudy } from '../pipelines/study/plan.js';
 import { parseStudySpec } from '../pipelines/study/spec.js';
-import { mean } from '../pipelines/stats.js';
+import { mean, tCritical95 } from '../pipelines/stats.js';
 import { syntheticProfile } from './helpers/synthetic-device.js';
 
 /** ResNet width multipliers by width index. */
@@ -73,13 +75,16 @@ function latencyOf(device: Device): (arch: Architecture) => number {
   };
 }
 
-/** E[latency | spec] under the block-fixed sampler's law: per unit, depth by the rule (uniform elsewhere), blocks and widths uniform. */
-function trueSpecMean(device: Device, spec: Extract<BlockSpec, { unit: number }>): number {
+/**
+ * E[latency | spec] under the spec's sampler's law: per unit, depth by the rule ('intended': the block-fixed sampler;
+ * 'held': a random architecture that holds the block), uniform elsewhere; blocks and widths uniform.
+ */
+function trueSpecMean(device: Device, spec: Extract<BlockSpec, { unit: number }>, rule: 'intended' | 'held' = 'intended'): number {
   const doc = originalSpace(device.space);
   return doc.units.reduce((total, unit, u) => {
     const fixed = u === spec.unit;
     const range = Array.from({ length: unit.maxLayers - unit.minLayers + 1 }, (_, i) => unit.minLayers + i);
-    const depths = fixed ? specUnitDepths(doc, spec, 'intended') : new Map(range.map((d) => [d, 1 / range.length]));
+    const depths = fixed ? specUnitDepths(doc, spec, rule) : new Map(range.map((d) => [d, 1 / range.length]));
     const widths = fixed && 'width' in spec ? [spec.width] : (unit.widths ?? [0]);
     const perWidth = widths.map((w) => {
       let layers = 0;
@@ -94,6 +99,57 @@ function trueSpecMean(device: Device, spec: Extract<BlockSpec, { unit: number }>
     });
     return total + mean(perWidth);
   }, device.base);
+}
+
+/** E[latency] of a random architecture: the baseline's truth. */
+function truePopulation(device: Device): number {
+  const doc = originalSpace(device.space);
+  return doc.units.reduce((total, unit, u) => {
+    const depths = unit.maxLayers - unit.minLayers + 1;
+    const perWidth = (unit.widths ?? [0]).map((w) => {
+      let layers = 0;
+      for (let l = 0; l < unit.maxLayers; l++) {
+        const reach = Math.min(depths, unit.maxLayers - l) / depths;
+        layers += reach * mean(unit.blocks.map((b) => device.term(u, b, w)));
+        if (device.pair && l > 0) layers += reach * mean(unit.blocks.flatMap((a) => unit.blocks.map((b) => device.pair!(a, b))));
+      }
+      return device.unitFactor(u, w) * layers;
+    });
+    return total + mean(perWidth);
+  }, device.base);
+}
+
+type Design = 'block-fixed' | 'shared-random';
+
+/**
+ * Over `seeds` studies (each its own architectures and noise), the share of the specs whose interval, as the
+ * insights read it (insightEstimates), covers the true mean, and the share whose effect (spec − baseline, its
+ * interval from both standard errors) covers the true effect; and which estimates the insights read.
+ */
+function seedCoverage(device: Device, design: Design, seeds: number): { sources: Set<string>; means: number; effects: number } {
+  const rule = design === 'block-fixed' ? 'intended' : 'held';
+  const truths = new Map(blockSpecs(device.space).flatMap((spec) => ('unit' in spec ? [[blockSpecId(spec), trueSpecMean(device, spec, rule)] as const] : [])));
+  const population = truePopulation(device);
+  const se = (m: MetricStats) => (m.ciHigh - m.ciLow) / 2 / tCritical95(m.n - 1);
+  const sources = new Set<string>();
+  let [judged, means, effects] = [0, 0, 0];
+  for (let seed = 1; seed <= seeds; seed++) {
+    const shape = design === 'block-fixed' ? { samplesPerSpec: device.samplesPerSpec } : { design: { kind: 'shared-random', architectures: 3000 } };
+    const plan = planStudy(parseStudySpec({ name: 'coverage', space: device.space, seed, ...shape }));
+    const profile = syntheticProfile(plan, { device: 'truth', latency: latencyOf(device), accuracy: () => 70, latencyNoise: device.noise, accuracyNoise: 0.5, seed: seed * 11, regression: true });
+    const { profile: view, choices } = insightEstimates(profile);
+    sources.add(choices.find((c) => c.metric === 'latency')!.source);
+    const baseline = view.baseline.metrics['latency']!;
+    for (const spec of view.specs) {
+      const truth = truths.get(spec.specId);
+      if (truth === undefined) continue;
+      const m = spec.metrics['latency']!;
+      judged += 1;
+      if (m.ciLow <= truth && truth <= m.ciHigh) means += 1;
+      if (Math.abs(m.mean - baseline.mean - (truth - population)) <= 1.96 * Math.hypot(se(m), se(baseline))) effects += 1;
+    }
+  }
+  return { sources, means: means / judged, effects: effects / judged };
 }
 
 function study(device: Device): { profile: BlockProfile; fit: BlockRegression; truths: Map<string, number> } {
@@ -176,3 +232,36 @@ describe('spec estimates against a truth the model does not share', () => {
     expect(baseline.ciHigh).toBeGreaterThanOrEqual(truthBaseline);
   });
 });
+
+describe('coverage over seeds of the estimates the insights read, spec means and effects (6 studies each)', () => {
+  const SEEDS = 6;
+  for (const design of ['block-fixed', 'shared-random'] as const) {
+    it(`${design}: misspecified ResNet read by the adjusted estimates, additive MobileNetV3 by the model, both at nominal coverage`, () => {
+      const resnet = seedCoverage(RESNET, design, SEEDS);
+      expect([...resnet.sources]).toEqual(['adjusted']);
+      const additive = seedCoverage(MBV3, design, SEEDS);
+      expect([...additive.sources]).toEqual(['regression']);
+      for (const c of [resnet, additive]) {
+        expect(c.means).toBeGreaterThanOrEqual(0.93);
+        expect(c.means).toBeLessThanOrEqual(0.97);
+        // An effect's interval adds the baseline's error to the spec's; the specs share that error: a little conservative.
+        expect(c.effects).toBeGreaterThanOrEqual(0.93);
+        expect(c.effects).toBeLessThanOrEqual(0.99);
+      }
+    }, 120_000);
+  }
+
+  it('interacting neighbour layers: the check cannot see a bias of one model standard error, so block-fixed coverage falls short', () => {
+    // The bias left by the averaged interaction is about one standard error of the model's estimates, which a
+    // spec's own 100 samples (3.8x wider) cannot resolve: the check holds and the model is read. Shared-random
+    // architectures put every block among random neighbours, so the model holds there.
+    const fixed = seedCoverage(MBV3_INTERACTING, 'block-fixed', SEEDS);
+    expect([...fixed.sources]).toEqual(['regression']);
+    expect(fixed.means).toBeGreaterThan(0.85);
+    expect(fixed.means).toBeLessThan(0.93);
+    const shared = seedCoverage(MBV3_INTERACTING, 'shared-random', SEEDS);
+    expect(shared.means).toBeGreaterThanOrEqual(0.93);
+    expect(shared.means).toBeLessThanOrEqual(0.97);
+  }, 120_000);
+});
+

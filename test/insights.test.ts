@@ -64,9 +64,6 @@ interface Scenario {
   accuracyNoise: number;
 }
 
-function gaussian(rng: Rng): number {
-  return Math.sqrt(-2 * Math.log(1 - rng.next())) * Math.cos(2 * Math.PI * rng.next());
-}
 
 function profileOf(study: Study, scenario: Scenario): BlockProfile {
   const metrics = new Map<string, ArchitectureMetrics>();
@@ -76,10 +73,10 @@ function profileOf(study: Study, scenario: Scenario): BlockProfile {
     const rng = new Rng(deriveSeed('insights-test', scenario.name, hash));
     metrics.set(hash, {
       hash,
-      accuracy: scenario.accuracy(arch) + scenario.accuracyNoise * gaussian(rng),
+      accuracy: scenario.accuracy(arch) + scenario.accuracyNoise * rng.gaussian(),
       macs: 0,
       params: 0,
-      latencyMs: { [scenario.name]: scenario.latency(arch) + scenario.latencyNoise * gaussian(rng) },
+      latencyMs: { [scenario.name]: scenario.latency(arch) + scenario.latencyNoise * rng.gaussian() },
     });
   }
   return aggregateProfile({

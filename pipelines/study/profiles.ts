@@ -28,13 +28,14 @@ export function planProfile(input: PlanProfileInput): BlockProfile {
   const { plan, device, resolution, metrics } = input;
   const depthRule: SpecDepthRule = plan.design === 'shared-random' ? 'held' : input.depthRule;
   const specs = plan.specs.filter((s) => s.resolution === resolution);
+  const baseline = plan.baseline.find((b) => b.resolution === resolution)?.archHashes ?? [];
   const profile = aggregateProfile({
     space: plan.space,
     device,
     resolution,
     accuracySource: input.accuracySource,
     specs,
-    baseline: plan.baseline.find((b) => b.resolution === resolution)?.archHashes ?? [],
+    baseline,
     metrics,
     ...(input.metricNames ? { metricNames: input.metricNames } : {}),
     depthMatching: { baseline: new Map(plan.architectures.map(({ hash, arch }) => [hash, arch])), depthRule },
@@ -45,6 +46,7 @@ export function planProfile(input: PlanProfileInput): BlockProfile {
       archs: plan.architectures.filter(({ arch }) => arch.resolution === resolution),
       specs,
       depthRule,
+      baseline,
       latencyMs: (hash) => metrics.get(hash)?.latencyMs[device],
       ...(input.latencyCluster ? { latencyCluster: input.latencyCluster } : {}),
       // Without accuracy among the metrics (a latency-only import), there is no accuracy to model.

@@ -143,14 +143,10 @@ export interface SyntheticDevice {
   regression: boolean;
 }
 
-/** A standard normal draw (Box-Muller; two uniforms). */
-export function gaussian(rng: Rng): number {
-  return Math.sqrt(-2 * Math.log(1 - rng.next())) * Math.cos(2 * Math.PI * rng.next());
-}
 
 /** A multiplicative noise factor with mean 1: lognormal with log-sd `sd`. */
 export function lognormalFactor(rng: Rng, sd: number): number {
-  return Math.exp(sd * gaussian(rng) - (sd * sd) / 2);
+  return Math.exp(sd * rng.gaussian() - (sd * sd) / 2);
 }
 
 // MACs and parameters depend on the architecture alone: counted once per plan, not once per device (at paper
@@ -176,7 +172,7 @@ export function syntheticMetrics(plan: StudyPlan, options: SyntheticDevice): Map
   const rng = new Rng(options.seed);
   const counted = countsOf(plan);
   const latencyNoise = options.noise?.latency === 'lognormal' ? () => lognormalFactor(rng, options.latencyNoise) : () => 1 + options.latencyNoise * (2 * rng.next() - 1);
-  const accuracyNoise = options.noise?.accuracy === 'gaussian' ? () => options.accuracyNoise * gaussian(rng) : () => options.accuracyNoise * (2 * rng.next() - 1);
+  const accuracyNoise = options.noise?.accuracy === 'gaussian' ? () => options.accuracyNoise * rng.gaussian() : () => options.accuracyNoise * (2 * rng.next() - 1);
   return new Map<string, ArchitectureMetrics>(
     plan.architectures.map(({ hash, arch }) => {
       const counts = counted.get(hash)!;
