@@ -9,8 +9,8 @@
  * Latency and accuracy are sums over the layers (layerSum), the regression's own form, so each character's
  * block and layer effects are exactly what its definition says. Where blocks trade accuracy for latency, two
  * blocks either tie exactly or differ by at least 0.59% of network latency per layer: a more accurate block
- * slower per layer by less than the latency margin (latencyTolerance 0.5% over the 1.67 layers a block holds in an
- * average network, 0.3%) counts as "no slower" and rightly drops the cheaper one.
+ * slower per layer by less than the latency margin (latencyTolerance 0.5% over the 1.67 layers an average network
+ * holds a block in, 0.3%) counts as "no slower" and rightly drops the cheaper one.
  */
 import { beforeEach, describe, expect, it } from 'vitest';
 import { deriveInsights, paperInsightSpaces, type InsightObjective, type InsightReport } from '../pipelines/insights.js';

@@ -177,18 +177,30 @@ const FACTOR_WORDS: Record<InsightFactor['name'], { one: (v: number) => string; 
   width: { one: (v) => `width index ${v}`, family: (v) => `width index ${v}`, per: 'unit' },
 };
 
+/** The unit indices a choice group's drop removes the choice from: every unit for the paper form's pooled groups. */
+function unitsOf(space: SpaceId, group: Pick<ChoiceGroup, 'unit' | 'unitIndex'>): number[] {
+  if (group.unit === EVERY_UNIT) return originalSpace(space).units.map((_, u) => u);
+  return group.unitIndex === null ? [] : [group.unitIndex];
+}
+
 /**
- * How many layers of an average random network of the original space hold one of `held(u)` blocks of each unit
- * the drop touches: what dropping them swaps for other blocks (at least one). A width or stem option is one swap.
+ * How many layers a drop touches: every layer slot of the units it removes the choice from (their maxLayers), since a
+ * network of the space may hold the choice in any of them. A width or stem option is one.
  */
-export function expectedSwaps(space: SpaceId, dimension: ChoiceDimension, units: readonly number[], held: (unit: number) => number = () => 1): number {
+export function layersTouched(space: SpaceId, dimension: ChoiceDimension, units: readonly number[]): number {
   if (dimension !== 'block') return 1;
   const doc = originalSpace(space);
-  const swaps = units.reduce((sum, u) => {
-    const unit = doc.units[u]!;
-    return sum + ((unit.minLayers + unit.maxLayers) / 2) * (held(u) / unit.blocks.length);
-  }, 0);
-  return Math.max(1, swaps);
+  return Math.max(1, units.reduce((sum, u) => sum + doc.units[u]!.maxLayers, 0));
+}
+
+/**
+ * How many layers of an average random network of the original space hold one block of those units: what dropping
+ * it swaps in a typical network (at least one). A width or stem option is one swap.
+ */
+export function expectedSwaps(space: SpaceId, dimension: ChoiceDimension, units: readonly number[]): number {
+  if (dimension !== 'block') return 1;
+  const doc = originalSpace(space);
+  return Math.max(1, units.reduce((sum, u) => sum + (doc.units[u]!.minLayers + doc.units[u]!.maxLayers) / 2 / doc.units[u]!.blocks.length, 0));
 }
 
 /**
@@ -214,7 +226,7 @@ export function familyRule(ctx: RuleContext, doc: SpaceDocument, removals: Remov
     const family = (u: number) => (documentChoices(doc, u, factor.dimension) ?? []).filter((choice) => factor.valueOfChoice(choice) === value);
     const evidenced = new Set([...upper].filter(([key]) => lower.has(key)).map(([, cell]) => cell.unitIndex!));
     const touched = ctx.form === 'paper' && factor.dimension === 'block' ? doc.units.map((_, u) => u) : [...evidenced];
-    const accuracyMargin = (ctx.rules.accuracyMargin * accuracy) / expectedSwaps(ctx.profile.space, factor.dimension, touched, (u) => family(u).length);
+    const accuracyMargin = (ctx.rules.accuracyMargin * accuracy) / layersTouched(ctx.profile.space, factor.dimension, touched);
     // Equivalence, not non-significance: the larger value's accuracy gain is below the margin at the top of its CI.
     const unfriendly = beyond(latencyStep, z, ctx.rules.familyLatencyThreshold * latency) && latencyStep.estimate > 0 && accuracyStep.estimate + z * accuracyStep.se < accuracyMargin;
     if (!unfriendly) continue;
@@ -259,11 +271,14 @@ interface Domination {
   accuracy: Difference;
 }
 
-/** The equivalence margins per swapped layer for dropping a choice, and the swaps they are divided by. */
+/** The equivalence margins per swapped layer for dropping a choice, and what they are divided by. */
 interface Margins {
   latency: number;
   accuracy: number;
+  /** Layers an average network holds the choice in (the latency margin's divisor). */
   swaps: number;
+  /** Layers any network may hold it in (the accuracy margin's divisor). */
+  layers: number;
 }
 
 /**
@@ -272,7 +287,8 @@ interface Margins {
  * at the top of its CI (dominated on latency), or when another choice is more accurate beyond the CI and
  * confidently no slower, i.e. its extra latency stays below the latency margin at the top of its CI (dominated
  * on accuracy). Each verdict is two one-sided tests, each at the rule's critical z; the margins are network-level
- * (latencyTolerance, accuracyMargin) divided by the layers the drop swaps (expectedSwaps). Max-accuracy: drop a
+ * (latencyTolerance, accuracyMargin), divided by the layers the drop swaps in an average network (expectedSwaps) for
+ * latency and by the layers any network may hold the choice in (layersTouched) for accuracy. Max-accuracy: drop a
  * choice when another one is more accurate beyond the CI, whatever the latency.
  */
 export function dominanceRule(ctx: RuleContext, objective: InsightObjective, removals: Removals): Insight[] {
@@ -301,8 +317,9 @@ export function dominanceRule(ctx: RuleContext, objective: InsightObjective, rem
   const insights: Insight[] = [];
   for (const options of candidates) {
     const { unit, unitIndex, dimension } = options[0]!;
-    const swaps = expectedSwaps(ctx.profile.space, dimension, unit === EVERY_UNIT ? originalSpace(ctx.profile.space).units.map((_, u) => u) : unitIndex === null ? [] : [unitIndex]);
-    const margins: Margins = { latency: (ctx.rules.latencyTolerance * latency) / swaps, accuracy: (ctx.rules.accuracyMargin * accuracy) / swaps, swaps };
+    const units = unitsOf(ctx.profile.space, { unit, unitIndex });
+    const [swaps, layers] = [expectedSwaps(ctx.profile.space, dimension, units), layersTouched(ctx.profile.space, dimension, units)];
+    const margins: Margins = { latency: (ctx.rules.latencyTolerance * latency) / swaps, accuracy: (ctx.rules.accuracyMargin * accuracy) / layers, swaps, layers };
     // Decide on the whole unit first, so the order of the choices never changes a verdict.
     const acting = dominationsActedOn(
       options,
@@ -349,13 +366,13 @@ function dominationInsight(ctx: RuleContext, objective: InsightObjective, droppe
   const where = `in ${unitName(dropped.unit)}`;
   const latencyText = `${signedPercent(relativeTo(latencyScale, d.latency.estimate))} latency (±${percent(relativeTo(latencyScale, z * d.latency.se))})`;
   const accuracyText = `${signed(d.accuracy.estimate)} ${ctx.accuracyWord} (±${(z * d.accuracy.se).toFixed(2)})`;
-  const per = margins.swaps > 1 ? ` per layer (${margins.swaps.toFixed(1)} layers swapped on average)` : '';
+  const per = (divisor: number, what: string) => (divisor > 1 ? ` per layer (${what})` : '');
   const sentence =
     objective === 'max-accuracy'
       ? `${ctx.profile.device}: ${where}, ${name} has ${accuracyText} against ${other}, so it is dropped for maximum ${ctx.accuracyWord}`
       : d.reason === 'latency'
-        ? `${ctx.profile.device}: ${where}, ${name} costs ${latencyText} against ${other} for ${accuracyText}, within the ${margins.accuracy.toFixed(3)} margin${per}, so it is dropped as dominated on latency`
-        : `${ctx.profile.device}: ${where}, ${name} has ${accuracyText} against ${other} at ${latencyText}, within the ${percent(relativeTo(latencyScale, margins.latency))} margin${per}, so it is dropped as dominated on ${ctx.accuracyWord}`;
+        ? `${ctx.profile.device}: ${where}, ${name} costs ${latencyText} against ${other} for ${accuracyText}, within the ${margins.accuracy.toFixed(3)} margin${per(margins.layers, `over the ${margins.layers} layers a network may hold it in`)}, so it is dropped as dominated on latency`
+        : `${ctx.profile.device}: ${where}, ${name} has ${accuracyText} against ${other} at ${latencyText}, within the ${percent(relativeTo(latencyScale, margins.latency))} margin${per(margins.swaps, `over the ${margins.swaps.toFixed(1)} layers an average network holds it in`)}, so it is dropped as dominated on ${ctx.accuracyWord}`;
   return {
     id: `${objective === 'max-accuracy' ? 'drop-low-accuracy' : 'drop-dominated'}.${dropped.unit}.${dropped.choice}`,
     kind: objective === 'max-accuracy' ? 'drop-low-accuracy' : 'drop-dominated',
@@ -369,6 +386,7 @@ function dominationInsight(ctx: RuleContext, objective: InsightObjective, droppe
       latencyMargin: margins.latency,
       accuracyMargin: margins.accuracy,
       expectedSwaps: margins.swaps,
+      layersTouched: margins.layers,
     },
   };
 }

@@ -24,16 +24,17 @@ export interface InsightRules {
   /**
    * Pareto, equivalence margin on latency: a more accurate choice counts as "no slower" than the one it would
    * replace only when the upper end of the CI of its extra latency per swapped layer lies below this fraction
-   * divided by the layers the drop swaps in an average random network of the space (expectedSwaps: every unit's
-   * layers in the paper form, the unit's own in the per-unit form, at least one). So the space's average network
-   * gets at most this much slower, whichever form the pruning takes. Without that evidence a cheap block whose
-   * latency advantage is merely hidden in noise would be dropped.
+   * divided by the layers an average random network holds the choice in (expectedSwaps: over every unit in the
+   * paper form, the unit alone in the per-unit form). So the average network gets at most this much slower.
+   * Without that evidence a cheap block whose latency advantage is merely hidden in noise would be dropped.
    */
   latencyTolerance: number;
   /**
    * Pareto, equivalence margin on accuracy: a slower choice counts as "no more accurate" than a faster one only
    * when the upper end of the CI of its accuracy advantage per swapped layer lies below this fraction divided by
-   * the layers the drop swaps, as for latencyTolerance. Non-significance alone never drops a choice.
+   * the layers any network may hold it in (layersTouched: every layer slot of the units the drop touches), so no
+   * network, not even the front's most accurate ones that hold large blocks everywhere, loses more. The same
+   * margin judges a family step and, per layer, a layer cap. Non-significance alone never drops a choice.
    */
   accuracyMargin: number;
   /**
@@ -60,7 +61,7 @@ export const DEFAULT_INSIGHT_RULES: Readonly<InsightRules> = Object.freeze<Insig
   minLatencyDifference: 0,
   minAccuracyDifference: 0,
   latencyTolerance: 0.005,
-  accuracyMargin: 0.001,
+  accuracyMargin: 0.004,
   familyLatencyThreshold: 0.01,
   minAccuracyGainPerLayer: 0,
   mutationProbabilityRange: [0.25, 0.5],
