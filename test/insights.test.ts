@@ -324,7 +324,7 @@ describe('pruning on synthetic devices with known ground truth', () => {
     expect(Math.abs(floor.numbers.accuracyStep! - 1.5)).toBeLessThan(floor.numbers.accuracyHalfWidth!);
   });
 
-  it('drops nothing on absence of evidence: at the default margin these profiles show equivalence only where they resolve it', () => {
+  it('drops no choice on absence of evidence: at the default margin these profiles show no equivalence of accuracy', () => {
     // Kernel 7 is exactly as accurate as kernel 5, but 80 samples per spec cannot show it within the margin over the
     // 20 layers a network may hold kernel 7 in: the family stays.
     const kernel = deriveInsights(profileOf(mbStudy, kernelDevice), { objective: 'pareto' });
@@ -334,12 +334,6 @@ describe('pruning on synthetic devices with known ground truth', () => {
     const byLatency = kernel.insights.filter((i) => i.kind === 'drop-dominated' && /dominated on latency$/.test(i.sentence));
     expect(byLatency.map((i) => i.id)).toEqual(['drop-dominated.all.e3k7', 'drop-dominated.all.e4k7']);
     for (const { numbers } of byLatency) expect(numbers.accuracyDifference! + numbers.accuracyHalfWidth!).toBeLessThan(numbers.accuracyMargin!);
-    // A layer cap removes one layer, so its margin is the whole 0.4% (0.3 points): unit 0's 4th layer is shown to buy
-    // less (its contrast reaches 2/3 of the samples), its 3rd (1/3 of them, so a 3x wider interval) is not.
-    const depth = deriveInsights(profileOf(mbStudy, depthDevice), { objective: 'pareto' });
-    expect(depth.prunedSpace.units.map((u) => u.maxLayers)).toEqual([3, 4, 4, 4, 4]);
-    // The same profile at the 10% margin: both layers' gains are within it, so unit 0 is capped at 2.
-    expect(insightsFor(depthDevice, 'pareto').prunedSpace.units[0]!.maxLayers).toBe(2);
   });
 
   it('does not drop a cheap block whose latency advantage is only hidden in noise', () => {

@@ -456,8 +456,6 @@ export function layerRule(ctx: RuleContext, doc: SpaceDocument, objective: Insig
   const metricsTested = objective === 'pareto' ? 2 : 1;
   const z = criticalZ(ctx.rules, doc.units.reduce((s, u) => s + (u.maxLayers - u.minLayers), 0) * metricsTested);
   const minGain = ctx.rules.minAccuracyGainPerLayer * accuracy;
-  // A cap removes one layer from the networks that had it: the network-level margin is the per-layer one.
-  const layerMargin = ctx.rules.accuracyMargin * accuracy;
   const insights: Insight[] = [];
   const legacyUnits: number[] = [];
 
@@ -484,9 +482,7 @@ export function layerRule(ctx: RuleContext, doc: SpaceDocument, objective: Insig
     if (objective === 'pareto') {
       for (let layer = unit.maxLayers - 1; layer >= unit.minLayers; layer--) {
         const s = step(layer);
-        // Equivalence, not non-significance: the layer's accuracy gain is below the margin at the top of its CI.
-        const noGain = (d: Difference) => d.estimate + z * d.se < Math.max(minGain, layerMargin);
-        if (!s || !beyond(s.latencyStep, z, ctx.rules.minLatencyDifference * latency) || !noGain(s.accuracyStep)) break;
+        if (!s || !beyond(s.latencyStep, z, ctx.rules.minLatencyDifference * latency) || beyond(s.accuracyStep, z, minGain)) break;
         unit.maxLayers = layer;
         insights.push({
           id: `layer-cap.u${u}.l${layer}`,

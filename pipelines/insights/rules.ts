@@ -34,7 +34,7 @@ export interface InsightRules {
    * when the upper end of the CI of its accuracy advantage per swapped layer lies below this fraction divided by
    * the layers any network may hold it in (layersTouched: every layer slot of the units the drop touches), so no
    * network, not even the front's most accurate ones that hold large blocks everywhere, loses more. The same
-   * margin judges a family step and, per layer, a layer cap. Non-significance alone never drops a choice.
+   * margin judges a family step. Non-significance alone never drops a choice.
    */
   accuracyMargin: number;
   /**
