@@ -229,14 +229,15 @@ export function fitBlockRegression(space: SpaceDocument, samples: readonly Regre
   const sigma2 = residualSs / df;
   const t = tCritical95(df);
   const index = new Map(columns.map((c, j) => [c.name, j + 1]));
+  const covariance = robustCovariance(rows, observed.map((v, i) => v - fitted[i]!), xtxInverse);
 
-  /** c'β with the half-width of its 95% interval. */
+  /** c'β with the half-width of its 95% interval, from the heteroscedasticity-robust covariance. */
   const linear = (c: readonly number[]): { estimate: number; half: number } => {
     const estimate = c.reduce((acc, w, j) => acc + w * beta[j]!, 0);
     const used = c.flatMap((w, j) => (w ? [j] : []));
     let variance = 0;
-    for (const i of used) for (const j of used) variance += c[i]! * c[j]! * xtxInverse.get(i, j);
-    return { estimate, half: t * Math.sqrt(Math.max(0, sigma2 * variance)) };
+    for (const i of used) for (const j of used) variance += c[i]! * c[j]! * covariance.get(i, j);
+    return { estimate, half: t * Math.sqrt(Math.max(0, variance)) };
   };
   const asEffect = target === 'log' ? Math.expm1 : (v: number) => v;
   /** exp(c'β) − 1 (or c'β) with its interval, for a contrast given as coefficient weights by column name. */
@@ -337,8 +338,8 @@ export function fitBlockRegression(space: SpaceDocument, samples: readonly Regre
     const model = linear(row);
     const d = meanRow.map((v, j) => v - row[j]!);
     let dVariance = 0;
-    for (let a = 0; a < p; a++) if (d[a]) for (let b = 0; b < p; b++) if (d[b]) dVariance += d[a]! * d[b]! * xtxInverse.get(a, b);
-    const variance = meanResidualVariance + sigma2 * dVariance;
+    for (let a = 0; a < p; a++) if (d[a]) for (let b = 0; b < p; b++) if (d[b]) dVariance += d[a]! * d[b]! * covariance.get(a, b);
+    const variance = meanResidualVariance + dVariance;
     // An exact fit (a lookup table is a sum of its rows) leaves rounding only: nothing to check.
     if (checked && residualVariance > (1e-9 * meanResponse) ** 2) {
       lackOfFitStatistic += tAsChiSquare1(meanResidual / Math.sqrt(meanResidualVariance), groups - 1);
@@ -375,6 +376,26 @@ export function fitBlockRegression(space: SpaceDocument, samples: readonly Regre
     ...(specs ? { specs, population: { ...estimateAt(randomRow, n), ...(populationAdjusted ? { adjusted: populationAdjusted } : {}) } } : {}),
     ...(lackOfFit ? { lackOfFit } : {}),
   };
+}
+
+/**
+ * The coefficients' covariance, robust to noise whose variance differs between architectures (a device's noise
+ * grows with its latency; a big network's accuracy varies less): the HC3 sandwich (X'X)⁻¹ X' diag(eᵢ² / (1 − hᵢ)²)
+ * X (X'X)⁻¹, hᵢ the leverage of row i. With constant noise it agrees with σ²(X'X)⁻¹ up to the leverage correction.
+ */
+function robustCovariance(rows: readonly (readonly [number, number])[][], residuals: readonly number[], xtxInverse: Matrix): Matrix {
+  const p = xtxInverse.rows;
+  const meat = Array.from({ length: p }, () => new Array<number>(p).fill(0));
+  rows.forEach((row, i) => {
+    let leverage = 0;
+    for (const [a, va] of row) for (const [b, vb] of row) leverage += va * vb * xtxInverse.get(a, b);
+    const weight = (residuals[i]! / Math.max(1e-12, 1 - leverage)) ** 2;
+    for (const [a, va] of row) {
+      const line = meat[a]!;
+      for (const [b, vb] of row) line[b]! += weight * va * vb;
+    }
+  });
+  return xtxInverse.mmul(new Matrix(meat)).mmul(xtxInverse);
 }
 
 /**

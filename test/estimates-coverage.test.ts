@@ -241,6 +241,7 @@ describe('coverage over seeds of the estimates the insights read, spec means and
       expect([...resnet.sources]).toEqual(['adjusted']);
       const additive = seedCoverage(MBV3, design, SEEDS);
       expect([...additive.sources]).toEqual(['regression']);
+      console.info(`${design}: coverage of means / effects: ResNet ${resnet.means.toFixed(3)} / ${resnet.effects.toFixed(3)}, additive ${additive.means.toFixed(3)} / ${additive.effects.toFixed(3)}`);
       for (const c of [resnet, additive]) {
         expect(c.means).toBeGreaterThanOrEqual(0.93);
         expect(c.means).toBeLessThanOrEqual(0.97);
@@ -260,6 +261,7 @@ describe('coverage over seeds of the estimates the insights read, spec means and
     expect(fixed.means).toBeGreaterThan(0.85);
     expect(fixed.means).toBeLessThan(0.93);
     const shared = seedCoverage(MBV3_INTERACTING, 'shared-random', SEEDS);
+    console.info(`interacting: coverage of means / effects: block-fixed ${fixed.means.toFixed(3)} / ${fixed.effects.toFixed(3)}, shared-random ${shared.means.toFixed(3)} / ${shared.effects.toFixed(3)}`);
     expect(shared.means).toBeGreaterThanOrEqual(0.93);
     expect(shared.means).toBeLessThanOrEqual(0.97);
   }, 120_000);

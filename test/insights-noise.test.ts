@@ -99,6 +99,8 @@ const CLAIM_CLASSES: readonly ClaimClass[] = ['pruning', 'sensitivity', 'latency
 /** One seed's verdict: whether the character's right answer was derived, and every claim its physics rules out. */
 interface Verdict {
   found: boolean;
+  /** The flat device: all three less accurate blocks dropped (found allows fewer). */
+  complete?: boolean;
   falseClaims: { class: ClaimClass; text: string }[];
 }
 
@@ -145,7 +147,13 @@ function judge(device: DeviceName, profile: BlockProfile): Verdict {
           else if (insight.kind === 'layer-cap' && (where === 'u0' || where === 'u2' || what === 'l2')) claim('pruning', text);
         }
       }
-      return { found: allowed(paper.prunedSpace) === allowed(PAPER['gpu']!), falseClaims };
+      // Dropping the three less accurate blocks needs their latency shown equal within the margin (0.30% of the
+      // network per layer) while this noise resolves a layer to about ±0.31%: at the edge of what 100 samples per
+      // spec show, so the right answer here is the GPU's depths with at most those three blocks dropped, and how
+      // often all three go (the equivalence test's power) is counted apart.
+      const gpu = PAPER['gpu']!;
+      const kept = paper.prunedSpace.units.every((u, i) => u.maxLayers === gpu.units[i]!.maxLayers && u.minLayers === gpu.units[i]!.minLayers && gpu.units[i]!.blocks.every((b) => u.blocks.includes(b)));
+      return { found: kept, complete: allowed(paper.prunedSpace) === allowed(gpu), falseClaims };
     }
     case 'noise': {
       latencyClaims();
@@ -182,7 +190,8 @@ async function verdicts(device: DeviceName): Promise<Verdict[]> {
   const found = list.filter((v) => v.found).length;
   const byClass = CLAIM_CLASSES.map((kind) => `${kind} ${seedsWith(list, kind)}/${SEEDS}`).join(', ');
   const claims = list.flatMap((v, seed) => v.falseClaims.map((c) => `seed ${seed}: ${c.class}: ${c.text}`));
-  console.info(`${device}: right answer in ${found}/${SEEDS} seeds; seeds with a false claim: ${byClass}${claims.length ? `\n  ${claims.join('\n  ')}` : ''}`);
+  const complete = list.some((v) => v.complete !== undefined) ? ` (complete in ${list.filter((v) => v.complete).length})` : '';
+  console.info(`${device}: right answer in ${found}/${SEEDS} seeds${complete}; seeds with a false claim: ${byClass}${claims.length ? `\n  ${claims.join('\n  ')}` : ''}`);
   return list;
 }
 
@@ -256,9 +265,13 @@ describe('insights at paper-like noise (10% latency, 100 samples per spec), as r
   );
 
   it(
-    'flat GPU: the three less accurate blocks dropped and depths 4 3 4 3 3; rarely a latency claim about blocks',
+    'flat GPU: depths 4 3 4 3 3, no accurate block dropped, the three less accurate ones where their equal latency is shown; rarely a latency claim about blocks',
     async () => {
-      expectRates('flat', await verdicts('flat'));
+      const list = await verdicts('flat');
+      expectRates('flat', list);
+      // The equivalence test's power at this noise is about a half: all three dropped in at least 3 of 10 seeds
+      // (Binomial(10, 0.5) falls below 3 with 5.5%; measured 6 of 10).
+      expect(list.filter((v) => v.complete).length).toBeGreaterThanOrEqual(Math.ceil(0.3 * list.length));
     },
     RATE_TIMEOUT,
   );
