@@ -14,11 +14,14 @@
  * the check fails) must cover the true spec means and effects at their nominal 95%.
  */
 import { describe, expect, it } from 'vitest';
+import { deriveInsights, type InsightReport } from '../pipelines/insights.js';
 import { insightEstimates } from '../pipelines/insights/estimates.js';
+import { choiceGroups, matchedDifference, pooledOverUnits, profileCells, spaceFactors } from '../pipelines/insights/grid.js';
+import { familyCells } from '../pipelines/insights/pruning.js';
 import type { BlockProfile, MetricStats } from '../pipelines/profile.js';
 import type { BlockRegression } from '../pipelines/regression.js';
 import { specUnitDepths } from '../pipelines/sampling.js';
-import { blockSpecId, blockSpecs, originalSpace, parseMbBlock, type Architecture, type BlockSpec, type SpaceId } from '../pipelines/spaces/index.js';
+import { blockSpecId, blockSpecs, originalSpace, parseMbBlock, widthChoice, type Architecture, type BlockSpec, type SpaceId } from '../pipelines/spaces/index.js';
 import { planStudy } from '../pipelines/study/plan.js';
 import { parseStudySpec } from '../pipelines/study/spec.js';
 import { mean, tCritical95 } from '../pipelines/stats.js';
@@ -267,3 +270,69 @@ describe('coverage over seeds of the estimates the insights read, spec means and
   }, 120_000);
 });
 
+
+/**
+ * The pruning claims of a Pareto report (paper form) whose premise the device's truth contradicts. Accuracy is the
+ * same for every architecture, so a claim that one choice is more accurate is false; a choice dropped as slower
+ * than another, or a family step said to add latency beyond the threshold, is false when the exact spec means say
+ * otherwise (the same matched cells the rules compare, read from a profile of the true means).
+ */
+function falseClaims(device: Device, profile: BlockProfile, report: InsightReport): string[] {
+  // The devices ignore the ResNet stem: a stem spec's truth is the population's.
+  const truths = new Map(blockSpecs(device.space).map((spec) => [blockSpecId(spec), 'unit' in spec ? trueSpecMean(device, spec) : truePopulation(device)] as const));
+  const exact = (mean: number): MetricStats => ({ ...profile.baseline.metrics['latency']!, mean, ciLow: mean, ciHigh: mean, std: 0 });
+  const truth: BlockProfile = {
+    ...profile,
+    specs: profile.specs.filter((s) => truths.has(s.specId)).map((s) => ({ ...s, metrics: { ...s.metrics, latency: exact(truths.get(s.specId)!) } })),
+  };
+  const cells = profileCells(truth);
+  const groups = pooledOverUnits(choiceGroups(cells));
+  const factors = spaceFactors(device.space);
+  const threshold = report.rules.familyLatencyThreshold * truePopulation(device);
+  const wrong: string[] = [];
+  for (const insight of report.insights) {
+    if (insight.id === 'sensitivity.accuracy' && !/no unit's block choice changes accuracy/.test(insight.sentence)) wrong.push(insight.sentence);
+    if (insight.kind === 'drop-dominated') {
+      if (!/dominated on latency$/.test(insight.sentence)) {
+        wrong.push(insight.sentence);
+        continue;
+      }
+      // drop-dominated.<unit>.<choice>, where a ResNet choice holds a dot (e0.25).
+      const [unit, ...rest] = insight.id.slice('drop-dominated.'.length).split('.');
+      const choice = rest.join('.');
+      const label = /against (e[\d.]+k?\d*|width index \d|the full stem|stem skipping)/.exec(insight.sentence)![1]!;
+      const other = label.startsWith('width index') ? widthChoice(Number(label.slice(-1))) : label === 'the full stem' ? 'skip-off' : label === 'stem skipping' ? 'skip-on' : label;
+      const group = (c: string) => groups.find((g) => g.unit === unit && g.choice === c)!;
+      if (!(matchedDifference(group(choice).cells, group(other).cells, 'latency')!.estimate > 0)) wrong.push(insight.sentence);
+    }
+    if (insight.kind === 'drop-family') {
+      const [name, value] = insight.id.slice('drop-family.'.length).split('-') as [string, string];
+      const factor = factors.find((f) => f.name === name)!;
+      const previous = factor.values[factor.values.indexOf(Number(value)) - 1]!;
+      const { upper, lower } = familyCells(cells, factors, factor, Number(value), previous);
+      if (!(matchedDifference(upper, lower, 'latency')!.estimate > threshold)) wrong.push(insight.sentence);
+    }
+  }
+  return wrong;
+}
+
+describe('false claims of the insights on devices the model does not fit (6 studies each, accuracy the same for every architecture)', () => {
+  for (const [name, device] of [
+    ['ResNet with width² × expand costs', RESNET],
+    ['MobileNetV3 with interacting neighbour layers', MBV3_INTERACTING],
+  ] as const) {
+    it(`${name}: a false pruning premise or accuracy claim in at most 2 of 6 studies (Binomial(6, 0.05) exceeds 2 with 0.2%)`, () => {
+      const seeds: string[][] = [];
+      let claims = 0;
+      for (let seed = 1; seed <= 6; seed++) {
+        const plan = planStudy(parseStudySpec({ name: 'claims', space: device.space, samplesPerSpec: device.samplesPerSpec, seed }));
+        const profile = syntheticProfile(plan, { device: 'truth', latency: latencyOf(device), accuracy: () => 70, latencyNoise: device.noise, accuracyNoise: 0.5, seed: seed * 11, regression: true });
+        const report = deriveInsights(profile, { objective: 'pareto' });
+        claims += report.insights.filter((i) => i.kind === 'drop-dominated' || i.kind === 'drop-family').length;
+        seeds.push(falseClaims(device, profile, report));
+      }
+      console.info(`${name}: ${claims} pruning claims over 6 studies; false: ${seeds.map((s, i) => `seed ${i + 1}: ${s.length ? s.join(' | ') : 'none'}`).join('; ')}`);
+      expect(seeds.filter((s) => s.length > 0).length).toBeLessThanOrEqual(2);
+    }, 120_000);
+  }
+});

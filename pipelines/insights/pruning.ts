@@ -204,6 +204,22 @@ export function expectedSwaps(space: SpaceId, dimension: ChoiceDimension, units:
 }
 
 /**
+ * The unit cells with a factor at `value` and at `previous`, each keyed by what else they fix (unit, position, the
+ * other factors), so that the two maps pair a family step's cells one to one.
+ */
+export function familyCells(
+  cells: readonly Cell[],
+  factors: readonly InsightFactor[],
+  factor: InsightFactor,
+  value: number,
+  previous: number,
+): { upper: Map<string, Cell>; lower: Map<string, Cell> } {
+  const others = factors.filter((f) => f.name !== factor.name);
+  const keyed = (v: number) => new Map(cells.filter((c) => c.unitIndex !== null && c.factors[factor.name] === v).map((c) => [[c.unit, c.position, ...others.map((f) => c.factors[f.name])].join('|'), c]));
+  return { upper: keyed(value), lower: keyed(previous) };
+}
+
+/**
  * Pareto: drop a whole family (e.g. every kernel-7 block) when the step from the next smaller value adds at least
  * familyLatencyThreshold of the latency per swap, beyond the CI, and no accuracy beyond it. The step is pooled
  * over all profiled units (matched by unit, layer and the other factors), and the family is dropped from the
@@ -212,14 +228,11 @@ export function expectedSwaps(space: SpaceId, dimension: ChoiceDimension, units:
 export function familyRule(ctx: RuleContext, doc: SpaceDocument, removals: Removals): Insight[] {
   const { latency, accuracy } = scales(ctx.profile);
   const factors = spaceFactors(ctx.profile.space);
-  const unitCells = ctx.cells.filter((c) => c.unitIndex !== null);
   const steps = factors.flatMap((factor) => factor.values.slice(1).map((value, i) => ({ factor, value, previous: factor.values[i]! })));
   const z = criticalZ(ctx.rules, steps.length * 2);
   const insights: Insight[] = [];
   for (const { factor, value, previous } of steps) {
-    const others = factors.filter((f) => f.name !== factor.name);
-    const keyed = (v: number) => new Map(unitCells.filter((c) => c.factors[factor.name] === v).map((c) => [[c.unit, c.position, ...others.map((f) => c.factors[f.name])].join('|'), c]));
-    const [upper, lower] = [keyed(value), keyed(previous)];
+    const { upper, lower } = familyCells(ctx.cells, factors, factor, value, previous);
     const latencyStep = matchedDifference(upper, lower, 'latency');
     const accuracyStep = matchedDifference(upper, lower, 'accuracy');
     if (!latencyStep || !accuracyStep) continue;
