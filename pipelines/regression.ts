@@ -229,7 +229,11 @@ export function fitBlockRegression(space: SpaceDocument, samples: readonly Regre
   const sigma2 = residualSs / df;
   const t = tCritical95(df);
   const index = new Map(columns.map((c, j) => [c.name, j + 1]));
-  const covariance = robustCovariance(rows, observed.map((v, i) => v - fitted[i]!), xtxInverse);
+  const covariance = robustCovariance(
+    rows,
+    observed.map((v, i) => v - fitted[i]!),
+    xtxInverse,
+  );
 
   /** c'β with the half-width of its 95% interval, from the heteroscedasticity-robust covariance. */
   const linear = (c: readonly number[]): { estimate: number; half: number } => {
@@ -463,7 +467,9 @@ export function profileRegressions(space: SpaceDocument, input: ProfileRegressio
     );
     const clusters = cluster ? measured.map(({ hash }) => cluster(hash)) : undefined;
     const populationIndices = input.baseline?.flatMap((hash) => indexOf.get(hash) ?? []);
-    return shortfall ? { skipped: shortfall } : fitBlockRegression(space, samples, { target, specs, ...(clusters ? { clusters } : {}), ...(populationIndices ? { populationIndices } : {}) });
+    return shortfall
+      ? { skipped: shortfall }
+      : fitBlockRegression(space, samples, { target, specs, ...(clusters ? { clusters } : {}), ...(populationIndices ? { populationIndices } : {}) });
   };
   return { latency: fit(input.latencyMs, 'linear', input.latencyCluster), accuracy: fit(input.accuracy, 'linear') };
 }

@@ -139,7 +139,15 @@ function seedCoverage(device: Device, design: Design, seeds: number): { sources:
   for (let seed = 1; seed <= seeds; seed++) {
     const shape = design === 'block-fixed' ? { samplesPerSpec: device.samplesPerSpec } : { design: { kind: 'shared-random', architectures: 3000 } };
     const plan = planStudy(parseStudySpec({ name: 'coverage', space: device.space, seed, ...shape }));
-    const profile = syntheticProfile(plan, { device: 'truth', latency: latencyOf(device), accuracy: () => 70, latencyNoise: device.noise, accuracyNoise: 0.5, seed: seed * 11, regression: true });
+    const profile = syntheticProfile(plan, {
+      device: 'truth',
+      latency: latencyOf(device),
+      accuracy: () => 70,
+      latencyNoise: device.noise,
+      accuracyNoise: 0.5,
+      seed: seed * 11,
+      regression: true,
+    });
     const { profile: view, choices } = insightEstimates(profile);
     sources.add(choices.find((c) => c.metric === 'latency')!.source);
     const baseline = view.baseline.metrics['latency']!;
@@ -244,7 +252,9 @@ describe('coverage over seeds of the estimates the insights read, spec means and
       expect([...resnet.sources]).toEqual(['adjusted']);
       const additive = seedCoverage(MBV3, design, SEEDS);
       expect([...additive.sources]).toEqual(['regression']);
-      console.info(`${design}: coverage of means / effects: ResNet ${resnet.means.toFixed(3)} / ${resnet.effects.toFixed(3)}, additive ${additive.means.toFixed(3)} / ${additive.effects.toFixed(3)}`);
+      console.info(
+        `${design}: coverage of means / effects: ResNet ${resnet.means.toFixed(3)} / ${resnet.effects.toFixed(3)}, additive ${additive.means.toFixed(3)} / ${additive.effects.toFixed(3)}`,
+      );
       for (const c of [resnet, additive]) {
         expect(c.means).toBeGreaterThanOrEqual(0.93);
         expect(c.means).toBeLessThanOrEqual(0.97);
@@ -264,12 +274,13 @@ describe('coverage over seeds of the estimates the insights read, spec means and
     expect(fixed.means).toBeGreaterThan(0.85);
     expect(fixed.means).toBeLessThan(0.93);
     const shared = seedCoverage(MBV3_INTERACTING, 'shared-random', SEEDS);
-    console.info(`interacting: coverage of means / effects: block-fixed ${fixed.means.toFixed(3)} / ${fixed.effects.toFixed(3)}, shared-random ${shared.means.toFixed(3)} / ${shared.effects.toFixed(3)}`);
+    console.info(
+      `interacting: coverage of means / effects: block-fixed ${fixed.means.toFixed(3)} / ${fixed.effects.toFixed(3)}, shared-random ${shared.means.toFixed(3)} / ${shared.effects.toFixed(3)}`,
+    );
     expect(shared.means).toBeGreaterThanOrEqual(0.93);
     expect(shared.means).toBeLessThanOrEqual(0.97);
   }, 120_000);
 });
-
 
 /**
  * The pruning claims of a Pareto report (paper form) whose premise the device's truth contradicts. Accuracy is the
@@ -326,7 +337,15 @@ describe('false claims of the insights on devices the model does not fit (6 stud
       let claims = 0;
       for (let seed = 1; seed <= 6; seed++) {
         const plan = planStudy(parseStudySpec({ name: 'claims', space: device.space, samplesPerSpec: device.samplesPerSpec, seed }));
-        const profile = syntheticProfile(plan, { device: 'truth', latency: latencyOf(device), accuracy: () => 70, latencyNoise: device.noise, accuracyNoise: 0.5, seed: seed * 11, regression: true });
+        const profile = syntheticProfile(plan, {
+          device: 'truth',
+          latency: latencyOf(device),
+          accuracy: () => 70,
+          latencyNoise: device.noise,
+          accuracyNoise: 0.5,
+          seed: seed * 11,
+          regression: true,
+        });
         const report = deriveInsights(profile, { objective: 'pareto' });
         claims += report.insights.filter((i) => i.kind === 'drop-dominated' || i.kind === 'drop-family').length;
         seeds.push(falseClaims(device, profile, report));

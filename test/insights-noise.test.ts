@@ -152,7 +152,9 @@ function judge(device: DeviceName, profile: BlockProfile): Verdict {
       // spec show, so the right answer here is the GPU's depths with at most those three blocks dropped, and how
       // often all three go (the equivalence test's power) is counted apart.
       const gpu = PAPER['gpu']!;
-      const kept = paper.prunedSpace.units.every((u, i) => u.maxLayers === gpu.units[i]!.maxLayers && u.minLayers === gpu.units[i]!.minLayers && gpu.units[i]!.blocks.every((b) => u.blocks.includes(b)));
+      const kept = paper.prunedSpace.units.every(
+        (u, i) => u.maxLayers === gpu.units[i]!.maxLayers && u.minLayers === gpu.units[i]!.minLayers && gpu.units[i]!.blocks.every((b) => u.blocks.includes(b)),
+      );
       return { found: kept, complete: allowed(paper.prunedSpace) === allowed(gpu), falseClaims };
     }
     case 'noise': {

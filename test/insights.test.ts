@@ -64,7 +64,6 @@ interface Scenario {
   accuracyNoise: number;
 }
 
-
 function profileOf(study: Study, scenario: Scenario): BlockProfile {
   const metrics = new Map<string, ArchitectureMetrics>();
   for (const arch of [...study.specs.flatMap((s) => s.archs), ...study.baseline]) {

@@ -118,11 +118,39 @@ describe('blockscope profile import', () => {
       arch.units.flatMap((blocks) => [0, 1, 2, 3].map((l) => (blocks[l] ? parseMbBlock(blocks[l])![part] : part === 'kernel' ? 7 : 6)));
     const quoted = (values: unknown) => `"${JSON.stringify(values)}"`;
     const row = (ks: unknown, e: unknown, d: unknown, latencyMs: number, accuracy: number) => [quoted(ks), quoted(e), quoted(d), 224, latencyMs, accuracy].join(',');
-    const rows = records.map(({ arch, latencyMs, accuracy }) => row(slots(arch, 'kernel'), slots(arch, 'expand'), arch.units.map((u) => u.length), latencyMs!, accuracy));
+    const rows = records.map(({ arch, latencyMs, accuracy }) =>
+      row(
+        slots(arch, 'kernel'),
+        slots(arch, 'expand'),
+        arch.units.map((u) => u.length),
+        latencyMs!,
+        accuracy,
+      ),
+    );
     const first = records[0]!.arch;
     const badExpand = slots(first, 'expand').map((e, i) => (i === 0 ? 5 : e));
-    rows.splice(4, 0, row(slots(first, 'kernel'), badExpand, first.units.map((u) => u.length), 20, 80));
-    rows.splice(6, 0, row(slots(first, 'kernel').slice(1), slots(first, 'expand'), first.units.map((u) => u.length), 20, 80));
+    rows.splice(
+      4,
+      0,
+      row(
+        slots(first, 'kernel'),
+        badExpand,
+        first.units.map((u) => u.length),
+        20,
+        80,
+      ),
+    );
+    rows.splice(
+      6,
+      0,
+      row(
+        slots(first, 'kernel').slice(1),
+        slots(first, 'expand'),
+        first.units.map((u) => u.length),
+        20,
+        80,
+      ),
+    );
     rows.splice(8, 0, row(slots(first, 'kernel'), slots(first, 'expand'), [5, 2, 2, 2, 2], 20, 80));
     await writeFile(join(dir, 'note10.csv'), `ks,e,d,r,lat_ms,acc\n${rows.join('\n')}\n`);
     const args = ['--measurements', join(dir, 'note10.csv'), '--device', 'note10', '--arch-format', 'ofa-subnet', '--latency-field', 'lat_ms'];

@@ -33,9 +33,7 @@ function fittedRegression(profile: BlockProfile, metric: RegressionMetric): Bloc
 
 /** The model check in words. */
 function lackOfFitText(check: LackOfFit): string {
-  const verdict = check.fails
-    ? "; it fails: the model's estimates are biased where the specs fix their blocks, or the specs' samples share errors"
-    : '; it holds';
+  const verdict = check.fails ? "; it fails: the model's estimates are biased where the specs fix their blocks, or the specs' samples share errors" : '; it holds';
   return ` (lack of fit χ² ${check.statistic.toFixed(0)} on ${check.df} specs, 99% quantile ${check.critical.toFixed(0)}${verdict})`;
 }
 

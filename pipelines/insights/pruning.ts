@@ -190,7 +190,10 @@ function unitsOf(space: SpaceId, group: Pick<ChoiceGroup, 'unit' | 'unitIndex'>)
 export function layersTouched(space: SpaceId, dimension: ChoiceDimension, units: readonly number[]): number {
   if (dimension !== 'block') return 1;
   const doc = originalSpace(space);
-  return Math.max(1, units.reduce((sum, u) => sum + doc.units[u]!.maxLayers, 0));
+  return Math.max(
+    1,
+    units.reduce((sum, u) => sum + doc.units[u]!.maxLayers, 0),
+  );
 }
 
 /**
@@ -200,7 +203,10 @@ export function layersTouched(space: SpaceId, dimension: ChoiceDimension, units:
 export function expectedSwaps(space: SpaceId, dimension: ChoiceDimension, units: readonly number[]): number {
   if (dimension !== 'block') return 1;
   const doc = originalSpace(space);
-  return Math.max(1, units.reduce((sum, u) => sum + (doc.units[u]!.minLayers + doc.units[u]!.maxLayers) / 2 / doc.units[u]!.blocks.length, 0));
+  return Math.max(
+    1,
+    units.reduce((sum, u) => sum + (doc.units[u]!.minLayers + doc.units[u]!.maxLayers) / 2 / doc.units[u]!.blocks.length, 0),
+  );
 }
 
 /**
@@ -215,13 +221,15 @@ export function familyCells(
   previous: number,
 ): { upper: Map<string, Cell>; lower: Map<string, Cell> } {
   const others = factors.filter((f) => f.name !== factor.name);
-  const keyed = (v: number) => new Map(cells.filter((c) => c.unitIndex !== null && c.factors[factor.name] === v).map((c) => [[c.unit, c.position, ...others.map((f) => c.factors[f.name])].join('|'), c]));
+  const keyed = (v: number) =>
+    new Map(cells.filter((c) => c.unitIndex !== null && c.factors[factor.name] === v).map((c) => [[c.unit, c.position, ...others.map((f) => c.factors[f.name])].join('|'), c]));
   return { upper: keyed(value), lower: keyed(previous) };
 }
 
 /**
  * Pareto: drop a whole family (e.g. every kernel-7 block) when the step from the next smaller value adds at least
- * familyLatencyThreshold of the latency per swap, beyond the CI, and no accuracy beyond it. The step is pooled
+ * familyLatencyThreshold of the latency per swap, beyond the CI, and an accuracy gain shown below the accuracy
+ * margin over the layers a network may hold the family in (the top of its CI under it). The step is pooled
  * over all profiled units (matched by unit, layer and the other factors), and the family is dropped from the
  * units that contributed to it.
  */
@@ -241,7 +249,7 @@ export function familyRule(ctx: RuleContext, doc: SpaceDocument, removals: Remov
     const touched = ctx.form === 'paper' && factor.dimension === 'block' ? doc.units.map((_, u) => u) : [...evidenced];
     const accuracyMargin = (ctx.rules.accuracyMargin * accuracy) / layersTouched(ctx.profile.space, factor.dimension, touched);
     // Equivalence, not non-significance: the larger value's accuracy gain is below the margin at the top of its CI.
-    const unfriendly = beyond(latencyStep, z, ctx.rules.familyLatencyThreshold * latency) && latencyStep.estimate > 0 && accuracyStep.estimate + z * accuracyStep.se < accuracyMargin;
+    const unfriendly = beyond(latencyStep, z, ctx.rules.familyLatencyThreshold * latency) && accuracyStep.estimate + z * accuracyStep.se < accuracyMargin;
     if (!unfriendly) continue;
     let where: string;
     if (ctx.form === 'paper' && factor.dimension === 'block') {

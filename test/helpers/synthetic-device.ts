@@ -143,7 +143,6 @@ export interface SyntheticDevice {
   regression: boolean;
 }
 
-
 /** A multiplicative noise factor with mean 1: lognormal with log-sd `sd`. */
 export function lognormalFactor(rng: Rng, sd: number): number {
   return Math.exp(sd * rng.gaussian() - (sd * sd) / 2);
