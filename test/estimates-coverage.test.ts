@@ -267,7 +267,7 @@ describe('coverage over seeds of the estimates the insights read, spec means and
 
   it('interacting neighbour layers: the check cannot see a bias of one model standard error, so block-fixed coverage falls short', () => {
     // The bias left by the averaged interaction is about one standard error of the model's estimates, which a
-    // spec's own 100 samples (3.8x wider) cannot resolve: the check holds and the model is read. Shared-random
+    // spec's own 100 samples (3.6x wider) cannot resolve: the check holds and the model is read. Shared-random
     // architectures put every block among random neighbours, so the model holds there.
     const fixed = seedCoverage(MBV3_INTERACTING, 'block-fixed', SEEDS);
     expect([...fixed.sources]).toEqual(['regression']);
