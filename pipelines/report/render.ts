@@ -153,7 +153,12 @@ function paperHtml(report: DeviceReport): string {
 function estimatesHtml(estimates: InsightView['estimates']): string {
   if (estimates.length === 0) return '';
   const parts = estimates.map((e) => {
-    const source = e.source === 'regression' ? `the block regression's estimates (${e.covered} specs)` : 'the per-specification sample means';
+    const sources: Record<typeof e.source, string> = {
+      regression: `the block regression's estimates (${e.covered} specs)`,
+      adjusted: `the block regression's adjusted estimates (${e.covered} specs)`,
+      'spec-means': 'the per-specification sample means',
+    };
+    const source = sources[e.source];
     return `${e.metric} by ${source}, because ${e.reason}`;
   });
   return `<p class="note estimates">${escapeHtml(`These insights judge ${parts.join('; ')}.`)}</p>`;
