@@ -19,7 +19,19 @@ import type { BlockProfile } from '../pipelines/profile.js';
 import { MB_BLOCKS, originalSpace, type Architecture, type SpaceDocument } from '../pipelines/spaces/index.js';
 import { planStudy, type StudyPlan } from '../pipelines/study/plan.js';
 import { parseStudySpec } from '../pipelines/study/spec.js';
-import { CHARACTER_DEVICES, centred, depthGain, expandOf, kernelBoundLatencyMs, kernelOf, layerSum, lineCost, syntheticProfile, unitScale } from './helpers/synthetic-device.js';
+import {
+  CHARACTER_DEVICES,
+  centred,
+  depthGain,
+  expandOf,
+  kernelBoundLatencyMs,
+  kernelOf,
+  layerSum,
+  lineCost,
+  syntheticProfile,
+  unitScale,
+  yieldToWorker,
+} from './helpers/synthetic-device.js';
 
 type CharacterName = 'npu' | 'gpu' | 'cpu' | 'n10' | 'expansion' | 'max_acc';
 
@@ -116,7 +128,7 @@ function expectPerUnitKeepsAtLeast(perUnit: InsightReport, paper: InsightReport)
 describe("the paper's device characters at paper scale", () => {
   // Each test computes for seconds without yielding; the worker must answer vitest's RPCs between them (they time
   // out after 60 s, which this file's synchronous work together exceeds under load).
-  beforeEach(() => new Promise<void>((resolve) => setImmediate(resolve)));
+  beforeEach(yieldToWorker);
 
   it('NPU, kernel-bound: every kernel-7 block dropped as a family in every unit, default depths', () => {
     const { paper, perUnit } = derive('npu');

@@ -25,7 +25,7 @@ import { blockSpecId, blockSpecs, originalSpace, parseMbBlock, widthChoice, type
 import { planStudy } from '../pipelines/study/plan.js';
 import { parseStudySpec } from '../pipelines/study/spec.js';
 import { mean, tCritical95 } from '../pipelines/stats.js';
-import { syntheticProfile } from './helpers/synthetic-device.js';
+import { syntheticProfile, yieldToWorker } from './helpers/synthetic-device.js';
 
 /** ResNet width multipliers by width index. */
 const WIDTH = [0.65, 0.8, 1.0];
@@ -129,7 +129,7 @@ type Design = 'block-fixed' | 'shared-random';
  * insights read it (insightEstimates), covers the true mean, and the share whose effect (spec − baseline, its
  * interval from both standard errors) covers the true effect; and which estimates the insights read.
  */
-function seedCoverage(device: Device, design: Design, seeds: number): { sources: Set<string>; means: number; effects: number } {
+async function seedCoverage(device: Device, design: Design, seeds: number): Promise<{ sources: Set<string>; means: number; effects: number }> {
   const rule = design === 'block-fixed' ? 'intended' : 'held';
   const truths = new Map(blockSpecs(device.space).flatMap((spec) => ('unit' in spec ? [[blockSpecId(spec), trueSpecMean(device, spec, rule)] as const] : [])));
   const population = truePopulation(device);
@@ -137,6 +137,7 @@ function seedCoverage(device: Device, design: Design, seeds: number): { sources:
   const sources = new Set<string>();
   let [judged, means, effects] = [0, 0, 0];
   for (let seed = 1; seed <= seeds; seed++) {
+    await yieldToWorker();
     const shape = design === 'block-fixed' ? { samplesPerSpec: device.samplesPerSpec } : { design: { kind: 'shared-random', architectures: 3000 } };
     const plan = planStudy(parseStudySpec({ name: 'coverage', space: device.space, seed, ...shape }));
     const profile = syntheticProfile(plan, {
@@ -247,10 +248,10 @@ describe('spec estimates against a truth the model does not share', () => {
 describe('coverage over seeds of the estimates the insights read, spec means and effects (6 studies each)', () => {
   const SEEDS = 6;
   for (const design of ['block-fixed', 'shared-random'] as const) {
-    it(`${design}: misspecified ResNet read by the adjusted estimates, additive MobileNetV3 by the model, both at nominal coverage`, () => {
-      const resnet = seedCoverage(RESNET, design, SEEDS);
+    it(`${design}: misspecified ResNet read by the adjusted estimates, additive MobileNetV3 by the model, both at nominal coverage`, async () => {
+      const resnet = await seedCoverage(RESNET, design, SEEDS);
       expect([...resnet.sources]).toEqual(['adjusted']);
-      const additive = seedCoverage(MBV3, design, SEEDS);
+      const additive = await seedCoverage(MBV3, design, SEEDS);
       expect([...additive.sources]).toEqual(['regression']);
       console.info(
         `${design}: coverage of means / effects: ResNet ${resnet.means.toFixed(3)} / ${resnet.effects.toFixed(3)}, additive ${additive.means.toFixed(3)} / ${additive.effects.toFixed(3)}`,
@@ -265,15 +266,15 @@ describe('coverage over seeds of the estimates the insights read, spec means and
     }, 120_000);
   }
 
-  it('interacting neighbour layers: the check cannot see a bias of one model standard error, so block-fixed coverage falls short', () => {
+  it('interacting neighbour layers: the check cannot see a bias of one model standard error, so block-fixed coverage falls short', async () => {
     // The bias left by the averaged interaction is about one standard error of the model's estimates, which a
     // spec's own 100 samples (3.6x wider) cannot resolve: the check holds and the model is read. Shared-random
     // architectures put every block among random neighbours, so the model holds there.
-    const fixed = seedCoverage(MBV3_INTERACTING, 'block-fixed', SEEDS);
+    const fixed = await seedCoverage(MBV3_INTERACTING, 'block-fixed', SEEDS);
     expect([...fixed.sources]).toEqual(['regression']);
     expect(fixed.means).toBeGreaterThan(0.85);
     expect(fixed.means).toBeLessThan(0.93);
-    const shared = seedCoverage(MBV3_INTERACTING, 'shared-random', SEEDS);
+    const shared = await seedCoverage(MBV3_INTERACTING, 'shared-random', SEEDS);
     console.info(
       `interacting: coverage of means / effects: block-fixed ${fixed.means.toFixed(3)} / ${fixed.effects.toFixed(3)}, shared-random ${shared.means.toFixed(3)} / ${shared.effects.toFixed(3)}`,
     );
@@ -332,10 +333,11 @@ describe('false claims of the insights on devices the model does not fit (6 stud
     ['ResNet with width² × expand costs', RESNET],
     ['MobileNetV3 with interacting neighbour layers', MBV3_INTERACTING],
   ] as const) {
-    it(`${name}: a false pruning premise or accuracy claim in at most 2 of 6 studies (Binomial(6, 0.05) exceeds 2 with 0.2%)`, () => {
+    it(`${name}: a false pruning premise or accuracy claim in at most 2 of 6 studies (Binomial(6, 0.05) exceeds 2 with 0.2%)`, async () => {
       const seeds: string[][] = [];
       let claims = 0;
       for (let seed = 1; seed <= 6; seed++) {
+        await yieldToWorker();
         const plan = planStudy(parseStudySpec({ name: 'claims', space: device.space, samplesPerSpec: device.samplesPerSpec, seed }));
         const profile = syntheticProfile(plan, {
           device: 'truth',

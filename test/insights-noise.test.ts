@@ -29,7 +29,7 @@ import { referenceArchitecture } from '../pipelines/sampling.js';
 import { architectureHash, originalSpace, type SpaceDocument } from '../pipelines/spaces/index.js';
 import { measurementList, planStudy, type StudyPlan } from '../pipelines/study/plan.js';
 import { parseStudySpec } from '../pipelines/study/spec.js';
-import { CHARACTER_DEVICES, lognormalFactor, profileFromMetrics, syntheticMetrics } from './helpers/synthetic-device.js';
+import { CHARACTER_DEVICES, lognormalFactor, profileFromMetrics, syntheticMetrics, yieldToWorker } from './helpers/synthetic-device.js';
 
 type DeviceName = keyof typeof CHARACTER_DEVICES;
 
@@ -172,9 +172,6 @@ function judge(device: DeviceName, profile: BlockProfile): Verdict {
     }
   }
 }
-
-/** Lets the worker answer vitest's RPCs between seconds of synchronous work. */
-const yieldToWorker = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** How many seeds made at least one false claim of a class. */
 const seedsWith = (list: readonly Verdict[], kind: ClaimClass) => list.filter((v) => v.falseClaims.some((c) => c.class === kind)).length;

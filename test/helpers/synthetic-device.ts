@@ -209,3 +209,9 @@ export function profileFromMetrics(
 export function syntheticProfile(plan: StudyPlan, options: SyntheticDevice): BlockProfile {
   return profileFromMetrics(plan, options.device, syntheticMetrics(plan, options), options.regression);
 }
+
+/**
+ * Lets the vitest worker answer its RPCs between seconds of synchronous work: a ground-truth test that builds
+ * several paper-scale profiles in one go must yield between them, or a loaded machine times the worker out.
+ */
+export const yieldToWorker = () => new Promise<void>((resolve) => setImmediate(resolve));
