@@ -124,6 +124,13 @@ function truePopulation(device: Device): number {
 
 type Design = 'block-fixed' | 'shared-random';
 
+/** Study `seed` of a device in a design: its own architectures and noise, accuracy the same for every architecture. */
+function seededProfile(device: Device, design: Design, seed: number): BlockProfile {
+  const shape = design === 'block-fixed' ? { samplesPerSpec: device.samplesPerSpec } : { design: { kind: 'shared-random', architectures: 3000 } };
+  const plan = planStudy(parseStudySpec({ name: 'coverage', space: device.space, seed, ...shape }));
+  return syntheticProfile(plan, { device: 'truth', latency: latencyOf(device), accuracy: () => 70, latencyNoise: device.noise, accuracyNoise: 0.5, seed: seed * 11, regression: true });
+}
+
 /**
  * Over `seeds` studies (each its own architectures and noise), the share of the specs whose interval, as the
  * insights read it (insightEstimates), covers the true mean, and the share whose effect (spec − baseline, its
@@ -138,18 +145,7 @@ async function seedCoverage(device: Device, design: Design, seeds: number): Prom
   let [judged, means, effects] = [0, 0, 0];
   for (let seed = 1; seed <= seeds; seed++) {
     await yieldToWorker();
-    const shape = design === 'block-fixed' ? { samplesPerSpec: device.samplesPerSpec } : { design: { kind: 'shared-random', architectures: 3000 } };
-    const plan = planStudy(parseStudySpec({ name: 'coverage', space: device.space, seed, ...shape }));
-    const profile = syntheticProfile(plan, {
-      device: 'truth',
-      latency: latencyOf(device),
-      accuracy: () => 70,
-      latencyNoise: device.noise,
-      accuracyNoise: 0.5,
-      seed: seed * 11,
-      regression: true,
-    });
-    const { profile: view, choices } = insightEstimates(profile);
+    const { profile: view, choices } = insightEstimates(seededProfile(device, design, seed));
     sources.add(choices.find((c) => c.metric === 'latency')!.source);
     const baseline = view.baseline.metrics['latency']!;
     for (const spec of view.specs) {
@@ -338,16 +334,7 @@ describe('false claims of the insights on devices the model does not fit (6 stud
       let claims = 0;
       for (let seed = 1; seed <= 6; seed++) {
         await yieldToWorker();
-        const plan = planStudy(parseStudySpec({ name: 'claims', space: device.space, samplesPerSpec: device.samplesPerSpec, seed }));
-        const profile = syntheticProfile(plan, {
-          device: 'truth',
-          latency: latencyOf(device),
-          accuracy: () => 70,
-          latencyNoise: device.noise,
-          accuracyNoise: 0.5,
-          seed: seed * 11,
-          regression: true,
-        });
+        const profile = seededProfile(device, 'block-fixed', seed);
         const report = deriveInsights(profile, { objective: 'pareto' });
         claims += report.insights.filter((i) => i.kind === 'drop-dominated' || i.kind === 'drop-family').length;
         seeds.push(falseClaims(device, profile, report));
