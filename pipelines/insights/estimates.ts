@@ -93,20 +93,16 @@ export function insightEstimates(profile: BlockProfile): { profile: BlockProfile
     if (typeof fit === 'string') return { metric, source: 'spec-means', medianHalfWidth: null, covered: 0, reason: fit };
     const check = fit.lackOfFit ? lackOfFitText(fit.lackOfFit) : '';
     const model = new Map(fit.specs!.map((s): [string, Offered] => [s.specId, { ...s, df: fit.df }]));
-    const modelBaseline = () => regressionStats(view.baseline.metrics[metric]!, fit.population!, fit.df);
-    let source: 'regression' | 'adjusted' = 'regression';
-    let bySpec = model;
-    let note = '';
-    if (fit.lackOfFit?.fails) {
-      const adjusted = new Map(fit.specs!.flatMap((s): [string, Offered][] => (s.adjusted ? [[s.specId, { ...s, ...s.adjusted }]] : [])));
-      const widths = halfWidths(view, metric, adjusted);
-      if (widths.covered > 0 && widths.regression < widths.specMeans) {
-        [source, bySpec] = ['adjusted', adjusted];
-      } else if (widths.covered > 0) {
-        note = `; its adjusted estimates are ${times(widths.regression / widths.specMeans)}x wider than the spec means, so the specs' samples share errors (measured close together in time) and the model's own estimates, from the whole campaign, are read`;
-      }
-    }
-    const widths = halfWidths(view, metric, bySpec);
+    // A failed check: the adjusted estimates are offered, unless wider than the spec means (shared errors, not misfit).
+    const adjusted = fit.lackOfFit?.fails ? new Map(fit.specs!.flatMap((s): [string, Offered][] => (s.adjusted ? [[s.specId, { ...s, ...s.adjusted }]] : []))) : undefined;
+    const adjustedWidths = adjusted ? halfWidths(view, metric, adjusted) : undefined;
+    const source = adjustedWidths && adjustedWidths.covered > 0 && adjustedWidths.regression < adjustedWidths.specMeans ? 'adjusted' : 'regression';
+    const bySpec = source === 'adjusted' ? adjusted! : model;
+    const widths = source === 'adjusted' ? adjustedWidths! : halfWidths(view, metric, model);
+    const note =
+      source === 'regression' && adjustedWidths && adjustedWidths.covered > 0
+        ? `; its adjusted estimates are ${times(adjustedWidths.regression / adjustedWidths.specMeans)}x wider than the spec means, so the specs' samples share errors (measured close together in time) and the model's own estimates, from the whole campaign, stand in for them`
+        : '';
     if (widths.covered === 0) return { metric, source: 'spec-means', medianHalfWidth: null, covered: 0, reason: "the regression estimates none of the profile's specs" };
     const medianHalfWidth = { regression: widths.regression, specMeans: widths.specMeans };
     const ratio = widths.specMeans / widths.regression;
@@ -124,7 +120,7 @@ export function insightEstimates(profile: BlockProfile): { profile: BlockProfile
     const populationAdjusted = fit.population!.adjusted;
     const baseline =
       source === 'regression'
-        ? modelBaseline()
+        ? regressionStats(view.baseline.metrics[metric]!, fit.population!, fit.df)
         : populationAdjusted
           ? regressionStats(view.baseline.metrics[metric]!, populationAdjusted, populationAdjusted.df)
           : view.baseline.metrics[metric]!;
